@@ -1,0 +1,26 @@
+/** Every user-visible string of `<av-room>`, in one place so a page can translate it (`el.strings = {...}`). */
+export const avRoomStrings = {
+  you: (name: string) => `${name} (you)`,
+  mute: 'Mute microphone',
+  unmute: 'Unmute microphone',
+  cameraOff: 'Turn camera off',
+  cameraOn: 'Turn camera on',
+  leave: 'Leave',
+  rejoin: 'Join again',
+  controls: 'Call controls',
+  participants: 'Participants',
+  micMuted: 'microphone muted',
+  cameraIsOff: 'camera off',
+  enableSound: 'Click to enable sound',
+  state: {
+    idle: 'Not connected',
+    connecting: 'Connecting…',
+    connected: 'Connected',
+    reconnecting: 'Reconnecting…',
+    closed: 'You left the room',
+    error: 'Could not connect',
+  },
+  alone: 'Waiting for others to join…',
+};
+
+export type AvRoomStrings = typeof avRoomStrings;

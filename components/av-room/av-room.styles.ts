@@ -1,0 +1,104 @@
+import { css } from 'lit';
+
+export const styles = css`
+  :host {
+    display: block;
+    box-sizing: border-box;
+    font-family: var(--av-room-font, var(--av-font, system-ui, sans-serif));
+    color: var(--av-room-color, var(--av-color, #1d2330));
+    container-type: inline-size;
+  }
+  :host([hidden]) {
+    display: none;
+  }
+  *,
+  *::before,
+  *::after {
+    box-sizing: inherit;
+  }
+  .grid {
+    display: grid;
+    gap: var(--av-room-gap, var(--av-space-m, 0.75rem));
+    grid-template-columns: repeat(auto-fit, minmax(var(--av-room-tile-min-width, 14rem), 1fr));
+  }
+  .tile {
+    position: relative;
+    margin: 0;
+    aspect-ratio: 4 / 3;
+    overflow: hidden;
+    border-radius: var(--av-room-tile-radius, var(--av-radius, 0.75rem));
+    background: var(--av-room-tile-background, #20242c);
+  }
+  .tile video {
+    display: block;
+    width: 100%;
+    height: 100%;
+    object-fit: var(--av-room-video-fit, cover);
+  }
+  .tile.self video {
+    transform: scaleX(-1);
+  }
+  .tile .avatar {
+    position: absolute;
+    inset: 0;
+    display: grid;
+    place-items: center;
+    font-size: 2.5rem;
+    color: #fff;
+    background: var(--av-room-tile-background, #20242c);
+  }
+  figcaption {
+    position: absolute;
+    left: 0.5rem;
+    bottom: 0.5rem;
+    max-width: calc(100% - 1rem);
+    padding: 0.2rem 0.5rem;
+    border-radius: 0.4rem;
+    background: rgb(0 0 0 / 0.55);
+    color: #fff;
+    font-size: 0.85rem;
+    overflow: hidden;
+    text-overflow: ellipsis;
+    white-space: nowrap;
+  }
+  .controls {
+    display: flex;
+    flex-wrap: wrap;
+    justify-content: center;
+    gap: var(--av-space-s, 0.5rem);
+    margin-top: var(--av-room-gap, var(--av-space-m, 0.75rem));
+  }
+  button {
+    min-width: 2.75rem;
+    min-height: 2.75rem;
+    padding: 0.5rem 1rem;
+    border: 1px solid transparent;
+    border-radius: 999px;
+    font: inherit;
+    cursor: pointer;
+    background: var(--av-room-button-background, #e8ebf1);
+    color: inherit;
+  }
+  button[aria-pressed='true'] {
+    background: var(--av-room-button-active-background, #3a3f4b);
+    color: #fff;
+  }
+  button.leave {
+    background: var(--av-room-danger, var(--av-danger, #c62828));
+    color: #fff;
+  }
+  button:focus-visible {
+    outline: 3px solid var(--av-room-accent, var(--av-accent, #2f6fed));
+    outline-offset: 2px;
+  }
+  .status {
+    margin: 0.5rem 0 0;
+    text-align: center;
+    font-size: 0.9rem;
+    opacity: 0.8;
+  }
+  .sound {
+    position: absolute;
+    inset: auto 0.5rem 3rem auto;
+  }
+`;

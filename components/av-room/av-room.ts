@@ -1,0 +1,248 @@
+import { LitElement, html, nothing, type PropertyValues } from 'lit';
+import { property } from 'lit/decorators.js';
+import { repeat } from 'lit/directives/repeat.js';
+import type { LogLevel } from '../core/log.js';
+import type { RemotePeer } from '../core/peer-link.js';
+import type { RoomSession, RoomSessionOptions, SessionState } from '../core/session.js';
+import { avRoomStrings, type AvRoomStrings } from './av-room.strings.js';
+import { styles } from './av-room.styles.js';
+import { RoomController } from './room-controller.js';
+
+/** `audio="off"` / `audio="false"` turn a default-on feature off; no attribute means on. */
+export const onOffConverter = {
+  fromAttribute: (value: string | null) => value === null || !/^(off|false|0|no)$/i.test(value.trim()),
+  toAttribute: (value: boolean) => (value ? null : 'off'),
+};
+
+/**
+ * A video room: joins `room` on `server` when it is in the document, shows a self-view and one tile per member,
+ * and offers mute, camera and leave buttons. Removing the element ends the call; moving it does not.
+ *
+ * @summary Real-time audio/video room: `<av-room server="https://…" room="standup" name="Ann">`.
+ * @tag av-room
+ *
+ * @attr {string} state - Read-only: `idle`, `connecting`, `connected`, `reconnecting`, `closed` or `error`; style with `av-room[state="error"]`.
+ *
+ * @fires {CustomEvent<RoomJoinDetail>} av-room-join - Joined the room: `{ room, peerId }`.
+ * @fires {CustomEvent<RoomLeaveDetail>} av-room-leave - Left the room: `{ room, reason }` (`left`, `removed` or `error`).
+ * @fires {CustomEvent<PeerDetail>} av-peer-join - A member joined (or was present when we joined): `{ peerId, name }`.
+ * @fires {CustomEvent<PeerDetail>} av-peer-leave - A member left: `{ peerId, name }`.
+ * @fires {CustomEvent<RoomErrorDetail>} av-room-error - Something failed: `{ code, message, fatal }`.
+ *
+ * @csspart grid - The grid of tiles.
+ * @csspart tile - Every tile (self and remote).
+ * @csspart self - The self-view tile.
+ * @csspart remote - A remote member's tile.
+ * @csspart video - The video inside a tile.
+ * @csspart name - The name label of a tile.
+ * @csspart controls - The toolbar holding the buttons.
+ * @csspart button - Every button.
+ * @csspart mic-button - The mute/unmute button.
+ * @csspart camera-button - The camera on/off button.
+ * @csspart leave-button - The leave (and join again) button.
+ * @csspart status - The status line.
+ *
+ * @cssprop [--av-room-gap=0.75rem] - Space between tiles (falls back to `--av-space-m`).
+ * @cssprop [--av-room-tile-min-width=14rem] - Narrowest a tile gets before the grid wraps.
+ * @cssprop [--av-room-tile-radius=0.75rem] - Corner radius of tiles (falls back to `--av-radius`).
+ * @cssprop [--av-room-tile-background=#20242c] - Tile background behind video.
+ * @cssprop [--av-room-video-fit=cover] - `object-fit` of videos.
+ * @cssprop [--av-room-button-background=#e8ebf1] - Button background.
+ * @cssprop [--av-room-button-active-background=#3a3f4b] - Background of a pressed (muted, camera off) button.
+ * @cssprop [--av-room-danger=#c62828] - Leave button colour (falls back to `--av-danger`).
+ * @cssprop [--av-room-accent=#2f6fed] - Focus ring colour (falls back to `--av-accent`).
+ * @cssprop [--av-room-font=system-ui] - Font family (falls back to `--av-font`).
+ * @cssprop [--av-room-color=#1d2330] - Text colour (falls back to `--av-color`).
+ */
+export class AvRoom extends LitElement {
+  static override styles = styles;
+
+  private readonly controller = new RoomController(this);
+
+  /** Base URL of the av-server. Default: the page's origin. */
+  @property() server = '';
+
+  /** Room to join (1–64 characters). Changing it moves to the new room. */
+  @property() room = '';
+
+  /** Display name shown to others (read when joining). */
+  @property() name = '';
+
+  /** Send the microphone; `audio="off"` joins without it. Read when joining. */
+  @property({ converter: onOffConverter }) audio = true;
+
+  /** Send the camera; `video="off"` joins with the camera off (it can be turned on later). Read when joining. */
+  @property({ converter: onOffConverter }) video = true;
+
+  /** Microphone muted. Set it to mute or unmute; the mute button toggles it. */
+  @property({ type: Boolean, reflect: true }) muted = false;
+
+  /** Camera turned off. Set it to turn the camera off or on; the camera button toggles it. */
+  @property({ type: Boolean, reflect: true, attribute: 'camera-off' }) cameraOff = false;
+
+  /** Console logging of the underlying session: `silent`, `error`, `warn`, `info` or `debug`. */
+  @property({ attribute: 'log-level' }) logLevel: LogLevel = 'warn';
+
+  /** User-visible strings; assign a translated copy of `avRoomStrings`. */
+  @property({ attribute: false }) strings: AvRoomStrings = avRoomStrings;
+
+  /** Play remote audio was refused by the browser's autoplay policy until the user clicks. */
+  private soundBlocked = false;
+
+  /** Connection state (also reflected as the `state` attribute). */
+  get state(): SessionState {
+    return this.controller.state;
+  }
+
+  /** The session beneath the element, for the JS API (`send`, `getStats`, …), once joining has started. */
+  get session(): RoomSession | undefined {
+    return this.controller.session;
+  }
+
+  /** The other members of the room. */
+  get peers(): RemotePeer[] {
+    return this.controller.peers;
+  }
+
+  /** @internal */
+  sessionOptions(): RoomSessionOptions | undefined {
+    if (!this.room) return undefined;
+    return {
+      server: this.server || undefined,
+      room: this.room,
+      name: this.name,
+      audio: this.audio,
+      video: this.video && !this.cameraOff,
+      muted: this.muted,
+      logLevel: this.logLevel,
+    };
+  }
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    const session = this.controller.session;
+    if ((changed.has('room') || changed.has('server')) && this.hasUpdated) {
+      this.controller.restart();
+      return;
+    }
+    if (!session) return;
+    if (changed.has('muted') && session.localMedia.audio === this.muted) session.setAudioEnabled(!this.muted);
+    if (changed.has('cameraOff') && this.hasUpdated && session.state !== 'idle') {
+      session.setVideoEnabled(!this.cameraOff).catch((err: Error) => {
+        this.cameraOff = true;
+        this.dispatchEvent(
+          new CustomEvent('av-room-error', {
+            detail: { code: 'media-unavailable', message: err.message, fatal: false },
+            bubbles: true,
+            composed: true,
+          }),
+        );
+      });
+    }
+  }
+
+  protected override updated(): void {
+    if (this.getAttribute('state') !== this.state) this.setAttribute('state', this.state);
+  }
+
+  private toggleMic(): void {
+    this.muted = !this.muted;
+  }
+
+  private toggleCamera(): void {
+    this.cameraOff = !this.cameraOff;
+  }
+
+  private onLeaveClick(): void {
+    if (this.controller.session && this.state !== 'closed' && this.state !== 'error') this.leave();
+    else this.join();
+  }
+
+  private onRemoteMedia(e: Event): void {
+    const video = e.target as HTMLVideoElement;
+    video.play().catch(() => {
+      this.soundBlocked = true;
+      this.requestUpdate();
+    });
+  }
+
+  private enableSound(): void {
+    this.soundBlocked = false;
+    for (const v of this.renderRoot.querySelectorAll<HTMLVideoElement>('video.remote')) void v.play().catch(() => {});
+    this.requestUpdate();
+  }
+
+  /** Leaves the room (the element stays, showing a "join again" button). */
+  leave(): void {
+    this.controller.stop('left');
+  }
+
+  /** Joins again after `leave()` or an error. */
+  join(): void {
+    this.controller.restart();
+  }
+
+  private renderTile(peer: RemotePeer) {
+    const s = this.strings;
+    const showVideo = peer.media.video && peer.stream;
+    const status = [!peer.media.audio ? s.micMuted : '', !peer.media.video ? s.cameraIsOff : ''].filter(Boolean).join(', ');
+    return html`<figure class="tile remote" part="tile remote" data-peer-id=${peer.peerId}>
+      <video
+        class="remote"
+        part="video"
+        autoplay
+        playsinline
+        ?hidden=${!showVideo}
+        .srcObject=${peer.stream ?? null}
+        @loadedmetadata=${this.onRemoteMedia}
+      ></video>
+      ${showVideo ? nothing : html`<div class="avatar" aria-hidden="true">${initial(peer.name)}</div>`}
+      <figcaption part="name">${peer.name}${status ? html` <span class="muted">(${status})</span>` : nothing}</figcaption>
+    </figure>`;
+  }
+
+  protected override render() {
+    const s = this.strings;
+    const session = this.controller.session;
+    const live = !!session && this.state !== 'closed' && this.state !== 'error';
+    const peers = this.controller.peers;
+    const selfName = this.name || 'Guest';
+    const status = this.state === 'connected' && peers.length === 0 ? s.alone : s.state[this.state];
+    return html`
+      <div class="grid" part="grid" role="list" aria-label=${s.participants}>
+        ${live
+          ? html`<figure class="tile self" part="tile self" role="listitem">
+              <video part="video" muted autoplay playsinline ?hidden=${this.cameraOff} .srcObject=${session.localStream}></video>
+              ${this.cameraOff ? html`<div class="avatar" aria-hidden="true">${initial(selfName)}</div>` : nothing}
+              <figcaption part="name">${s.you(selfName)}</figcaption>
+            </figure>`
+          : nothing}
+        ${live ? repeat(peers, (p) => p.peerId, (p) => html`<div role="listitem" style="display:contents">${this.renderTile(p)}</div>`) : nothing}
+      </div>
+      ${this.soundBlocked ? html`<button class="sound" part="button" @click=${this.enableSound}>${s.enableSound}</button>` : nothing}
+      <div class="controls" part="controls" role="toolbar" aria-label=${s.controls}>
+        ${live
+          ? html`<button part="button mic-button" aria-pressed=${String(this.muted)} @click=${this.toggleMic}>
+                ${this.muted ? s.unmute : s.mute}
+              </button>
+              <button part="button camera-button" aria-pressed=${String(this.cameraOff)} @click=${this.toggleCamera}>
+                ${this.cameraOff ? s.cameraOn : s.cameraOff}
+              </button>`
+          : nothing}
+        <button class=${live ? 'leave' : ''} part="button leave-button" @click=${this.onLeaveClick}>${live ? s.leave : s.rejoin}</button>
+      </div>
+      <p class="status" part="status" role="status">${status}</p>
+    `;
+  }
+}
+
+function initial(name: string): string {
+  return [...name.trim()][0]?.toUpperCase() ?? '?';
+}
+
+if (!customElements.get('av-room')) customElements.define('av-room', AvRoom);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'av-room': AvRoom;
+  }
+}

@@ -1,0 +1,139 @@
+import type { ReactiveController, ReactiveControllerHost } from 'lit';
+import type { RemotePeer } from '../core/peer-link.js';
+import { RoomSession, type RoomSessionOptions, type SessionState } from '../core/session.js';
+import type { SessionErrorCode } from '../core/errors.js';
+
+export interface RoomControllerHost extends ReactiveControllerHost, HTMLElement {
+  sessionOptions(): RoomSessionOptions | undefined;
+}
+
+/** Detail of `av-room-join`. */
+export interface RoomJoinDetail {
+  room: string;
+  peerId: string;
+}
+/** Detail of `av-room-leave`. */
+export interface RoomLeaveDetail {
+  room: string;
+  reason: 'left' | 'removed' | 'error';
+}
+/** Detail of `av-peer-join` and `av-peer-leave`. */
+export interface PeerDetail {
+  peerId: string;
+  name: string;
+}
+/** Detail of `av-room-error`. */
+export interface RoomErrorDetail {
+  code: SessionErrorCode;
+  message: string;
+  /** Whether the session ended because of it. */
+  fatal: boolean;
+}
+
+/**
+ * Binds a RoomSession to an element's life: joins once the element is in the document, and leaves when it is
+ * removed — but not when it is only moved (the check waits a microtask and re-reads `isConnected`).
+ */
+export class RoomController implements ReactiveController {
+  session: RoomSession | undefined;
+  state: SessionState = 'idle';
+  private unsubscribe: (() => void)[] = [];
+  private pendingStart = false;
+
+  constructor(private readonly host: RoomControllerHost) {
+    host.addController(this);
+  }
+
+  get peers(): RemotePeer[] {
+    return [...(this.session?.peers.values() ?? [])];
+  }
+
+  hostConnected(): void {
+    if (!this.session || this.state === 'closed' || this.state === 'error') this.scheduleStart();
+  }
+
+  hostDisconnected(): void {
+    queueMicrotask(() => {
+      if (!this.host.isConnected) this.stop('removed');
+    });
+  }
+
+  /** Leaves (if joined) and joins again with the host's current options. */
+  restart(): void {
+    this.stop('left');
+    this.scheduleStart();
+  }
+
+  private scheduleStart(): void {
+    if (this.pendingStart) return;
+    this.pendingStart = true;
+    // Let the first render and attribute parsing finish before joining.
+    void this.host.updateComplete.then(() => {
+      this.pendingStart = false;
+      if (this.host.isConnected && !this.session) this.start();
+    });
+  }
+
+  private start(): void {
+    const options = this.host.sessionOptions();
+    if (!options) return;
+    let session: RoomSession;
+    try {
+      session = new RoomSession(options);
+    } catch (err) {
+      const e = err as { code?: SessionErrorCode; message: string };
+      this.fire<RoomErrorDetail>('av-room-error', { code: e.code ?? 'bad-options', message: e.message, fatal: true });
+      this.state = 'error';
+      this.host.requestUpdate();
+      return;
+    }
+    this.session = session;
+    const update = () => this.host.requestUpdate();
+    this.unsubscribe = [
+      session.on('state', ({ state }) => {
+        this.state = state;
+        if (state === 'connected') this.fire<RoomJoinDetail>('av-room-join', { room: session.room, peerId: session.peerId ?? '' });
+        update();
+      }),
+      session.on('peer-join', ({ peer }) => {
+        this.fire<PeerDetail>('av-peer-join', { peerId: peer.peerId, name: peer.name });
+        update();
+      }),
+      session.on('peer-leave', ({ peer }) => {
+        this.fire<PeerDetail>('av-peer-leave', { peerId: peer.peerId, name: peer.name });
+        update();
+      }),
+      session.on('peer-update', update),
+      session.on('stream', update),
+      session.on('local-stream', update),
+      session.on('error', (e) => {
+        this.fire<RoomErrorDetail>('av-room-error', e);
+        if (e.fatal) this.fire<RoomLeaveDetail>('av-room-leave', { room: session.room, reason: 'error' });
+        update();
+      }),
+    ];
+    session.join().catch(() => {
+      /* reported through the error event */
+    });
+  }
+
+  /** Leaves the room and releases everything. Idempotent. */
+  stop(reason: RoomLeaveDetail['reason']): void {
+    const session = this.session;
+    if (!session) return;
+    this.session = undefined;
+    const wasLive = session.state !== 'closed' && session.state !== 'error';
+    for (const off of this.unsubscribe) off();
+    this.unsubscribe = [];
+    session.destroy();
+    if (wasLive) {
+      this.state = 'closed';
+      this.fire<RoomLeaveDetail>('av-room-leave', { room: session.room, reason });
+    }
+    this.host.requestUpdate();
+  }
+
+  private fire<T>(type: string, detail: T): void {
+    this.host.dispatchEvent(new CustomEvent<T>(type, { detail, bubbles: true, composed: true }));
+  }
+}

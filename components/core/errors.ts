@@ -1,0 +1,16 @@
+/** Error codes a session reports; pages can branch on them. */
+export type SessionErrorCode =
+  | 'bad-options'
+  | 'server-unreachable'
+  | 'server-lost'
+  | 'join-failed'
+  | 'signalling-failed'
+  | 'media-unavailable'
+  | 'protocol';
+
+export class SessionError extends Error {
+  constructor(readonly code: SessionErrorCode, message: string) {
+    super(message);
+    this.name = 'SessionError';
+  }
+}

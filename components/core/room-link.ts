@@ -1,0 +1,126 @@
+import { Emitter } from './emitter.js';
+import { SessionError } from './errors.js';
+import type { Log } from './log.js';
+import type { ClientMessage, MediaState, ServerMessage } from './room-protocol.js';
+import { MAX_MESSAGE_BYTES, roomSocketPath } from './room-protocol.js';
+
+export type JoinedMessage = Extract<ServerMessage, { type: 'joined' }>;
+
+export interface RoomLinkEvents {
+  message: ServerMessage;
+  /** The socket closed without us asking. */
+  lost: { code: number; reason: string };
+}
+
+/** Where a server lives: its base URL split into what PeerJS and WebSocket need. */
+export interface ServerAddress {
+  secure: boolean;
+  host: string;
+  port: number;
+  /** Path prefix when the server is mounted below `/`, without a trailing slash. */
+  base: string;
+  origin: string;
+}
+
+export function parseServer(server: string, page: string | undefined = globalThis.location?.href): ServerAddress {
+  let url: URL;
+  try {
+    url = new URL(server, page);
+  } catch {
+    throw new SessionError('bad-options', `"${server}" is not a server URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new SessionError('bad-options', `server URL must be http(s), got ${url.protocol}`);
+  }
+  const secure = url.protocol === 'https:';
+  return {
+    secure,
+    host: url.hostname,
+    port: url.port ? Number(url.port) : secure ? 443 : 80,
+    base: url.pathname.replace(/\/+$/, ''),
+    origin: url.origin,
+  };
+}
+
+/** The WebSocket to the server's room service for one room: join, leave, roster updates. */
+export class RoomLink extends Emitter<RoomLinkEvents> {
+  private socket: WebSocket | undefined;
+  private closedByUs = false;
+
+  constructor(private readonly address: ServerAddress, private readonly room: string, private readonly log: Log) {
+    super();
+  }
+
+  /** Opens the socket and joins; resolves with the server's `joined` answer. */
+  async join(name: string, media: MediaState, timeoutMs = 10_000): Promise<JoinedMessage> {
+    const { secure, origin, base } = this.address;
+    const url = `${secure ? 'wss' : 'ws'}://${origin.replace(/^https?:\/\//, '')}${base}${roomSocketPath(this.room)}`;
+    const socket = new WebSocket(url);
+    this.socket = socket;
+    return new Promise<JoinedMessage>((resolve, reject) => {
+      let settled = false;
+      const timer = setTimeout(() => fail(new SessionError('server-unreachable', `no answer from ${url} within ${timeoutMs} ms`)), timeoutMs);
+      const fail = (err: SessionError) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.close();
+        reject(err);
+      };
+      socket.onopen = () => this.send({ type: 'join', name, media });
+      socket.onerror = () => fail(new SessionError('server-unreachable', `cannot reach the room service at ${url}`));
+      socket.onclose = (e) => {
+        if (!settled) fail(new SessionError('server-unreachable', `room service closed the connection (${e.code})`));
+        else if (!this.closedByUs) this.emit('lost', { code: e.code, reason: e.reason });
+      };
+      socket.onmessage = (e) => {
+        const msg = parseServerMessage(e.data);
+        if (!msg) return this.log.warn('ignored a malformed message from the room service');
+        if (!settled) {
+          if (msg.type === 'joined') {
+            settled = true;
+            clearTimeout(timer);
+            resolve(msg);
+          } else if (msg.type === 'error') {
+            fail(new SessionError('join-failed', `${msg.code}: ${msg.message}`));
+          }
+          return;
+        }
+        this.emit('message', msg);
+      };
+    });
+  }
+
+  send(msg: ClientMessage): void {
+    if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(msg));
+  }
+
+  /** Leaves politely and closes. Idempotent. */
+  close(): void {
+    if (this.closedByUs) return;
+    this.closedByUs = true;
+    const socket = this.socket;
+    if (!socket) return;
+    socket.onmessage = socket.onerror = socket.onopen = null;
+    if (socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify({ type: 'leave' } satisfies ClientMessage));
+      socket.close(1000, 'leave');
+    } else if (socket.readyState === WebSocket.CONNECTING) {
+      socket.close();
+    }
+    this.removeAllListeners();
+  }
+}
+
+/** Checks just enough of a server message to switch on it safely. */
+function parseServerMessage(data: unknown): ServerMessage | undefined {
+  if (typeof data !== 'string' || data.length > MAX_MESSAGE_BYTES * 4) return undefined;
+  try {
+    const msg = JSON.parse(data) as unknown;
+    return typeof msg === 'object' && msg !== null && typeof (msg as { type?: unknown }).type === 'string'
+      ? (msg as ServerMessage)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
