@@ -17,6 +17,9 @@ export const styles = css`
     box-sizing: inherit;
   }
   .grid {
+    margin: 0;
+    padding: 0;
+    list-style: none;
     display: grid;
     gap: var(--av-room-gap, var(--av-space-m, 0.75rem));
     grid-template-columns: repeat(auto-fit, minmax(var(--av-room-tile-min-width, 14rem), 1fr));

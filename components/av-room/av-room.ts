@@ -185,7 +185,7 @@ export class AvRoom extends LitElement {
     const s = this.strings;
     const showVideo = peer.media.video && peer.stream;
     const status = [!peer.media.audio ? s.micMuted : '', !peer.media.video ? s.cameraIsOff : ''].filter(Boolean).join(', ');
-    return html`<figure class="tile remote" part="tile remote" data-peer-id=${peer.peerId}>
+    return html`<li><figure class="tile remote" part="tile remote" data-peer-id=${peer.peerId}>
       <video
         class="remote"
         part="video"
@@ -197,7 +197,7 @@ export class AvRoom extends LitElement {
       ></video>
       ${showVideo ? nothing : html`<div class="avatar" aria-hidden="true">${initial(peer.name)}</div>`}
       <figcaption part="name">${peer.name}${status ? html` <span class="muted">(${status})</span>` : nothing}</figcaption>
-    </figure>`;
+    </figure></li>`;
   }
 
   protected override render() {
@@ -208,16 +208,16 @@ export class AvRoom extends LitElement {
     const selfName = this.name || 'Guest';
     const status = this.state === 'connected' && peers.length === 0 ? s.alone : s.state[this.state];
     return html`
-      <div class="grid" part="grid" role="list" aria-label=${s.participants}>
+      <ul class="grid" part="grid" aria-label=${s.participants}>
         ${live
-          ? html`<figure class="tile self" part="tile self" role="listitem">
+          ? html`<li><figure class="tile self" part="tile self">
               <video part="video" muted autoplay playsinline ?hidden=${this.cameraOff} .srcObject=${session.localStream}></video>
               ${this.cameraOff ? html`<div class="avatar" aria-hidden="true">${initial(selfName)}</div>` : nothing}
               <figcaption part="name">${s.you(selfName)}</figcaption>
-            </figure>`
+            </figure></li>`
           : nothing}
-        ${live ? repeat(peers, (p) => p.peerId, (p) => html`<div role="listitem" style="display:contents">${this.renderTile(p)}</div>`) : nothing}
-      </div>
+        ${live ? repeat(peers, (p) => p.peerId, (p) => this.renderTile(p)) : nothing}
+      </ul>
       ${this.soundBlocked ? html`<button class="sound" part="button" @click=${this.enableSound}>${s.enableSound}</button>` : nothing}
       <div class="controls" part="controls" role="toolbar" aria-label=${s.controls}>
         ${live

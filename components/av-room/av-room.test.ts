@@ -1,0 +1,103 @@
+import { expect, fixture, html } from '@open-wc/testing';
+import { sendKeys } from '@web/test-runner-commands';
+import '../index.js';
+import type { AvRoom } from './av-room.js';
+import { SERVER, eventWithin, inbound, uniqueRoom, until } from '../test-helpers.js';
+
+async function twoInOneRoom() {
+  const room = uniqueRoom('pair');
+  const wrap = await fixture<HTMLDivElement>(html`<div>
+    <section id="a"><av-room server=${SERVER} room=${room} name="Ann"></av-room></section>
+    <section id="b"><av-room server=${SERVER} room=${room} name="Bob"></av-room></section>
+  </div>`);
+  const [ann, bob] = [...wrap.querySelectorAll('av-room')] as [AvRoom, AvRoom];
+  for (const el of [ann, bob]) await until('connected with one peer', () => [el.state, el.peers.length], ([s, n]) => s === 'connected' && n === 1);
+  return { wrap, ann, bob };
+}
+
+/** The other member's media, proven by getStats and the video element, rising over ~1.5 s. */
+async function expectMediaFlowing(el: AvRoom) {
+  const peerId = el.peers[0]!.peerId;
+  const first = await until('remote frames decoded', () => inbound(el.session!, peerId), (s) => s.framesDecoded > 0 && s.audioPackets > 0);
+  const video = await until('remote video has a size', () => el.shadowRoot!.querySelector<HTMLVideoElement>('video.remote'), (v) => !!v && v.videoWidth > 0);
+  await new Promise((r) => setTimeout(r, 1500));
+  const later = await inbound(el.session!, peerId);
+  expect(later.framesDecoded, 'framesDecoded rises').to.be.greaterThan(first.framesDecoded);
+  expect(later.audioPackets, 'audio packets rise').to.be.greaterThan(first.audioPackets);
+  expect(video!.videoWidth).to.be.greaterThan(0);
+}
+
+describe('<av-room>', () => {
+  it('two elements in one page call each other: video and audio flow both ways', async () => {
+    const { ann, bob } = await twoInOneRoom();
+    await expectMediaFlowing(ann);
+    await expectMediaFlowing(bob);
+    expect(ann.getAttribute('state')).to.equal('connected');
+    expect(ann.shadowRoot!.querySelector('figure.remote figcaption')!.textContent).to.contain('Bob');
+  });
+
+  it('removing an element stops its tracks and the other side gets av-peer-leave within 5 s', async () => {
+    const { ann, bob } = await twoInOneRoom();
+    await expectMediaFlowing(bob);
+    const tracks = ann.session!.localStream.getTracks();
+    expect(tracks.length).to.equal(2);
+    const left = eventWithin<{ peerId: string; name: string }>(bob, 'av-peer-leave', 5000);
+    const leaveEvent = eventWithin<{ reason: string }>(ann, 'av-room-leave', 1000);
+    ann.remove();
+    expect((await leaveEvent).detail.reason).to.equal('removed');
+    expect(tracks.map((t) => t.readyState)).to.deep.equal(['ended', 'ended']);
+    expect((await left).detail.name).to.equal('Ann');
+    expect(bob.peers).to.have.length(0);
+  });
+
+  it('moving an element to another parent keeps the call', async () => {
+    const { wrap, ann, bob } = await twoInOneRoom();
+    await expectMediaFlowing(bob);
+    const session = ann.session;
+    let left = false;
+    bob.addEventListener('av-peer-leave', () => (left = true));
+    wrap.querySelector('#b')!.append(ann);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(ann.session).to.equal(session);
+    expect(ann.state).to.equal('connected');
+    expect(left).to.equal(false);
+    await expectMediaFlowing(bob);
+  });
+
+  it('mute and camera buttons work from the keyboard, release the camera, and show on the other side', async () => {
+    const { ann, bob } = await twoInOneRoom();
+    await expectMediaFlowing(bob);
+    const mic = ann.shadowRoot!.querySelector<HTMLButtonElement>('[part~="mic-button"]')!;
+    mic.focus();
+    await sendKeys({ press: 'Enter' });
+    await until('muted', () => ann.muted, Boolean);
+    expect(mic.getAttribute('aria-pressed')).to.equal('true');
+    await until('Bob sees Ann muted', () => bob.peers[0]?.media.audio, (a) => a === false);
+
+    const cameraTrack = ann.session!.localStream.getVideoTracks()[0]!;
+    const cam = ann.shadowRoot!.querySelector<HTMLButtonElement>('[part~="camera-button"]')!;
+    cam.focus();
+    await sendKeys({ press: 'Space' });
+    await until('camera released', () => cameraTrack.readyState, (s) => s === 'ended');
+    await until('Bob sees Ann camera off', () => bob.peers[0]?.media.video, (v) => v === false);
+    cam.click();
+    await until('camera back', () => ann.session!.localStream.getVideoTracks()[0]?.readyState, (s) => s === 'live');
+    const peerId = bob.peers[0]!.peerId;
+    const before = await inbound(bob.session!, peerId);
+    await until('Bob decodes Ann again', () => inbound(bob.session!, peerId), (s) => s.framesDecoded > before.framesDecoded + 5);
+  });
+
+  it('is accessible', async () => {
+    const { ann } = await twoInOneRoom();
+    await expect(ann).to.be.accessible();
+  });
+
+  it('reports an unreachable server with av-room-error and state="error"', async () => {
+    const el = await fixture<AvRoom>(html`<av-room server="http://127.0.0.1:9" room=${uniqueRoom()} name="Ann"></av-room>`);
+    const err = await eventWithin<{ code: string; fatal: boolean }>(el, 'av-room-error', 15_000);
+    expect(err.detail.code).to.equal('server-unreachable');
+    expect(err.detail.fatal).to.equal(true);
+    await until('state error', () => el.getAttribute('state'), (s) => s === 'error');
+    expect(el.session!.localStream.getTracks()).to.have.length(0);
+  });
+});

@@ -1,0 +1,55 @@
+/** Helpers for element tests in the browser. Not part of the bundle. */
+import type { RoomSession } from './core/session.js';
+
+/** URL of the real av-server the test runner started. */
+export const SERVER: string = (window as unknown as { AV_SERVER: string }).AV_SERVER;
+
+let counter = 0;
+/** A room name no other test uses. */
+export function uniqueRoom(prefix = 'test'): string {
+  return `${prefix}-${Date.now().toString(36)}-${++counter}`;
+}
+
+export interface Inbound {
+  framesDecoded: number;
+  audioPackets: number;
+}
+
+/** Inbound RTP counters of the call with `peerId`, from getStats. */
+export async function inbound(session: RoomSession, peerId: string): Promise<Inbound> {
+  const report = await session.getStats(peerId);
+  let framesDecoded = 0;
+  let audioPackets = 0;
+  report?.forEach((s: { type: string; kind?: string; framesDecoded?: number; packetsReceived?: number }) => {
+    if (s.type === 'inbound-rtp' && s.kind === 'video') framesDecoded += s.framesDecoded ?? 0;
+    if (s.type === 'inbound-rtp' && s.kind === 'audio') audioPackets += s.packetsReceived ?? 0;
+  });
+  return { framesDecoded, audioPackets };
+}
+
+/** Polls `fn` until `ok` holds, at most `timeoutMs`. */
+export async function until<T>(what: string, fn: () => T | Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const end = performance.now() + timeoutMs;
+  let last: T | undefined;
+  while (performance.now() < end) {
+    last = await fn();
+    if (ok(last)) return last;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${what}: not reached within ${timeoutMs} ms (last: ${JSON.stringify(last)})`);
+}
+
+/** Resolves with the first `type` event on `target`, or rejects after `timeoutMs`. */
+export function eventWithin<T = unknown>(target: EventTarget, type: string, timeoutMs: number): Promise<CustomEvent<T>> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${type} within ${timeoutMs} ms`)), timeoutMs);
+    target.addEventListener(
+      type,
+      (e) => {
+        clearTimeout(timer);
+        resolve(e as CustomEvent<T>);
+      },
+      { once: true },
+    );
+  });
+}
