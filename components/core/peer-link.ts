@@ -42,20 +42,21 @@ export class PeerLink implements RemotePeer {
    */
   attach(local: LocalMedia, start: (stream: MediaStream) => MediaConnection | undefined): void {
     if (this.closed) return;
-    const spare = placeholderTracks();
-    const tracks = [local.audioTrack ?? spare.tracks.find((t) => t.kind === 'audio'), local.videoTrack ?? spare.tracks.find((t) => t.kind === 'video')];
+    const spare = local.audioTrack && local.videoTrack ? undefined : placeholderTracks();
+    const tracks = [local.audioTrack ?? spare?.tracks.find((t) => t.kind === 'audio'), local.videoTrack ?? spare?.tracks.find((t) => t.kind === 'video')];
     const call = start(new MediaStream(tracks.filter((t): t is MediaStreamTrack => !!t)));
     if (!call) {
-      spare.stop();
+      spare?.stop();
       return;
     }
     this.call?.close();
     this.call = call;
-    const pc = call.peerConnection;
-    for (const sender of pc?.getSenders() ?? []) {
-      if (sender.track && spare.tracks.includes(sender.track)) void sender.replaceTrack(null);
+    if (spare) {
+      for (const sender of call.peerConnection?.getSenders() ?? []) {
+        if (sender.track && spare.tracks.includes(sender.track)) void sender.replaceTrack(null);
+      }
+      spare.stop();
     }
-    spare.stop();
     call.on('stream', (stream) => {
       if (this.call !== call) return;
       this.stream = stream;

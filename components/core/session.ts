@@ -62,6 +62,8 @@ export class RoomSession extends Emitter<SessionEvents> {
   private _state: SessionState = 'idle';
   private _peerId: string | undefined;
   private joining: Promise<void> | undefined;
+  /** Settles once local capture has succeeded or failed: calls are answered only then. */
+  private mediaReady: Promise<void> = Promise.resolve();
 
   constructor(readonly options: RoomSessionOptions) {
     super();
@@ -113,19 +115,19 @@ export class RoomSession extends Emitter<SessionEvents> {
 
   private async doJoin(): Promise<void> {
     this.setState('connecting');
-    try {
-      await this.media.start();
-    } catch (err) {
-      // Joining without devices still lets us see and hear the others.
-      const e = err as DOMException;
-      this.emit('error', { code: 'media-unavailable', message: `${e.name}: ${e.message}`, fatal: false });
-    }
-    if (this.closed) return;
-    this.emit('local-stream', { stream: this.media.stream });
-
+    // Capture and signalling run side by side; calls start once both are ready.
+    const media = (this.mediaReady = this.media.start().then(
+      () => this.emit('local-stream', { stream: this.media.stream }),
+      (err: DOMException) => {
+        // Joining without devices still lets us see and hear the others.
+        this.emit('error', { code: 'media-unavailable', message: `${err.name}: ${err.message}`, fatal: false });
+      },
+    ));
     const link = new RoomLink(this.address, this.room, this.log);
     this.roomLink = link;
-    const joined = await link.join(this.name, this.media.state);
+    const intended = { audio: this.options.audio !== false && !this.options.muted, video: this.options.video !== false };
+    const joined = await link.join(this.name, this.options.localStream ? this.media.state : intended);
+    this.log.debug('joined the room service', performance.now().toFixed(0));
     if (this.closed) return link.close();
     this._peerId = joined.self.peerId;
     link.on('message', (m) => this.onRoomMessage(m));
@@ -145,7 +147,7 @@ export class RoomSession extends Emitter<SessionEvents> {
     });
     this.peer = peer;
     peer.on('call', (call) => this.onIncomingCall(call));
-    await new Promise<void>((resolve, reject) => {
+    const opened = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new SessionError('signalling-failed', 'PeerServer did not accept us within 10 s')), 10_000);
       peer.once('open', () => {
         clearTimeout(timer);
@@ -158,6 +160,10 @@ export class RoomSession extends Emitter<SessionEvents> {
         else this.log.warn('peer error', err.type, err.message);
       });
     });
+    await Promise.all([media.then(() => this.log.debug('media ready', performance.now().toFixed(0))), opened.then(() => this.log.debug('PeerServer open', performance.now().toFixed(0)))]);
+    if (this.closed) return;
+    const actual = this.media.state;
+    if (actual.audio !== intended.audio || actual.video !== intended.video) this.publishMedia();
     if (this.closed) return;
     for (const member of joined.peers) {
       const l = this.addMember(member);
@@ -178,7 +184,7 @@ export class RoomSession extends Emitter<SessionEvents> {
         if (early) {
           clearTimeout(early.timer);
           this.early.delete(msg.peer.peerId);
-          this.answer(early.call);
+          void this.answer(early.call);
         }
         break;
       }
@@ -208,14 +214,17 @@ export class RoomSession extends Emitter<SessionEvents> {
   private addMember(member: MemberInfo): PeerLink {
     const existing = this.links.get(member.peerId);
     if (existing) return existing;
-    const l = new PeerLink(member, (link) => link.stream && this.emit('stream', { peer: link, stream: link.stream }));
+    const l = new PeerLink(member, (link) => {
+      this.log.debug('stream from', link.peerId, performance.now().toFixed(0));
+      if (link.stream) this.emit('stream', { peer: link, stream: link.stream });
+    });
     this.links.set(member.peerId, l);
     this.emit('peer-join', { peer: l });
     return l;
   }
 
   private onIncomingCall(call: MediaConnection): void {
-    if (this.links.has(call.peer)) return this.answer(call);
+    if (this.links.has(call.peer)) return void this.answer(call);
     // The room service normally announces a member before it can call; wait a little if it has not yet.
     const timer = setTimeout(() => {
       this.early.delete(call.peer);
@@ -225,7 +234,8 @@ export class RoomSession extends Emitter<SessionEvents> {
     this.early.set(call.peer, { call, timer });
   }
 
-  private answer(call: MediaConnection): void {
+  private async answer(call: MediaConnection): Promise<void> {
+    await this.mediaReady;
     const l = this.links.get(call.peer);
     if (!l || this.closed) return call.close();
     l.attach(this.media, (stream) => {

@@ -1,0 +1,114 @@
+// Join time: "element connected → first decoded remote frame" for <av-room>, against a bare PeerJS page making
+// the same call through the same server (baseline), median of 5 runs each, and their ratio.
+// Usage: node bench/join.mjs [runs=5]
+import { readFileSync } from 'node:fs';
+import { launchChromium, median, startBuiltServer } from './lib/setup.mjs';
+
+const RUNS = Number(process.argv[2] ?? 5);
+const server = await startBuiltServer();
+const chromium = await launchChromium();
+const peerjsUmd = readFileSync('node_modules/peerjs/dist/peerjs.min.js', 'utf8');
+
+/**
+ * A page on the server's origin (a loopback, secure context for getUserMedia) holding only what we give it.
+ * It must be a real response from our server: Chromium's local-network-access checks block loopback requests from
+ * a page that Playwright fulfilled itself.
+ */
+async function page(head, scripts = []) {
+  const context = await chromium.browser.newContext();
+  const p = await context.newPage();
+  await p.goto(`${server.url}/healthz`);
+  await p.setContent(`<!doctype html><meta charset="utf-8">${head}`);
+  for (const content of scripts) await p.addScriptTag({ content });
+  return { page: p, close: () => context.close() };
+}
+
+/** In the page: resolves when `video` presents its first frame (performance.now()). */
+const FIRST_FRAME = `window.firstFrame = (video) => new Promise((resolve) => {
+  if ('requestVideoFrameCallback' in video) video.requestVideoFrameCallback(() => resolve(performance.now()));
+  else video.addEventListener('loadeddata', () => resolve(performance.now()), { once: true });
+});`;
+
+async function avRoomRun(room) {
+  const a = await page('<script type="module" src="/av-elements.js"></script>');
+  const b = await page('<script type="module" src="/av-elements.js"></script>', [FIRST_FRAME]);
+  try {
+    await a.page.evaluate(async (room) => {
+      await customElements.whenDefined('av-room');
+      const el = Object.assign(document.createElement('av-room'), { room, name: 'A' });
+      document.body.append(el);
+      await new Promise((r) => el.addEventListener('av-room-join', r, { once: true }));
+    }, room);
+    return await b.page.evaluate(async (room) => {
+      await customElements.whenDefined('av-room');
+      const el = Object.assign(document.createElement('av-room'), { room, name: 'B' });
+      const t0 = performance.now();
+      document.body.append(el);
+      const video = await new Promise((resolve) => {
+        const find = () => el.shadowRoot?.querySelector('video.remote');
+        const poll = () => (find() ? resolve(find()) : requestAnimationFrame(poll));
+        poll();
+      });
+      return (await window.firstFrame(video)) - t0;
+    }, room);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+}
+
+async function bareRun(room) {
+  const a = await page('', [peerjsUmd]);
+  const b = await page('', [peerjsUmd, FIRST_FRAME]);
+  const base = new URL(server.url);
+  const opts = { host: base.hostname, port: Number(base.port), path: '/peerjs', config: { iceServers: [] }, debug: 0 };
+  const idA = `bench-a-${room}`;
+  try {
+    await a.page.evaluate(async ({ opts, idA }) => {
+      const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
+      const peer = new peerjs.Peer(idA, opts);
+      await new Promise((r) => peer.on('open', r));
+      peer.on('call', (call) => call.answer(stream));
+    }, { opts, idA });
+    return await b.page.evaluate(async ({ opts, idA, room }) => {
+      const t0 = performance.now();
+      const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
+      const peer = new peerjs.Peer(`bench-b-${room}`, opts);
+      await new Promise((r) => peer.on('open', r));
+      const call = peer.call(idA, stream);
+      const remote = await new Promise((r) => call.on('stream', r));
+      const video = Object.assign(document.createElement('video'), { autoplay: true, playsInline: true, srcObject: remote });
+      document.body.append(video);
+      return (await window.firstFrame(video)) - t0;
+    }, { opts, idA, room });
+  } finally {
+    await a.close();
+    await b.close();
+  }
+}
+
+try {
+  // Warm-up: the first seconds after browser start drop frames.
+  await avRoomRun('warmup-1');
+  await bareRun('warmup-2');
+  const ours = [];
+  const bare = [];
+  for (let i = 0; i < RUNS; i++) {
+    // Alternate the order so drift on the machine hits both alike.
+    if (i % 2) {
+      bare.push(await bareRun(`b${i}`));
+      ours.push(await avRoomRun(`r${i}`));
+    } else {
+      ours.push(await avRoomRun(`r${i}`));
+      bare.push(await bareRun(`b${i}`));
+    }
+  }
+  const fmt = (xs) => xs.map((x) => x.toFixed(0)).join(', ');
+  console.log(`join: element connected → first decoded remote frame, median of ${RUNS} runs (Chromium, fake devices, loopback)`);
+  console.log(`  <av-room>          ${median(ours).toFixed(1)} ms   runs: ${fmt(ours)}`);
+  console.log(`  bare PeerJS page   ${median(bare).toFixed(1)} ms   runs: ${fmt(bare)}`);
+  console.log(`  ratio (av-room / bare PeerJS): ${(median(ours) / median(bare)).toFixed(2)}`);
+} finally {
+  await chromium.close();
+  await server.stop();
+}
