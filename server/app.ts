@@ -7,15 +7,32 @@ import { ExpressPeerServer } from 'peer';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ROOM_NAME, type RTCIceServerLike } from '../components/core/room-protocol.js';
 import { createLogger, type Logger } from './log.js';
-import { RoomService } from './rooms.js';
+import { RoomService, type AppData, type RoomConfig, type ServerHooks } from './rooms.js';
+import { coturnInstalled, startCoturn, turnIceServers, type LocalCoturn, type TurnConfig } from './turn.js';
 
 export interface ServerOptions {
   /** Interface to listen on. Default 127.0.0.1. */
   host?: string;
   /** Port to listen on; 0 picks a free one. Default 9000. */
   port?: number;
-  /** ICE servers handed to clients (STUN/TURN). Default none: host candidates only. */
+  /** Extra ICE servers (e.g. STUN) handed to every client. Default none. */
   iceServers?: RTCIceServerLike[];
+  /** TURN relay: URLs and coturn's shared secret; each member gets its own short-lived credentials. */
+  turn?: TurnConfig;
+  /** Start a local coturn (when installed) and use it: `{ port }` (default 3478). */
+  localTurn?: boolean | { port?: number; minPort?: number; maxPort?: number; allowLoopback?: boolean };
+  /** Server password; clients give it as the element's `key` (or `password`) attribute. */
+  password?: string;
+  /** Secret that signs room tokens (`createToken`). */
+  tokenSecret?: string;
+  /** Per-room settings (password, limits) by room name. */
+  rooms?: Record<string, RoomConfig>;
+  /** Largest mesh per room unless the room's settings say otherwise. Default 6. */
+  maxParticipants?: number;
+  /** Largest audience of a broadcast room. Default 100. */
+  maxViewers?: number;
+  /** Business logic: `authenticate`, `onJoin`, `onLeave`, `onMessage`. */
+  hooks?: ServerHooks;
   /** pino level, or an existing logger. */
   logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   logger?: Logger;
@@ -33,6 +50,10 @@ export interface AvServer {
   readonly url: string;
   /** Stops accepting, closes every socket and the http server. Idempotent. */
   close(): Promise<void>;
+  /** Sends application data (JSON value or bytes) to one member, as from `'server'`. */
+  send(peerId: string, data: AppData): boolean;
+  /** Sends application data to every member of a room; returns how many. */
+  broadcast(room: string, data: AppData): number;
 }
 
 const PEER_PATH = '/peerjs';
@@ -56,7 +77,9 @@ export function createServer(options: ServerOptions = {}): AvServer {
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 9000;
   const logger = options.logger ?? createLogger(options.logLevel ?? 'info');
-  const iceServers = options.iceServers ?? [];
+  const extraIceServers = options.iceServers ?? [];
+  let turn = options.turn;
+  let coturn: LocalCoturn | undefined;
   const root = fileURLToPath(new URL('../', import.meta.url)).replace(/\/dist\/lib\/$/, '/');
   const distDir = options.staticDirs?.dist ?? `${root}dist`;
   const demoDir = options.staticDirs?.demo ?? `${root}demo`;
@@ -64,7 +87,16 @@ export function createServer(options: ServerOptions = {}): AvServer {
   const app = express();
   app.disable('x-powered-by');
   const http = createHttpServer(app);
-  const rooms = new RoomService({ logger, iceServers: () => iceServers });
+  const rooms: RoomService = new RoomService({
+    logger,
+    iceServers: (peerId) => [...extraIceServers, ...turnIceServers(turn, peerId)],
+    password: options.password,
+    tokenSecret: options.tokenSecret,
+    rooms: options.rooms,
+    maxParticipants: options.maxParticipants,
+    maxViewers: options.maxViewers,
+    hooks: options.hooks,
+  });
 
   // PeerServer's socket is ours to route: two `ws` servers on one http server break each other.
   let peerWss: WebSocketServer | undefined;
@@ -80,8 +112,11 @@ export function createServer(options: ServerOptions = {}): AvServer {
   } as Parameters<typeof ExpressPeerServer>[1]);
   peerServer.on('error', (err: unknown) => logger.warn({ err: String(err) }, 'peerserver error'));
 
-  app.get('/healthz', (_req, res) => {
-    res.json({ ok: true, members: rooms.memberCount });
+  app.get('/healthz', (req, res) => {
+    // `?gc=1` collects garbage first when the process runs with --expose-gc (leak tests).
+    if (req.query.gc === '1') (globalThis as { gc?: () => void }).gc?.();
+    const { heapUsed, rss } = process.memoryUsage();
+    res.json({ ok: true, members: rooms.memberCount, rooms: rooms.roomCount, memory: { heapUsed, rss } });
   });
   // `/r/<room>/peerjs/...` is PeerServer's HTTP API for that room.
   app.use((req, _res, next) => {
@@ -109,10 +144,19 @@ export function createServer(options: ServerOptions = {}): AvServer {
     } catch {
       return reject(socket, 400);
     }
-    if (pathname === `${PEER_PATH}/peerjs` && peerWss) return upgrade(peerWss, req, socket, head, () => {});
+    // PeerServer registrations must carry the id and token this server issued with a room join.
+    const peerAllowed = (room: string | undefined) => {
+      const q = new URL(req.url ?? '/', 'http://x').searchParams;
+      return rooms.isMemberToken(room, q.get('id') ?? '', q.get('token') ?? '');
+    };
+    if (pathname === `${PEER_PATH}/peerjs` && peerWss) {
+      return peerAllowed(undefined) ? upgrade(peerWss, req, socket, head, () => {}) : reject(socket, 401);
+    }
     const m = roomFromPath(pathname);
     if (!m) return reject(socket, 404);
-    if (m.rest === 'peerjs/peerjs' && peerWss) return upgrade(peerWss, req, socket, head, () => {});
+    if (m.rest === 'peerjs/peerjs' && peerWss) {
+      return peerAllowed(m.room) ? upgrade(peerWss, req, socket, head, () => {}) : reject(socket, 401);
+    }
     if (m.rest === 'ws') return upgrade(rooms.wss, req, socket, head, (ws) => rooms.accept(ws, req, m.room));
     reject(socket, 404);
   });
@@ -126,7 +170,28 @@ export function createServer(options: ServerOptions = {}): AvServer {
     get url() {
       return url;
     },
-    listen() {
+    send: (peerId, data) => rooms.send(peerId, data),
+    broadcast: (room, data) => rooms.broadcastApp(room, data),
+    async listen() {
+      if (options.localTurn && !turn) {
+        if (!coturnInstalled()) {
+          logger.warn('coturn is not installed (apt-get install coturn): running peer-to-peer only');
+        } else {
+          const lt = typeof options.localTurn === 'object' ? options.localTurn : {};
+          const loopback = host === '127.0.0.1' || host === 'localhost' || host === '::1';
+          coturn = await startCoturn({
+            host: loopback ? '127.0.0.1' : host,
+            port: lt.port ?? 3478,
+            minPort: lt.minPort ?? 49160,
+            maxPort: lt.maxPort ?? 49260,
+            allowLoopback: lt.allowLoopback ?? loopback,
+            logger,
+          });
+          turn = coturn.config;
+        }
+      } else if (!turn) {
+        logger.warn('no TURN relay configured: peer-to-peer only (about one user in ten needs a relay; see --turn-url)');
+      }
       return new Promise((resolve, reject) => {
         http.once('error', reject);
         http.listen(port, host, () => {
@@ -140,13 +205,14 @@ export function createServer(options: ServerOptions = {}): AvServer {
       });
     },
     close() {
-      closing ??= new Promise<void>((resolve) => {
+      closing ??= (async () => {
         rooms.close();
         for (const c of peerWss?.clients ?? []) c.terminate();
         peerWss?.close();
-        http.close(() => resolve());
+        const closed = new Promise<void>((resolve) => http.close(() => resolve()));
         for (const s of sockets) s.destroy();
-      });
+        await Promise.all([closed, coturn?.stop()]);
+      })();
       return closing;
     },
   };

@@ -5,12 +5,26 @@ import { PEER_ID } from '../components/core/room-protocol.js';
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
 
 const media = z.object({ audio: z.boolean(), video: z.boolean() }).strict();
+const role = z.enum(['member', 'presenter', 'viewer']);
+const secret = z.string().max(1024, 'secrets are at most 1024 characters');
 
 /** Display names: trimmed, control characters removed, 1–64 characters. Rendered as text by clients. */
 const displayName = z
   .string()
   .transform((s) => s.replace(CONTROL_CHARS, '').trim())
   .pipe(z.string().min(1, 'name must not be empty').max(64, 'name must be at most 64 characters'));
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+/** A JSON value (`data`) or base64 bytes (`bin`), exactly one of them. */
+function withPayload<T extends z.ZodRawShape>(shape: T) {
+  return z
+    .object({ ...shape, data: z.json().optional(), bin: z.string().regex(BASE64, 'bin must be base64').optional() })
+    .strict()
+    .refine((m) => {
+      const p = m as { data?: unknown; bin?: string };
+      return (p.data === undefined) !== (p.bin === undefined);
+    }, 'exactly one of "data" and "bin" is required');
+}
 
 const schemas = {
   join: z
@@ -19,12 +33,19 @@ const schemas = {
       name: displayName,
       peerId: z.string().regex(PEER_ID, 'peerId must be 4–64 letters, digits, "-" or "_"').optional(),
       media: media.optional(),
+      role: role.optional(),
+      key: secret.optional(),
+      password: secret.optional(),
+      token: z.string().max(4096).optional(),
+      maxParticipants: z.number().int().min(1).max(64).optional(),
     })
     .strict(),
   leave: z.object({ type: z.literal('leave') }).strict(),
   update: z.object({ type: z.literal('update'), media }).strict(),
   ping: z.object({ type: z.literal('ping'), t: z.number().finite().optional() }).strict(),
-} satisfies { [K in ClientMessage['type']]: z.ZodType<Extract<ClientMessage, { type: K }>, unknown> };
+  relay: withPayload({ type: z.literal('relay'), to: z.string().max(64) }),
+  app: withPayload({ type: z.literal('app') }),
+};
 
 export type ParseResult =
   | { ok: true; message: ClientMessage }

@@ -1,34 +1,97 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { WebSocket, WebSocketServer } from 'ws';
 import type {
   ClientMessage,
   ErrorCode,
   MediaState,
   MemberInfo,
+  Payload,
   RTCIceServerLike,
+  Role,
   ServerMessage,
 } from '../components/core/room-protocol.js';
-import { MAX_MESSAGE_BYTES, roomPeerPath } from '../components/core/room-protocol.js';
+import { MAX_MESSAGE_BYTES, roomPeerPath, shouldConnect } from '../components/core/room-protocol.js';
+import { safeEqual, verifyToken } from './auth.js';
 import type { Logger } from './log.js';
 import { parseClientMessage } from './protocol.js';
 
-interface Member {
-  readonly peerId: string;
-  readonly name: string;
+/** What the server application sees of a member. */
+export interface MemberContext {
+  room: string;
+  peerId: string;
+  name: string;
+  role: Role;
+  identity?: string;
+  address: string;
+}
+
+/** What a join asks, for the `authenticate` hook. */
+export interface JoinRequest {
+  room: string;
+  name: string;
+  role: Role;
+  address: string;
+  key?: string;
+  password?: string;
+  token?: string;
+  /** Identity from a valid token, if one was given. */
+  identity?: string;
+}
+
+/** Application data: a JSON value, or bytes. */
+export type AppData = unknown;
+
+export interface ServerHooks {
+  /** Runs after the built-in checks pass; return false (or throw) to refuse, or `{ identity, name }` to set them. */
+  authenticate?(request: JoinRequest): boolean | { identity?: string; name?: string } | Promise<boolean | { identity?: string; name?: string }>;
+  onJoin?(member: MemberContext): void;
+  onLeave?(member: MemberContext, reason: 'leave' | 'disconnect' | 'shutdown'): void;
+  /** A member sent data to `'server'` on the transparent channel. Bytes arrive as a Uint8Array. */
+  onMessage?(from: MemberContext, data: AppData): void;
+}
+
+export interface RoomConfig {
+  /** Password members must give (the element's `password`), unless they hold a token. */
+  password?: string;
+  /** Largest number of members that send media (mesh members and presenters). */
+  maxParticipants?: number;
+  /** Largest number of viewers in a broadcast room. */
+  maxViewers?: number;
+}
+
+export interface RoomServiceOptions {
+  logger: Logger;
+  /** ICE servers handed to a member with its join answer (TURN credentials are per member). */
+  iceServers: (peerId: string) => RTCIceServerLike[];
+  /** Server password: members give it as the element's `key` (or `password`), or hold a token. */
+  password?: string;
+  /** Secret signing room tokens (see `createToken`). */
+  tokenSecret?: string;
+  /** Per-room settings by room name. */
+  rooms?: Record<string, RoomConfig>;
+  /** Defaults for rooms without settings. */
+  maxParticipants?: number;
+  maxViewers?: number;
+  hooks?: ServerHooks;
+  /** Messages a socket may send per second on average, and in a burst. */
+  rate?: { perSecond: number; burst: number };
+  /** Failed joins allowed per address before it is blocked for `blockSeconds`. */
+  authFailures?: { points: number; durationSeconds: number; blockSeconds: number };
+  heartbeatMs?: number;
+}
+
+interface Member extends MemberContext {
   readonly peerToken: string;
   media: MediaState;
   readonly socket: WebSocket;
 }
 
-export interface RoomServiceOptions {
-  logger: Logger;
-  /** ICE servers handed to every member with its join answer. Never PeerJS's public defaults. */
-  iceServers: () => RTCIceServerLike[];
-  /** Messages a socket may send per second on average, and in a burst. */
-  rate?: { perSecond: number; burst: number };
-  /** Interval of WebSocket pings that drop dead sockets. */
-  heartbeatMs?: number;
+interface Room {
+  readonly members: Map<string, Member>;
+  readonly maxParticipants: number;
+  readonly maxViewers: number;
 }
 
 /** Per-socket token bucket: cheap, and enough to stop one client from flooding the process. */
@@ -48,53 +111,91 @@ class TokenBucket {
   }
 }
 
+class JoinRefused extends Error {
+  constructor(readonly code: ErrorCode, message: string) {
+    super(message);
+  }
+}
+
 /**
- * Room membership in memory: join/leave/roster and media state, one WebSocket per member and room.
- * Every inbound frame is size-checked, rate-limited and schema-validated; a bad one gets an
- * `error {code, message}` reply and nothing else happens.
+ * Room membership in memory: join (with passwords, tokens and limits), leave, roster, media state, the data relay
+ * between members and the transparent channel to the server application. Every inbound frame is size-checked,
+ * rate-limited and schema-validated; a bad one gets an `error {code, message}` reply and nothing else happens.
  */
 export class RoomService {
   readonly wss: WebSocketServer;
-  private readonly rooms = new Map<string, Map<string, Member>>();
+  private readonly rooms = new Map<string, Room>();
   private readonly heartbeat: NodeJS.Timeout;
   private readonly alive = new WeakSet<WebSocket>();
+  private readonly authLimiter: RateLimiterMemory;
 
   constructor(private readonly options: RoomServiceOptions) {
     // Frames above MAX_MESSAGE_BYTES get a readable error; only absurd ones (16x) make ws close with 1009.
     this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES * 16 });
     this.heartbeat = setInterval(() => this.sweep(), options.heartbeatMs ?? 30_000);
     this.heartbeat.unref();
+    const f = options.authFailures ?? { points: 10, durationSeconds: 60, blockSeconds: 60 };
+    this.authLimiter = new RateLimiterMemory({ points: f.points, duration: f.durationSeconds, blockDuration: f.blockSeconds });
   }
 
   /** Number of members across rooms, for health and tests. */
   get memberCount(): number {
     let n = 0;
-    for (const room of this.rooms.values()) n += room.size;
+    for (const room of this.rooms.values()) n += room.members.size;
     return n;
   }
 
-  roster(room: string): MemberInfo[] {
-    return [...(this.rooms.get(room)?.values() ?? [])].map(info);
+  get roomCount(): number {
+    return this.rooms.size;
   }
 
-  /** Whether `peerToken` is the one issued to `peerId` in `room` (for PeerServer registration checks). */
-  isMemberToken(room: string, peerId: string, peerToken: string): boolean {
-    return this.rooms.get(room)?.get(peerId)?.peerToken === peerToken;
+  roster(room: string): MemberInfo[] {
+    return [...(this.rooms.get(room)?.members.values() ?? [])].map(info);
+  }
+
+  /** Whether `peerToken` is the one issued to `peerId` (in `room`, or in any room) — PeerServer registration check. */
+  isMemberToken(room: string | undefined, peerId: string, peerToken: string): boolean {
+    const rooms = room === undefined ? [...this.rooms.values()] : [this.rooms.get(room)];
+    return rooms.some((r) => {
+      const m = r?.members.get(peerId);
+      return !!m && safeEqual(peerToken, m.peerToken);
+    });
+  }
+
+  /** Sends application data to one member as from `'server'`. Returns false when there is no such member. */
+  send(peerId: string, data: AppData): boolean {
+    for (const room of this.rooms.values()) {
+      const m = room.members.get(peerId);
+      if (m) {
+        send(m.socket, { type: 'app', from: 'server', ...encodePayload(data) });
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Sends application data to every member of a room; returns how many. */
+  broadcastApp(room: string, data: AppData): number {
+    const members = [...(this.rooms.get(room)?.members.values() ?? [])];
+    const text = JSON.stringify({ type: 'app', from: 'server', ...encodePayload(data) } satisfies ServerMessage);
+    for (const m of members) if (m.socket.readyState === WebSocket.OPEN) m.socket.send(text);
+    return members.length;
   }
 
   /** Takes over an upgraded socket for `room`. */
-  accept(socket: WebSocket, _req: IncomingMessage, room: string): void {
+  accept(socket: WebSocket, req: IncomingMessage, room: string): void {
+    const address = req.socket.remoteAddress ?? 'unknown';
     const log = this.options.logger.child({ room });
-    const rate = this.options.rate ?? { perSecond: 20, burst: 60 };
+    const rate = this.options.rate ?? { perSecond: 50, burst: 200 };
     const bucket = new TokenBucket(rate.perSecond, rate.burst);
-    let member: Member | undefined;
+    const state: { member?: Member; joining: boolean } = { joining: false };
     this.alive.add(socket);
 
     socket.on('pong', () => this.alive.add(socket));
     socket.on('error', (err) => log.debug({ err: err.message }, 'room socket error'));
     socket.on('close', () => {
-      if (member) this.remove(room, member, 'disconnect', log);
-      member = undefined;
+      if (state.member) this.remove(state.member, 'disconnect', log);
+      state.member = undefined;
     });
     socket.on('message', (data, isBinary) => {
       try {
@@ -106,7 +207,7 @@ export class RoomService {
         if (isBinary) return this.sendError(socket, 'bad-json', 'binary frames are not accepted on the room socket');
         const parsed = parseClientMessage(data.toString());
         if (!parsed.ok) return this.sendError(socket, parsed.code, parsed.message);
-        member = this.handle(socket, room, member, parsed.message, log);
+        this.handle(socket, room, address, state, parsed.message, log);
       } catch (err) {
         log.error({ err }, 'room message handler failed');
         this.sendError(socket, 'internal', 'internal error');
@@ -114,79 +215,174 @@ export class RoomService {
     });
   }
 
-  private handle(socket: WebSocket, room: string, member: Member | undefined, msg: ClientMessage, log: Logger): Member | undefined {
+  private handle(socket: WebSocket, room: string, address: string, state: { member?: Member; joining: boolean }, msg: ClientMessage, log: Logger): void {
+    const member = state.member;
+    if (msg.type === 'ping') return send(socket, msg.t === undefined ? { type: 'pong' } : { type: 'pong', t: msg.t });
+    if (msg.type === 'join') {
+      if (member || state.joining) return this.sendError(socket, 'already-joined', `already joined room "${room}"${member ? ` as ${member.peerId}` : ''}`);
+      state.joining = true;
+      this.join(socket, room, address, msg, log)
+        .then((joined) => {
+          if (socket.readyState !== WebSocket.OPEN) return this.remove(joined, 'disconnect', log);
+          state.member = joined;
+        })
+        .catch((err: unknown) => {
+          if (err instanceof JoinRefused) return this.sendError(socket, err.code, err.message);
+          log.error({ err }, 'join failed');
+          this.sendError(socket, 'internal', 'internal error');
+        })
+        .finally(() => (state.joining = false));
+      return;
+    }
+    if (!member) return this.sendError(socket, 'not-joined', `cannot ${msg.type}: not joined`);
     switch (msg.type) {
-      case 'join': {
-        if (member) {
-          this.sendError(socket, 'already-joined', `already joined room "${room}" as ${member.peerId}`);
-          return member;
-        }
-        const members = this.rooms.get(room) ?? new Map<string, Member>();
-        const peerId = msg.peerId ?? randomUUID();
-        if (members.has(peerId)) {
-          this.sendError(socket, 'id-taken', `peer id ${peerId} is already in room "${room}"`);
-          return undefined;
-        }
-        const joined: Member = {
-          peerId,
-          name: msg.name,
-          peerToken: randomBytes(16).toString('hex'),
-          media: msg.media ?? { audio: true, video: true },
-          socket,
-        };
-        const peers = [...members.values()].map(info);
-        members.set(peerId, joined);
-        this.rooms.set(room, members);
-        // Members hear of the newcomer before the newcomer can call them.
-        this.broadcast(room, { type: 'peer-joined', peer: info(joined) }, peerId);
-        send(socket, {
-          type: 'joined',
-          room,
-          self: info(joined),
-          peerToken: joined.peerToken,
-          peerPath: roomPeerPath(room),
-          peers,
-          iceServers: this.options.iceServers(),
-        });
-        log.info({ peerId, members: members.size }, 'join');
-        return joined;
-      }
-      case 'leave': {
-        if (!member) {
-          this.sendError(socket, 'not-joined', 'cannot leave: not joined');
-          return undefined;
-        }
-        this.remove(room, member, 'leave', log);
-        send(socket, { type: 'left' });
-        return undefined;
-      }
-      case 'update': {
-        if (!member) {
-          this.sendError(socket, 'not-joined', 'cannot update: not joined');
-          return undefined;
-        }
+      case 'leave':
+        this.remove(member, 'leave', log);
+        state.member = undefined;
+        return send(socket, { type: 'left' });
+      case 'update':
         member.media = msg.media;
-        this.broadcast(room, { type: 'peer-updated', peerId: member.peerId, media: msg.media }, member.peerId);
-        return member;
+        return this.broadcast(room, { type: 'peer-updated', peerId: member.peerId, media: msg.media }, member.peerId);
+      case 'relay': {
+        const members = this.rooms.get(room)?.members;
+        const payload = msg.bin !== undefined ? { bin: msg.bin } : { data: msg.data };
+        const text = JSON.stringify({ type: 'relayed', from: member.peerId, ...payload } satisfies ServerMessage);
+        if (msg.to === '*') {
+          for (const m of members?.values() ?? []) {
+            if (m !== member && shouldConnect(member.role, m.role) && m.socket.readyState === WebSocket.OPEN) m.socket.send(text);
+          }
+          return;
+        }
+        const target = members?.get(msg.to);
+        if (!target || target === member || !shouldConnect(member.role, target.role)) {
+          return this.sendError(socket, 'unknown-peer', `no member "${msg.to.slice(0, 64)}" to relay to in this room`);
+        }
+        if (target.socket.readyState === WebSocket.OPEN) target.socket.send(text);
+        return;
       }
-      case 'ping':
-        send(socket, msg.t === undefined ? { type: 'pong' } : { type: 'pong', t: msg.t });
-        return member;
+      case 'app': {
+        const data = msg.bin !== undefined ? new Uint8Array(Buffer.from(msg.bin, 'base64')) : msg.data;
+        try {
+          this.options.hooks?.onMessage?.(context(member), data);
+        } catch (err) {
+          log.error({ err: String(err) }, 'onMessage hook threw');
+        }
+        return;
+      }
     }
   }
 
-  private remove(room: string, member: Member, reason: string, log: Logger): void {
-    const members = this.rooms.get(room);
-    if (!members || members.get(member.peerId) !== member) return;
-    members.delete(member.peerId);
-    if (members.size === 0) this.rooms.delete(room);
-    this.broadcast(room, { type: 'peer-left', peerId: member.peerId });
-    log.info({ peerId: member.peerId, reason, members: members.size }, 'leave');
+  private async join(socket: WebSocket, room: string, address: string, msg: Extract<ClientMessage, { type: 'join' }>, log: Logger): Promise<Member> {
+    const role: Role = msg.role ?? 'member';
+    const refuse = async (code: ErrorCode, message: string): Promise<never> => {
+      if (code === 'auth-failed') {
+        await this.authLimiter.consume(address).catch(() => {});
+        log.warn({ address, reason: message }, 'auth failure');
+      }
+      throw new JoinRefused(code, message);
+    };
+    const blocked = await this.authLimiter.get(address);
+    if (blocked && blocked.remainingPoints <= 0 && blocked.msBeforeNext > 0) {
+      throw new JoinRefused('rate-limited', `too many failed attempts; retry in ${Math.ceil(blocked.msBeforeNext / 1000)} s`);
+    }
+    const config = this.options.rooms?.[room];
+    let identity: string | undefined;
+    if (msg.token !== undefined) {
+      const check = verifyToken(msg.token, this.options.tokenSecret ?? '', room);
+      if (!check.ok) return refuse('auth-failed', check.reason);
+      identity = check.claims.identity;
+    } else {
+      // A valid token stands for both passwords: the app's backend vouched for this member.
+      const serverPassword = this.options.password;
+      if (serverPassword && ![msg.key, msg.password].some((given) => given !== undefined && safeEqual(given, serverPassword))) {
+        return refuse('auth-failed', msg.key || msg.password ? 'wrong server password' : 'this server needs a password');
+      }
+      if (config?.password && !safeEqual(msg.password, config.password)) {
+        return refuse('auth-failed', msg.password ? 'wrong room password' : 'this room needs a password');
+      }
+    }
+    let name = msg.name;
+    const hook = this.options.hooks?.authenticate;
+    if (hook) {
+      let verdict: Awaited<ReturnType<typeof hook>>;
+      try {
+        verdict = await hook({ room, name, role, address, key: msg.key, password: msg.password, token: msg.token, identity });
+      } catch (err) {
+        log.warn({ err: String(err) }, 'authenticate hook threw');
+        verdict = false;
+      }
+      if (!verdict) return refuse('auth-failed', 'refused by the server application');
+      if (typeof verdict === 'object') {
+        identity = verdict.identity ?? identity;
+        name = verdict.name?.slice(0, 64) || name;
+      }
+    }
+    if (socket.readyState !== WebSocket.OPEN) throw new JoinRefused('internal', 'socket closed while joining');
+
+    let r = this.rooms.get(room);
+    const maxParticipants = r?.maxParticipants ?? config?.maxParticipants ?? msg.maxParticipants ?? this.options.maxParticipants ?? 6;
+    const maxViewers = r?.maxViewers ?? config?.maxViewers ?? this.options.maxViewers ?? 100;
+    const peerId = msg.peerId ?? randomUUID();
+    if (r?.members.has(peerId)) return refuse('id-taken', `peer id ${peerId} is already in room "${room}"`);
+    const counted = [...(r?.members.values() ?? [])].filter((m) => (role === 'viewer') === (m.role === 'viewer')).length;
+    const limit = role === 'viewer' ? maxViewers : maxParticipants;
+    if (counted >= limit) return refuse('room-full', `room "${room}" is full (${limit} ${role === 'viewer' ? 'viewers' : 'participants'})`);
+
+    if (!r) {
+      r = { members: new Map(), maxParticipants, maxViewers };
+      this.rooms.set(room, r);
+    }
+    const joined: Member = {
+      room,
+      peerId,
+      name,
+      role,
+      identity,
+      address,
+      peerToken: randomBytes(16).toString('hex'),
+      media: role === 'viewer' ? { audio: false, video: false } : (msg.media ?? { audio: true, video: true }),
+      socket,
+    };
+    const peers = [...r.members.values()].map(info);
+    r.members.set(peerId, joined);
+    // Members hear of the newcomer before the newcomer can call them.
+    this.broadcast(room, { type: 'peer-joined', peer: info(joined) }, peerId);
+    send(socket, {
+      type: 'joined',
+      room,
+      self: info(joined),
+      peerToken: joined.peerToken,
+      peerPath: roomPeerPath(room),
+      peers,
+      iceServers: this.options.iceServers(peerId),
+      maxParticipants,
+    });
+    log.info({ peerId, role, members: r.members.size }, 'join');
+    try {
+      this.options.hooks?.onJoin?.(context(joined));
+    } catch (err) {
+      log.error({ err: String(err) }, 'onJoin hook threw');
+    }
+    return joined;
+  }
+
+  private remove(member: Member, reason: 'leave' | 'disconnect' | 'shutdown', log: Logger): void {
+    const r = this.rooms.get(member.room);
+    if (!r || r.members.get(member.peerId) !== member) return;
+    r.members.delete(member.peerId);
+    if (r.members.size === 0) this.rooms.delete(member.room);
+    this.broadcast(member.room, { type: 'peer-left', peerId: member.peerId });
+    log.info({ peerId: member.peerId, reason, members: r.members.size }, 'leave');
+    try {
+      this.options.hooks?.onLeave?.(context(member), reason);
+    } catch (err) {
+      log.error({ err: String(err) }, 'onLeave hook threw');
+    }
   }
 
   private broadcast(room: string, msg: ServerMessage, except?: string): void {
     const text = JSON.stringify(msg);
-    for (const m of this.rooms.get(room)?.values() ?? []) {
+    for (const m of this.rooms.get(room)?.members.values() ?? []) {
       if (m.peerId !== except && m.socket.readyState === WebSocket.OPEN) m.socket.send(text);
     }
   }
@@ -216,7 +412,16 @@ export class RoomService {
 }
 
 function info(m: Member): MemberInfo {
-  return { peerId: m.peerId, name: m.name, media: m.media };
+  return { peerId: m.peerId, name: m.name, media: m.media, role: m.role, ...(m.identity ? { identity: m.identity } : {}) };
+}
+
+function context(m: Member): MemberContext {
+  return { room: m.room, peerId: m.peerId, name: m.name, role: m.role, identity: m.identity, address: m.address };
+}
+
+function encodePayload(data: AppData): Payload {
+  if (data instanceof Uint8Array || data instanceof ArrayBuffer) return { bin: Buffer.from(data as Uint8Array).toString('base64') };
+  return { data };
 }
 
 function send(socket: WebSocket, msg: ServerMessage): void {

@@ -10,17 +10,44 @@ export interface MediaState {
   video: boolean;
 }
 
+/** `member` in a mesh; in broadcast rooms `presenter` publishes and `viewer` only receives. */
+export type Role = 'member' | 'presenter' | 'viewer';
+
 export interface MemberInfo {
   peerId: string;
   name: string;
   media: MediaState;
+  role: Role;
+  /** Identity vouched for by the app's backend through a token, when one was used. */
+  identity?: string;
 }
 
+/** An application payload: a JSON value, or bytes (base64 on this socket). */
+export type Payload = { data: unknown; bin?: undefined } | { bin: string; data?: undefined };
+
 export type ClientMessage =
-  | { type: 'join'; name: string; peerId?: string; media?: MediaState }
+  | {
+      type: 'join';
+      name: string;
+      peerId?: string;
+      media?: MediaState;
+      role?: Role;
+      /** Server password. */
+      key?: string;
+      /** Room password. */
+      password?: string;
+      /** Signed room token from the app's backend. */
+      token?: string;
+      /** Largest mesh the joiner accepts; the first member's value sets the room's limit unless configured. */
+      maxParticipants?: number;
+    }
   | { type: 'leave' }
   | { type: 'update'; media: MediaState }
-  | { type: 'ping'; t?: number };
+  | { type: 'ping'; t?: number }
+  /** Data for other members through the server (the relay fallback): `to` is a peer id or `*`. */
+  | ({ type: 'relay'; to: string } & Payload)
+  /** Data for the server application (transparent channel to `'server'`). */
+  | ({ type: 'app' } & Payload);
 
 export type ServerMessage =
   | {
@@ -33,12 +60,15 @@ export type ServerMessage =
       peerPath: string;
       peers: MemberInfo[];
       iceServers: RTCIceServerLike[];
+      maxParticipants: number;
     }
   | { type: 'left' }
   | { type: 'peer-joined'; peer: MemberInfo }
   | { type: 'peer-left'; peerId: string }
   | { type: 'peer-updated'; peerId: string; media: MediaState }
   | { type: 'pong'; t?: number }
+  | ({ type: 'relayed'; from: string } & Payload)
+  | ({ type: 'app'; from: 'server' } & Payload)
   | { type: 'error'; code: ErrorCode; message: string };
 
 export interface RTCIceServerLike {
@@ -56,6 +86,9 @@ export type ErrorCode =
   | 'not-joined'
   | 'id-taken'
   | 'bad-room'
+  | 'auth-failed'
+  | 'room-full'
+  | 'unknown-peer'
   | 'rate-limited'
   | 'internal';
 
@@ -74,4 +107,11 @@ export function roomSocketPath(room: string): string {
 /** PeerJS `path` option for a room (PeerJS appends `/peerjs`). */
 export function roomPeerPath(room: string): string {
   return `/r/${encodeURIComponent(room)}/peerjs`;
+}
+
+/** Whether two members exchange media and data: in broadcast rooms viewers connect only to presenters. */
+export function shouldConnect(a: Role, b: Role): boolean {
+  if (a === 'viewer') return b === 'presenter';
+  if (b === 'viewer') return a === 'presenter';
+  return true;
 }
