@@ -1,9 +1,9 @@
 /** av-elements: the public face. Elements register themselves when this module loads. */
 export { AvRoom, onOffConverter } from './av-room/av-room.js';
 export { avRoomStrings, type AvRoomStrings } from './av-room/av-room.strings.js';
-export type { RoomJoinDetail, RoomLeaveDetail, PeerDetail, RoomErrorDetail } from './av-room/room-controller.js';
-export { RoomSession, connect, type RoomSessionOptions, type SessionEvents, type SessionState } from './core/session.js';
-export type { RemotePeer } from './core/peer-link.js';
+export type { RoomJoinDetail, RoomLeaveDetail, PeerDetail, RoomErrorDetail, PathDetail, MessageDetail } from './av-room/room-controller.js';
+export { RoomSession, connect, type RoomSessionOptions, type SessionEvents, type SessionState, type SendOptions } from './core/session.js';
+export type { RemotePeer, DataPath } from './core/peer-link.js';
 export { SessionError, type SessionErrorCode } from './core/errors.js';
 export type { LogLevel } from './core/log.js';
-export type { MediaState } from './core/room-protocol.js';
+export type { MediaState, Role } from './core/room-protocol.js';

@@ -21,6 +21,7 @@ export const avRoomStrings = {
     error: 'Could not connect',
   },
   alone: 'Waiting for others to join…',
+  waitingForPresenter: 'Waiting for the presenter…',
 };
 
 export type AvRoomStrings = typeof avRoomStrings;

@@ -3,6 +3,7 @@ import { property } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
 import type { LogLevel } from '../core/log.js';
 import type { RemotePeer } from '../core/peer-link.js';
+import type { Role } from '../core/room-protocol.js';
 import type { RoomSession, RoomSessionOptions, SessionState } from '../core/session.js';
 import { avRoomStrings, type AvRoomStrings } from './av-room.strings.js';
 import { styles } from './av-room.styles.js';
@@ -21,13 +22,16 @@ export const onOffConverter = {
  * @summary Real-time audio/video room: `<av-room server="https://…" room="standup" name="Ann">`.
  * @tag av-room
  *
+ * @attr {boolean} waiting - Read-only: a viewer whose room has no presenter yet.
  * @attr {string} state - Read-only: `idle`, `connecting`, `connected`, `reconnecting`, `closed` or `error`; style with `av-room[state="error"]`.
  *
  * @fires {CustomEvent<RoomJoinDetail>} av-room-join - Joined the room: `{ room, peerId }`.
  * @fires {CustomEvent<RoomLeaveDetail>} av-room-leave - Left the room: `{ room, reason }` (`left`, `removed` or `error`).
  * @fires {CustomEvent<PeerDetail>} av-peer-join - A member joined (or was present when we joined): `{ peerId, name }`.
  * @fires {CustomEvent<PeerDetail>} av-peer-leave - A member left: `{ peerId, name }`.
- * @fires {CustomEvent<RoomErrorDetail>} av-room-error - Something failed: `{ code, message, fatal }`.
+ * @fires {CustomEvent<RoomErrorDetail>} av-room-error - Something failed: `{ code, message, fatal }` (codes include `auth-failed`, `room-full`, `peer-unreachable`).
+ * @fires {CustomEvent<PathDetail>} av-peer-path - How data reaches a member changed: `{ peerId, path }` (`p2p`, `turn` or `server`).
+ * @fires {CustomEvent<MessageDetail>} av-room-message - Data on the transparent channel: `{ from, data, via }`.
  *
  * @csspart grid - The grid of tiles.
  * @csspart tile - Every tile (self and remote).
@@ -80,6 +84,27 @@ export class AvRoom extends LitElement {
   /** Camera turned off. Set it to turn the camera off or on; the camera button toggles it. */
   @property({ type: Boolean, reflect: true, attribute: 'camera-off' }) cameraOff = false;
 
+  /** `mesh` (default: everyone sends and receives) or `broadcast` (presenters publish, viewers watch). */
+  @property() mode: 'mesh' | 'broadcast' = 'mesh';
+
+  /** In broadcast mode: `presenter` or `viewer` (default). Viewers are never asked for camera or microphone. */
+  @property() override role: 'presenter' | 'viewer' = 'viewer';
+
+  /** Server password, when the server has one. */
+  @property() key = '';
+
+  /** Room password, when the room has one. */
+  @property() password = '';
+
+  /** Signed room token from your backend (stands for both passwords). */
+  @property() token = '';
+
+  /** Largest mesh this element accepts (the first member sets the room's limit unless the server configures it). */
+  @property({ type: Number, attribute: 'max-participants' }) maxParticipants = 6;
+
+  /** `relay` sends everything through the TURN relay (hides addresses from peers); default `all`. */
+  @property({ attribute: 'ice-policy' }) icePolicy: RTCIceTransportPolicy = 'all';
+
   /** Console logging of the underlying session: `silent`, `error`, `warn`, `info` or `debug`. */
   @property({ attribute: 'log-level' }) logLevel: LogLevel = 'warn';
 
@@ -104,10 +129,21 @@ export class AvRoom extends LitElement {
     return this.controller.peers;
   }
 
+  /** Our role in the room, from `mode` and `role`. */
+  private get sessionRole(): Role {
+    return this.mode === 'broadcast' ? (this.role === 'presenter' ? 'presenter' : 'viewer') : 'member';
+  }
+
   /** @internal */
   sessionOptions(): RoomSessionOptions | undefined {
     if (!this.room) return undefined;
     return {
+      role: this.sessionRole,
+      key: this.key || undefined,
+      password: this.password || undefined,
+      token: this.token || undefined,
+      maxParticipants: this.maxParticipants,
+      icePolicy: this.icePolicy === 'relay' ? 'relay' : 'all',
       server: this.server || undefined,
       room: this.room,
       name: this.name,
@@ -120,7 +156,7 @@ export class AvRoom extends LitElement {
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     const session = this.controller.session;
-    if ((changed.has('room') || changed.has('server')) && this.hasUpdated) {
+    if ((changed.has('room') || changed.has('server') || changed.has('mode') || changed.has('role')) && this.hasUpdated) {
       this.controller.restart();
       return;
     }
@@ -142,6 +178,8 @@ export class AvRoom extends LitElement {
 
   protected override updated(): void {
     if (this.getAttribute('state') !== this.state) this.setAttribute('state', this.state);
+    const waiting = this.sessionRole === 'viewer' && this.state === 'connected' && this.controller.peers.length === 0;
+    this.toggleAttribute('waiting', waiting);
   }
 
   private toggleMic(): void {
@@ -204,12 +242,14 @@ export class AvRoom extends LitElement {
     const s = this.strings;
     const session = this.controller.session;
     const live = !!session && this.state !== 'closed' && this.state !== 'error';
+    const publishes = this.sessionRole !== 'viewer';
     const peers = this.controller.peers;
     const selfName = this.name || 'Guest';
-    const status = this.state === 'connected' && peers.length === 0 ? s.alone : s.state[this.state];
+    const waiting = this.state === 'connected' && peers.length === 0;
+    const status = waiting ? (publishes ? s.alone : s.waitingForPresenter) : s.state[this.state];
     return html`
       <ul class="grid" part="grid" aria-label=${s.participants}>
-        ${live
+        ${live && publishes
           ? html`<li><figure class="tile self" part="tile self">
               <video part="video" muted autoplay playsinline ?hidden=${this.cameraOff} .srcObject=${session.localStream}></video>
               ${this.cameraOff ? html`<div class="avatar" aria-hidden="true">${initial(selfName)}</div>` : nothing}
@@ -220,7 +260,7 @@ export class AvRoom extends LitElement {
       </ul>
       ${this.soundBlocked ? html`<button class="sound" part="button" @click=${this.enableSound}>${s.enableSound}</button>` : nothing}
       <div class="controls" part="controls" role="toolbar" aria-label=${s.controls}>
-        ${live
+        ${live && publishes
           ? html`<button part="button mic-button" aria-pressed=${String(this.muted)} @click=${this.toggleMic}>
                 ${this.muted ? s.unmute : s.mute}
               </button>

@@ -1,5 +1,5 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import type { RemotePeer } from '../core/peer-link.js';
+import type { DataPath, RemotePeer } from '../core/peer-link.js';
 import { RoomSession, type RoomSessionOptions, type SessionState } from '../core/session.js';
 import type { SessionErrorCode } from '../core/errors.js';
 
@@ -22,12 +22,27 @@ export interface PeerDetail {
   peerId: string;
   name: string;
 }
+/** Detail of `av-peer-path`. */
+export interface PathDetail {
+  peerId: string;
+  path: DataPath;
+}
+/** Detail of `av-room-message`. */
+export interface MessageDetail {
+  /** A member's peer id, or `'server'`. */
+  from: string;
+  /** A JSON value, or a Uint8Array for bytes. */
+  data: unknown;
+  via: DataPath;
+}
 /** Detail of `av-room-error`. */
 export interface RoomErrorDetail {
   code: SessionErrorCode;
   message: string;
   /** Whether the session ended because of it. */
   fatal: boolean;
+  /** The member concerned, for per-member problems such as `peer-unreachable`. */
+  peerId?: string;
 }
 
 /**
@@ -104,6 +119,11 @@ export class RoomController implements ReactiveController {
         update();
       }),
       session.on('peer-update', update),
+      session.on('path', ({ peer, path }) => {
+        this.fire<PathDetail>('av-peer-path', { peerId: peer.peerId, path });
+        update();
+      }),
+      session.on('message', (m) => this.fire<MessageDetail>('av-room-message', m)),
       session.on('stream', update),
       session.on('local-stream', update),
       session.on('error', (e) => {

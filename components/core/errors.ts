@@ -6,6 +6,13 @@ export type SessionErrorCode =
   | 'join-failed'
   | 'signalling-failed'
   | 'media-unavailable'
+  | 'auth-failed'
+  | 'room-full'
+  | 'rate-limited'
+  | 'id-taken'
+  | 'peer-unreachable'
+  | 'too-large'
+  | 'not-connected'
   | 'protocol';
 
 export class SessionError extends Error {

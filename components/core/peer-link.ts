@@ -1,46 +1,86 @@
-import type { MediaConnection } from 'peerjs';
+import type { DataConnection, MediaConnection } from 'peerjs';
+import { decodeFrame, type AppMessage } from './data-protocol.js';
 import type { LocalMedia } from './local-media.js';
 import { placeholderTracks } from './local-media.js';
-import type { MediaState, MemberInfo } from './room-protocol.js';
+import type { Log } from './log.js';
+import type { MediaState, MemberInfo, Role } from './room-protocol.js';
+
+/** How data reaches a member: directly, through the TURN relay, or through our server's WebSocket. */
+export type DataPath = 'p2p' | 'turn' | 'server';
 
 /** What a page sees of one remote member. */
 export interface RemotePeer {
   readonly peerId: string;
   readonly name: string;
+  readonly role: Role;
+  /** Identity vouched for by the app's backend (token), if any. */
+  readonly identity?: string;
   /** What the member says it sends (mic on, camera on). */
   readonly media: MediaState;
   /** The member's audio and video, once the call is set up. */
   readonly stream: MediaStream | undefined;
+  /** How data reaches this member; `undefined` until known. */
+  readonly path: DataPath | undefined;
 }
 
-/** One remote member: its roster entry and the media call with it. */
+export interface PeerLinkEvents {
+  stream(link: PeerLink): void;
+  path(link: PeerLink): void;
+  message(link: PeerLink, data: AppMessage): void;
+  /** Media could not connect within the deadline, or ICE failed. */
+  unreachable(link: PeerLink, reason: string): void;
+}
+
+/** How long a data channel may take to open before data goes through the server instead. */
+export const DATA_CHANNEL_DEADLINE_MS = 6000;
+
+/** One remote member: its roster entry, the media call and the data channel with it. */
 export class PeerLink implements RemotePeer {
   readonly peerId: string;
+  readonly role: Role;
+  readonly identity?: string;
   name: string;
   media: MediaState;
   stream: MediaStream | undefined;
+  path: DataPath | undefined;
   private call: MediaConnection | undefined;
+  private data: DataConnection | undefined;
   private closed = false;
+  private deadline: ReturnType<typeof setTimeout> | undefined;
+  private reportedUnreachable = false;
 
-  constructor(member: MemberInfo, private readonly onStream: (link: PeerLink) => void) {
+  constructor(member: MemberInfo, private readonly events: PeerLinkEvents, private readonly log: Log) {
     this.peerId = member.peerId;
     this.name = member.name;
     this.media = member.media;
+    this.role = member.role;
+    if (member.identity) this.identity = member.identity;
   }
 
   get peerConnection(): RTCPeerConnection | undefined {
     return this.call?.peerConnection;
   }
 
-  get hasCall(): boolean {
-    return !!this.call;
+  get dataChannel(): RTCDataChannel | undefined {
+    return this.data?.dataChannel;
+  }
+
+  /** Starts the clock: data that cannot go peer-to-peer in time goes through the server. */
+  startDeadline(ms = DATA_CHANNEL_DEADLINE_MS): void {
+    clearTimeout(this.deadline);
+    this.deadline = setTimeout(() => {
+      if (this.closed) return;
+      if (!this.data?.open) this.setPath('server');
+      const ice = this.peerConnection?.iceConnectionState;
+      if (ice !== 'connected' && ice !== 'completed') this.reportUnreachable(`no peer-to-peer or relay connection within ${ms} ms (ICE ${ice ?? 'not started'})`);
+    }, ms);
   }
 
   /**
    * Takes over a media call, placed by us (`start` calls `peer.call`) or received (`start` answers it).
    * Every call carries an audio and a video transceiver able to send, whatever we have now.
    */
-  attach(local: LocalMedia, start: (stream: MediaStream) => MediaConnection | undefined): void {
+  attachCall(local: LocalMedia, start: (stream: MediaStream) => MediaConnection | undefined): void {
     if (this.closed) return;
     const spare = local.audioTrack && local.videoTrack ? undefined : placeholderTracks();
     const tracks = [local.audioTrack ?? spare?.tracks.find((t) => t.kind === 'audio'), local.videoTrack ?? spare?.tracks.find((t) => t.kind === 'video')];
@@ -60,9 +100,75 @@ export class PeerLink implements RemotePeer {
     call.on('stream', (stream) => {
       if (this.call !== call) return;
       this.stream = stream;
-      this.onStream(this);
+      this.events.stream(this);
     });
-    call.on('error', () => {});
+    call.on('error', (err) => this.log.warn('call error', this.peerId, err.message));
+    const pc = call.peerConnection;
+    pc?.addEventListener('iceconnectionstatechange', () => {
+      if (pc.iceConnectionState === 'failed' && this.call === call) this.reportUnreachable('ICE failed');
+    });
+  }
+
+  /** Takes over the data connection (ours or the member's). */
+  attachData(conn: DataConnection): void {
+    if (this.closed) return void conn.close();
+    this.data?.close();
+    this.data = conn;
+    conn.on('open', () => {
+      if (this.data !== conn) return;
+      void this.detectPath(conn);
+    });
+    conn.on('data', (frame) => {
+      const decoded = decodeFrame(frame);
+      if (decoded.kind === 'invalid') return this.log.warn(`dropped a frame from ${this.peerId}: ${decoded.reason}`);
+      this.events.message(this, decoded.data);
+    });
+    conn.on('close', () => {
+      if (this.data === conn && !this.closed) this.setPath('server');
+    });
+    conn.on('error', (err) => this.log.warn('data error', this.peerId, err.message));
+  }
+
+  /** Sends an encoded frame on the data channel; false when it is not open. */
+  sendFrame(frame: string | ArrayBuffer): boolean {
+    if (!this.data?.open || this.path === 'server') return false;
+    try {
+      this.data.send(frame);
+      return true;
+    } catch (err) {
+      this.log.warn('data channel send failed; falling back to the server', (err as Error).message);
+      this.setPath('server');
+      return false;
+    }
+  }
+
+  private async detectPath(conn: DataConnection): Promise<void> {
+    let relay = false;
+    try {
+      const stats = await conn.peerConnection.getStats();
+      stats.forEach((s: { type: string; selectedCandidatePairId?: string }) => {
+        if (s.type !== 'transport' || !s.selectedCandidatePairId) return;
+        const pair = stats.get(s.selectedCandidatePairId) as { localCandidateId?: string; remoteCandidateId?: string } | undefined;
+        const local = pair?.localCandidateId ? stats.get(pair.localCandidateId) : undefined;
+        const remote = pair?.remoteCandidateId ? stats.get(pair.remoteCandidateId) : undefined;
+        if (local?.candidateType === 'relay' || remote?.candidateType === 'relay') relay = true;
+      });
+    } catch {
+      /* the path is still peer-to-peer of some kind */
+    }
+    if (this.data === conn && !this.closed) this.setPath(relay ? 'turn' : 'p2p');
+  }
+
+  private setPath(path: DataPath): void {
+    if (this.path === path) return;
+    this.path = path;
+    this.events.path(this);
+  }
+
+  private reportUnreachable(reason: string): void {
+    if (this.reportedUnreachable || this.closed) return;
+    this.reportedUnreachable = true;
+    this.events.unreachable(this, reason);
   }
 
   /** Sends `track` (or nothing) as our audio or video to this member without renegotiating. */
@@ -71,19 +177,22 @@ export class PeerLink implements RemotePeer {
     if (transceiver) await transceiver.sender.replaceTrack(track);
   }
 
-  /** WebRTC statistics of the call with this member. */
+  /** WebRTC statistics of the media call with this member. */
   async getStats(): Promise<RTCStatsReport | undefined> {
     return this.peerConnection?.getStats();
   }
 
-  /** Hangs up. Idempotent. */
+  /** Hangs up and closes the data channel. Idempotent. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    const pc = this.call?.peerConnection;
+    clearTimeout(this.deadline);
+    const pcs = [this.call?.peerConnection, this.data?.peerConnection];
+    this.data?.close();
     this.call?.close();
     // Don't wait for PeerJS's close handshake: a connection we close may never report it.
-    pc?.close();
+    for (const pc of pcs) pc?.close();
     this.call = undefined;
+    this.data = undefined;
   }
 }

@@ -1,10 +1,14 @@
 import { Emitter } from './emitter.js';
-import { SessionError } from './errors.js';
+import { SessionError, type SessionErrorCode } from './errors.js';
 import type { Log } from './log.js';
-import type { ClientMessage, MediaState, ServerMessage } from './room-protocol.js';
+import type { ClientMessage, ServerMessage } from './room-protocol.js';
 import { MAX_MESSAGE_BYTES, roomSocketPath } from './room-protocol.js';
 
 export type JoinedMessage = Extract<ServerMessage, { type: 'joined' }>;
+export type JoinRequest = Omit<Extract<ClientMessage, { type: 'join' }>, 'type'>;
+
+/** Server refusals a page can act on keep their own code; anything else is `join-failed`. */
+const PASSED_THROUGH = new Set(['auth-failed', 'room-full', 'rate-limited', 'id-taken']);
 
 export interface RoomLinkEvents {
   message: ServerMessage;
@@ -52,7 +56,7 @@ export class RoomLink extends Emitter<RoomLinkEvents> {
   }
 
   /** Opens the socket and joins; resolves with the server's `joined` answer. */
-  async join(name: string, media: MediaState, timeoutMs = 10_000): Promise<JoinedMessage> {
+  async join(request: JoinRequest, timeoutMs = 10_000): Promise<JoinedMessage> {
     const { secure, origin, base } = this.address;
     const url = `${secure ? 'wss' : 'ws'}://${origin.replace(/^https?:\/\//, '')}${base}${roomSocketPath(this.room)}`;
     const socket = new WebSocket(url);
@@ -67,7 +71,7 @@ export class RoomLink extends Emitter<RoomLinkEvents> {
         this.close();
         reject(err);
       };
-      socket.onopen = () => this.send({ type: 'join', name, media });
+      socket.onopen = () => this.send({ type: 'join', ...request });
       socket.onerror = () => fail(new SessionError('server-unreachable', `cannot reach the room service at ${url}`));
       socket.onclose = (e) => {
         if (!settled) fail(new SessionError('server-unreachable', `room service closed the connection (${e.code})`));
@@ -82,7 +86,7 @@ export class RoomLink extends Emitter<RoomLinkEvents> {
             clearTimeout(timer);
             resolve(msg);
           } else if (msg.type === 'error') {
-            fail(new SessionError('join-failed', `${msg.code}: ${msg.message}`));
+            fail(new SessionError(PASSED_THROUGH.has(msg.code) ? (msg.code as SessionErrorCode) : 'join-failed', msg.message));
           }
           return;
         }

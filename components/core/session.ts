@@ -1,11 +1,21 @@
-import { Peer, type MediaConnection, type PeerError } from 'peerjs';
+import { Peer, type DataConnection, type MediaConnection, type PeerError } from 'peerjs';
+import {
+  MAX_APP_MESSAGE_BYTES,
+  MAX_RELAY_MESSAGE_BYTES,
+  asBytes,
+  encodeApp,
+  frameSize,
+  fromBase64,
+  toBase64,
+  type AppMessage,
+} from './data-protocol.js';
 import { Emitter } from './emitter.js';
 import { SessionError, type SessionErrorCode } from './errors.js';
 import { LocalMedia } from './local-media.js';
 import { createLog, type Log, type LogLevel } from './log.js';
-import { PeerLink, type RemotePeer } from './peer-link.js';
+import { PeerLink, type DataPath, type RemotePeer } from './peer-link.js';
 import { RoomLink, parseServer, type ServerAddress } from './room-link.js';
-import { ROOM_NAME, type MemberInfo, type ServerMessage } from './room-protocol.js';
+import { ROOM_NAME, shouldConnect, type MemberInfo, type Payload, type Role, type ServerMessage } from './room-protocol.js';
 
 export type SessionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed' | 'error';
 
@@ -16,14 +26,26 @@ export interface RoomSessionOptions {
   room: string;
   /** Display name shown to others. */
   name: string;
-  /** Send the microphone: `true`, `false` or constraints. Default true. */
+  /** Send the microphone: `true`, `false` or constraints. Default true (never for viewers). */
   audio?: boolean | MediaTrackConstraints;
-  /** Send the camera: `true`, `false` or constraints. Default true. */
+  /** Send the camera: `true`, `false` or constraints. Default true (never for viewers). */
   video?: boolean | MediaTrackConstraints;
   /** Join with the microphone muted. */
   muted?: boolean;
   /** Send this stream instead of capturing devices. */
   localStream?: MediaStream;
+  /** `member` (mesh, default); in broadcast rooms `presenter` publishes and `viewer` only watches. */
+  role?: Role;
+  /** Server password. */
+  key?: string;
+  /** Room password. */
+  password?: string;
+  /** Signed room token from the app's backend. */
+  token?: string;
+  /** Largest mesh this member accepts (the first member's value sets the room's limit unless configured). */
+  maxParticipants?: number;
+  /** `relay` forces every connection through the TURN relay (privacy; tests). Default `all`. */
+  icePolicy?: RTCIceTransportPolicy;
   /** Console logging of the core. Default `warn`. */
   logLevel?: LogLevel;
 }
@@ -39,10 +61,19 @@ export interface SessionEvents {
   stream: { peer: RemotePeer; stream: MediaStream };
   /** Our own tracks changed (camera turned on or off). */
   'local-stream': { stream: MediaStream };
-  error: { code: SessionErrorCode; message: string; fatal: boolean };
+  /** How data reaches a member changed (`p2p`, `turn` or `server`). */
+  path: { peer: RemotePeer; path: DataPath };
+  /** Data on the transparent channel, from a member or from `'server'`. Bytes arrive as a Uint8Array. */
+  message: { from: string; data: AppMessage; via: DataPath };
+  error: { code: SessionErrorCode; message: string; fatal: boolean; peerId?: string };
 }
 
-const CALL_WAIT_MS = 10_000;
+export interface SendOptions {
+  /** A member's peer id, `'*'` for every member (default), or `'server'` for the server application. */
+  to?: string;
+}
+
+const EARLY_WAIT_MS = 10_000;
 
 /**
  * A member's presence in one room: the room-service link, the PeerJS peer, and one link per remote member.
@@ -51,12 +82,13 @@ const CALL_WAIT_MS = 10_000;
 export class RoomSession extends Emitter<SessionEvents> {
   readonly room: string;
   readonly name: string;
+  readonly role: Role;
   private readonly address: ServerAddress;
   private readonly log: Log;
   private readonly media: LocalMedia;
   private readonly links = new Map<string, PeerLink>();
-  /** Calls from peers the room service has not announced yet, answered once it does. */
-  private readonly early = new Map<string, { call: MediaConnection; timer: ReturnType<typeof setTimeout> }>();
+  /** Calls and data connections from members the room service has not announced yet. */
+  private readonly early = new Map<string, { conns: (MediaConnection | DataConnection)[]; timer: ReturnType<typeof setTimeout> }>();
   private roomLink: RoomLink | undefined;
   private peer: Peer | undefined;
   private _state: SessionState = 'idle';
@@ -70,9 +102,15 @@ export class RoomSession extends Emitter<SessionEvents> {
     if (!ROOM_NAME.test(options.room ?? '')) throw new SessionError('bad-options', 'room must be 1–64 characters without "/" or control characters');
     this.room = options.room;
     this.name = (options.name ?? '').trim() || 'Guest';
+    this.role = options.role ?? 'member';
     this.address = parseServer(options.server || globalThis.location.origin);
     this.log = createLog(`room ${this.room}`, options.logLevel);
-    this.media = new LocalMedia({ audio: options.audio ?? true, video: options.video ?? true, stream: options.localStream });
+    const publishes = this.role !== 'viewer';
+    this.media = new LocalMedia({
+      audio: publishes && (options.audio ?? true),
+      video: publishes && (options.video ?? true),
+      stream: publishes ? options.localStream : undefined,
+    });
     if (options.muted) this.media.setAudioEnabled(false);
   }
 
@@ -95,7 +133,7 @@ export class RoomSession extends Emitter<SessionEvents> {
     return this.media.state;
   }
 
-  /** The other members, by peer id. */
+  /** The members we exchange media and data with, by peer id (in broadcast rooms, viewers see presenters only). */
   get peers(): ReadonlyMap<string, RemotePeer> {
     return this.links;
   }
@@ -104,7 +142,7 @@ export class RoomSession extends Emitter<SessionEvents> {
   join(): Promise<void> {
     this.joining ??= this.doJoin().catch((err: unknown) => {
       const e = err instanceof SessionError ? err : new SessionError('join-failed', String((err as Error)?.message ?? err));
-      if (this._state !== 'closed') {
+      if (!this.closed) {
         this.emit('error', { code: e.code, message: e.message, fatal: true });
         this.teardown('error');
       }
@@ -115,7 +153,23 @@ export class RoomSession extends Emitter<SessionEvents> {
 
   private async doJoin(): Promise<void> {
     this.setState('connecting');
-    // Capture and signalling run side by side; calls start once both are ready.
+    const link = new RoomLink(this.address, this.room, this.log);
+    this.roomLink = link;
+    const o = this.options;
+    const intended = { audio: this.role !== 'viewer' && o.audio !== false && !o.muted, video: this.role !== 'viewer' && o.video !== false };
+    // Credentials are checked before any device is opened: a refused join never lights the camera.
+    const joined = await link.join({
+      name: this.name,
+      media: o.localStream ? { audio: o.localStream.getAudioTracks().length > 0, video: o.localStream.getVideoTracks().length > 0 } : intended,
+      role: this.role,
+      ...(o.key ? { key: o.key } : {}),
+      ...(o.password ? { password: o.password } : {}),
+      ...(o.token ? { token: o.token } : {}),
+      ...(o.maxParticipants ? { maxParticipants: o.maxParticipants } : {}),
+    });
+    if (this.closed) return link.close();
+    this.log.debug('joined the room service', performance.now().toFixed(0));
+    this._peerId = joined.self.peerId;
     const media = (this.mediaReady = this.media.start().then(
       () => this.emit('local-stream', { stream: this.media.stream }),
       (err: DOMException) => {
@@ -123,13 +177,6 @@ export class RoomSession extends Emitter<SessionEvents> {
         this.emit('error', { code: 'media-unavailable', message: `${err.name}: ${err.message}`, fatal: false });
       },
     ));
-    const link = new RoomLink(this.address, this.room, this.log);
-    this.roomLink = link;
-    const intended = { audio: this.options.audio !== false && !this.options.muted, video: this.options.video !== false };
-    const joined = await link.join(this.name, this.options.localStream ? this.media.state : intended);
-    this.log.debug('joined the room service', performance.now().toFixed(0));
-    if (this.closed) return link.close();
-    this._peerId = joined.self.peerId;
     link.on('message', (m) => this.onRoomMessage(m));
     link.on('lost', ({ code }) => {
       this.emit('error', { code: 'server-lost', message: `lost the room service (${code}); calls in progress continue`, fatal: false });
@@ -142,11 +189,12 @@ export class RoomSession extends Emitter<SessionEvents> {
       path: this.address.base + joined.peerPath,
       token: joined.peerToken,
       // Only what our server hands out: never PeerJS's public STUN/TURN defaults.
-      config: { iceServers: joined.iceServers },
+      config: { iceServers: joined.iceServers, iceTransportPolicy: o.icePolicy ?? 'all' },
       debug: 0,
     });
     this.peer = peer;
-    peer.on('call', (call) => this.onIncomingCall(call));
+    peer.on('call', (call) => this.onIncoming(call));
+    peer.on('connection', (conn) => this.onIncoming(conn));
     const opened = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new SessionError('signalling-failed', 'PeerServer did not accept us within 10 s')), 10_000);
       peer.once('open', () => {
@@ -160,14 +208,16 @@ export class RoomSession extends Emitter<SessionEvents> {
         else this.log.warn('peer error', err.type, err.message);
       });
     });
-    await Promise.all([media.then(() => this.log.debug('media ready', performance.now().toFixed(0))), opened.then(() => this.log.debug('PeerServer open', performance.now().toFixed(0)))]);
+    await Promise.all([media, opened]);
     if (this.closed) return;
     const actual = this.media.state;
     if (actual.audio !== intended.audio || actual.video !== intended.video) this.publishMedia();
-    if (this.closed) return;
     for (const member of joined.peers) {
       const l = this.addMember(member);
-      l.attach(this.media, (stream) => peer.call(member.peerId, stream, { metadata: { name: this.name } }));
+      if (!l) continue;
+      l.attachCall(this.media, (stream) => peer.call(member.peerId, stream, { metadata: { name: this.name } }));
+      l.attachData(peer.connect(member.peerId, { serialization: 'raw', reliable: true, label: 'av-data' }));
+      l.startDeadline();
     }
     this.setState('connected');
   }
@@ -179,13 +229,14 @@ export class RoomSession extends Emitter<SessionEvents> {
   private onRoomMessage(msg: ServerMessage): void {
     switch (msg.type) {
       case 'peer-joined': {
-        this.addMember(msg.peer);
+        const l = this.addMember(msg.peer);
         const early = this.early.get(msg.peer.peerId);
         if (early) {
           clearTimeout(early.timer);
           this.early.delete(msg.peer.peerId);
-          void this.answer(early.call);
+          for (const conn of early.conns) this.onIncoming(conn);
         }
+        l?.startDeadline();
         break;
       }
       case 'peer-left': {
@@ -203,6 +254,12 @@ export class RoomSession extends Emitter<SessionEvents> {
         this.emit('peer-update', { peer: l });
         break;
       }
+      case 'relayed':
+        if (this.links.has(msg.from)) this.emit('message', { from: msg.from, data: decodePayload(msg), via: 'server' });
+        break;
+      case 'app':
+        this.emit('message', { from: 'server', data: decodePayload(msg), via: 'server' });
+        break;
       case 'error':
         this.log.warn('room service:', msg.code, msg.message);
         break;
@@ -211,37 +268,78 @@ export class RoomSession extends Emitter<SessionEvents> {
     }
   }
 
-  private addMember(member: MemberInfo): PeerLink {
+  private addMember(member: MemberInfo): PeerLink | undefined {
+    if (!shouldConnect(this.role, member.role)) return undefined;
     const existing = this.links.get(member.peerId);
     if (existing) return existing;
-    const l = new PeerLink(member, (link) => {
-      this.log.debug('stream from', link.peerId, performance.now().toFixed(0));
-      if (link.stream) this.emit('stream', { peer: link, stream: link.stream });
-    });
+    const l = new PeerLink(
+      member,
+      {
+        stream: (link) => link.stream && this.emit('stream', { peer: link, stream: link.stream }),
+        path: (link) => link.path && this.emit('path', { peer: link, path: link.path }),
+        message: (link, data) => this.emit('message', { from: link.peerId, data, via: link.path ?? 'p2p' }),
+        unreachable: (link, reason) =>
+          this.emit('error', { code: 'peer-unreachable', message: `${link.name}: ${reason}`, fatal: false, peerId: link.peerId }),
+      },
+      this.log,
+    );
     this.links.set(member.peerId, l);
     this.emit('peer-join', { peer: l });
     return l;
   }
 
-  private onIncomingCall(call: MediaConnection): void {
-    if (this.links.has(call.peer)) return void this.answer(call);
-    // The room service normally announces a member before it can call; wait a little if it has not yet.
+  /** A call or data connection from a member: taken when the room service has announced it, else held briefly. */
+  private onIncoming(conn: MediaConnection | DataConnection): void {
+    if (this.closed) return void conn.close();
+    if (this.links.has(conn.peer)) {
+      if (conn.type === 'data') return this.links.get(conn.peer)!.attachData(conn as DataConnection);
+      return void this.answer(conn as MediaConnection);
+    }
+    const pending = this.early.get(conn.peer);
+    if (pending) return void pending.conns.push(conn);
     const timer = setTimeout(() => {
-      this.early.delete(call.peer);
-      call.close();
-    }, CALL_WAIT_MS);
-    this.early.get(call.peer)?.call.close();
-    this.early.set(call.peer, { call, timer });
+      // Not a member (or not one we connect with): refuse.
+      this.early.get(conn.peer)?.conns.forEach((c) => c.close());
+      this.early.delete(conn.peer);
+    }, EARLY_WAIT_MS);
+    this.early.set(conn.peer, { conns: [conn], timer });
   }
 
   private async answer(call: MediaConnection): Promise<void> {
     await this.mediaReady;
     const l = this.links.get(call.peer);
     if (!l || this.closed) return call.close();
-    l.attach(this.media, (stream) => {
+    l.attachCall(this.media, (stream) => {
       call.answer(stream);
       return call;
     });
+  }
+
+  /**
+   * Sends application data on the transparent channel: a JSON-able value, or bytes (ArrayBuffer, typed array).
+   * Goes peer-to-peer where possible and through the server where not; `to` is a peer id, `'*'` or `'server'`.
+   */
+  send(data: AppMessage, { to = '*' }: SendOptions = {}): void {
+    if (this.state !== 'connected' || !this.roomLink) throw new SessionError('not-connected', 'not connected to the room');
+    const frame = encodeApp(data);
+    const size = frameSize(frame);
+    if (to === 'server') return this.sendViaServer({ type: 'app' }, data, size);
+    const targets = to === '*' ? [...this.links.values()] : [this.links.get(to)];
+    if (targets.some((l) => !l)) throw new SessionError('bad-options', `no member "${to}" to send to`);
+    if (size > MAX_APP_MESSAGE_BYTES) throw new SessionError('too-large', `message of ${size} bytes exceeds ${MAX_APP_MESSAGE_BYTES}`);
+    const viaServer = (targets as PeerLink[]).filter((l) => !l.sendFrame(frame));
+    if (viaServer.length === 0) return;
+    if (to === '*' && viaServer.length === targets.length) return this.sendViaServer({ type: 'relay', to: '*' }, data, size);
+    for (const l of viaServer) this.sendViaServer({ type: 'relay', to: l.peerId }, data, size);
+  }
+
+  private sendViaServer(head: { type: 'app' } | { type: 'relay'; to: string }, data: AppMessage, size: number): void {
+    if (size > MAX_RELAY_MESSAGE_BYTES) {
+      throw new SessionError('too-large', `message of ${size} bytes exceeds ${MAX_RELAY_MESSAGE_BYTES}, the limit through the server`);
+    }
+    const bytes = asBytes(data);
+    const payload: Payload = bytes ? { bin: toBase64(bytes) } : { data };
+    this.roomLink!.send({ ...head, ...payload } as Parameters<RoomLink['send']>[0]);
   }
 
   /** Mutes or unmutes our microphone for everyone. */
@@ -252,6 +350,7 @@ export class RoomSession extends Emitter<SessionEvents> {
 
   /** Turns our camera off (releasing the device) or on again, for everyone. */
   async setVideoEnabled(enabled: boolean): Promise<void> {
+    if (this.role === 'viewer') return;
     const track = await this.media.setVideoEnabled(enabled);
     if (this.closed) return;
     await Promise.all([...this.links.values()].map((l) => l.replaceTrack('video', track ?? null)));
@@ -263,12 +362,12 @@ export class RoomSession extends Emitter<SessionEvents> {
     this.roomLink?.send({ type: 'update', media: this.media.state });
   }
 
-  /** WebRTC statistics of the call with one member. */
+  /** WebRTC statistics of the media call with one member. */
   getStats(peerId: string): Promise<RTCStatsReport | undefined> {
     return this.links.get(peerId)?.getStats() ?? Promise.resolve(undefined);
   }
 
-  /** The RTCPeerConnection carrying the call with one member (for diagnostics). */
+  /** The RTCPeerConnection carrying the media call with one member (for diagnostics). */
   getPeerConnection(peerId: string): RTCPeerConnection | undefined {
     return this.links.get(peerId)?.peerConnection;
   }
@@ -280,9 +379,9 @@ export class RoomSession extends Emitter<SessionEvents> {
 
   private teardown(final: 'closed' | 'error'): void {
     if (this.closed) return;
-    for (const { call, timer } of this.early.values()) {
+    for (const { conns, timer } of this.early.values()) {
       clearTimeout(timer);
-      call.close();
+      conns.forEach((c) => c.close());
     }
     this.early.clear();
     for (const l of this.links.values()) l.close();
@@ -300,6 +399,17 @@ export class RoomSession extends Emitter<SessionEvents> {
     this._state = state;
     this.emit('state', { state, previous });
   }
+}
+
+function decodePayload(p: Payload): AppMessage {
+  if (typeof p.bin === 'string') {
+    try {
+      return fromBase64(p.bin);
+    } catch {
+      return new Uint8Array();
+    }
+  }
+  return p.data;
 }
 
 /** Joins a room from script: `const session = await connect({ server, room, name })`. */
