@@ -34,7 +34,7 @@ if (buildCode !== 0) {
 }
 
 const nodeTests = [...files('server/test'), ...files('test'), ...files('test/e2e')];
-const [nodeOut, nodeCode] = await run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...nodeTests]);
+const [nodeOut, nodeCode] = await run(process.execPath, ['--import', 'tsx', '--test', '--test-force-exit', '--test-concurrency=1', '--test-reporter=spec', ...nodeTests]);
 stages.push({
   name: 'node:test',
   passed: Number(/ℹ pass (\d+)/.exec(nodeOut)?.[1] ?? 0),

@@ -35,3 +35,75 @@ export async function launchChromium(): Promise<{ browser: Browser; close(): Pro
     },
   };
 }
+
+export interface MemberPage {
+  page: import('playwright-core').Page;
+  context: import('playwright-core').BrowserContext;
+  close(): Promise<void>;
+}
+
+/**
+ * A browser context whose page holds one `<av-room>` with `attrs`, loaded by the script-tag bundle from our server.
+ * The page is a real response from our server: Chromium's local-network-access checks block loopback requests from
+ * pages that Playwright fulfils itself. `getUserMedia` calls are counted in `window.__gumCalls`.
+ */
+export async function memberPage(browser: Browser, serverUrl: string, attrs: Record<string, string>): Promise<MemberPage> {
+  const context = await browser.newContext();
+  await context.addInitScript(() => {
+    const w = window as unknown as { __gumCalls: number };
+    w.__gumCalls = 0;
+    const md = navigator.mediaDevices;
+    const original = md.getUserMedia.bind(md);
+    md.getUserMedia = (c?: MediaStreamConstraints) => {
+      w.__gumCalls++;
+      return original(c);
+    };
+  });
+  const page = await context.newPage();
+  await page.goto(`${serverUrl}/healthz`);
+  await page.setContent('<!doctype html><meta charset="utf-8"><script type="module" src="/av-elements.js"></script>');
+  // Created from script once defined: elements parsed by setContent's document.write are not upgraded.
+  await page.evaluate(async (attrs) => {
+    await customElements.whenDefined('av-room');
+    const el = document.createElement('av-room');
+    for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+    document.body.append(el);
+  }, attrs);
+  return { page, context, close: () => context.close() };
+}
+
+/** Inbound video frames decoded and audio packets received, per remote peer id, from getStats. */
+export function inboundByPeer(page: import('playwright-core').Page) {
+  return page.evaluate(async () => {
+    const room = document.querySelector('av-room')!;
+    const out: Record<string, { framesDecoded: number; audioPackets: number; localCandidate?: string; relayProtocol?: string }> = {};
+    for (const peer of room.peers) {
+      const report = await room.session!.getStats(peer.peerId);
+      const row = { framesDecoded: 0, audioPackets: 0 } as (typeof out)[string];
+      report?.forEach((s: any) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'video') row.framesDecoded += s.framesDecoded ?? 0;
+        if (s.type === 'inbound-rtp' && s.kind === 'audio') row.audioPackets += s.packetsReceived ?? 0;
+        if (s.type === 'transport' && s.selectedCandidatePairId) {
+          const pair = report.get(s.selectedCandidatePairId);
+          const local = pair && report.get(pair.localCandidateId);
+          row.localCandidate = local?.candidateType;
+          row.relayProtocol = local?.relayProtocol;
+        }
+      });
+      out[peer.peerId] = row;
+    }
+    return out;
+  });
+}
+
+/** Polls `fn` until `ok` holds, at most `timeoutMs`; fails with the last value. */
+export async function waitFor<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: T | undefined;
+  while (Date.now() < end) {
+    last = await fn();
+    if (ok(last)) return last;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`${what}: not reached within ${timeoutMs} ms (last: ${JSON.stringify(last)})`);
+}

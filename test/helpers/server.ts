@@ -59,3 +59,16 @@ export async function startServer(args: string[] = [], { timeoutMs = 15_000 } = 
       }),
   };
 }
+
+/** A free TCP port on 127.0.0.1 (also free for UDP in practice on this machine). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
