@@ -45,13 +45,15 @@ export interface MemberPage {
 /**
  * A browser context whose page holds one `<av-room>` with `attrs`, loaded by the script-tag bundle from our server.
  * The page is a real response from our server: Chromium's local-network-access checks block loopback requests from
- * pages that Playwright fulfils itself. `getUserMedia` calls are counted in `window.__gumCalls`.
+ * pages that Playwright fulfils itself. `getUserMedia` calls are counted in `window.__gumCalls`, `av-room-error` details kept in `window.__errors`.
  */
 export async function memberPage(browser: Browser, serverUrl: string, attrs: Record<string, string>): Promise<MemberPage> {
   const context = await browser.newContext();
   await context.addInitScript(() => {
-    const w = window as unknown as { __gumCalls: number };
+    const w = window as unknown as { __gumCalls: number; __errors: unknown[] };
     w.__gumCalls = 0;
+    w.__errors = [];
+    window.addEventListener('av-room-error', (e) => w.__errors.push((e as CustomEvent).detail));
     const md = navigator.mediaDevices;
     const original = md.getUserMedia.bind(md);
     md.getUserMedia = (c?: MediaStreamConstraints) => {

@@ -1,0 +1,92 @@
+// Room models in real Chromium: a 4-member mesh, a broadcast to 8 viewers, and a full room.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { inboundByPeer, launchChromium, memberPage, waitFor, type MemberPage } from '../helpers/browser.js';
+import { startServer, type RunningServer } from '../helpers/server.js';
+
+let server: RunningServer;
+let chromium: Awaited<ReturnType<typeof launchChromium>>;
+const open: MemberPage[] = [];
+
+before(async () => {
+  server = await startServer();
+  chromium = await launchChromium();
+});
+after(async () => {
+  for (const p of open) await p.close().catch(() => {});
+  await chromium?.close();
+  await server?.stop();
+});
+
+async function member(attrs: Record<string, string>): Promise<MemberPage> {
+  const p = await memberPage(chromium.browser, server.url, attrs);
+  open.push(p);
+  return p;
+}
+
+async function closeAll() {
+  for (const p of open.splice(0)) await p.close();
+}
+
+/** Every remote peer's video decodes and keeps decoding. */
+async function expectDecodingFrom(p: MemberPage, count: number) {
+  const first = await waitFor(`video from ${count} members`, () => inboundByPeer(p.page), (s) => {
+    const rows = Object.values(s);
+    return rows.length === count && rows.every((r) => r.framesDecoded > 0);
+  }, 40_000);
+  await p.page.waitForTimeout(2000);
+  const later = await inboundByPeer(p.page);
+  for (const [id, row] of Object.entries(first)) {
+    assert.ok(later[id]!.framesDecoded > row.framesDecoded, `frames from ${id} keep decoding (${row.framesDecoded} → ${later[id]!.framesDecoded})`);
+  }
+}
+
+test('4 members in a mesh: each decodes video from the other 3', async () => {
+  const pages: MemberPage[] = [];
+  for (const name of ['Ann', 'Bob', 'Cy', 'Dee']) pages.push(await member({ room: 'mesh-4', name }));
+  for (const p of pages) await expectDecodingFrom(p, 3);
+  await closeAll();
+});
+
+test('broadcast: 1 presenter, 8 viewers without media; waiting state; presenter leaves and returns', async () => {
+  const viewers: MemberPage[] = [];
+  viewers.push(await member({ room: 'show', name: 'Viewer 1', mode: 'broadcast' }));
+  await viewers[0]!.page.locator('av-room[state="connected"][waiting]').waitFor({ timeout: 15_000 });
+  assert.match(await viewers[0]!.page.locator('av-room [part="status"]').innerText(), /presenter/i);
+  let presenter = await member({ room: 'show', name: 'Presenter', mode: 'broadcast', role: 'presenter' });
+  for (let i = 2; i <= 8; i++) viewers.push(await member({ room: 'show', name: `Viewer ${i}`, mode: 'broadcast' }));
+  for (const v of viewers) await expectDecodingFrom(v, 1);
+  for (const v of viewers) {
+    const seen = await v.page.evaluate(() => ({
+      gum: (window as unknown as { __gumCalls: number }).__gumCalls,
+      tracks: document.querySelector('av-room')!.session!.localStream.getTracks().length,
+      selfTile: !!document.querySelector('av-room')!.shadowRoot!.querySelector('[part~="self"]'),
+    }));
+    assert.deepEqual(seen, { gum: 0, tracks: 0, selfTile: false }, 'a viewer never asks for camera or microphone');
+  }
+  // The presenter sees all viewers; viewers see only the presenter.
+  assert.equal(await presenter.page.evaluate(() => document.querySelector('av-room')!.peers.length), 8);
+
+  await presenter.close();
+  open.splice(open.indexOf(presenter), 1);
+  for (const v of viewers) await v.page.locator('av-room[waiting]').waitFor({ timeout: 10_000 });
+  presenter = await member({ room: 'show', name: 'Presenter', mode: 'broadcast', role: 'presenter' });
+  for (const v of viewers.slice(0, 3)) await expectDecodingFrom(v, 1);
+  await closeAll();
+});
+
+test('max-participants: joining a full room gives room-full and joins nothing', async () => {
+  await member({ room: 'small', name: 'Ann', 'max-participants': '2' });
+  await member({ room: 'small', name: 'Bob', 'max-participants': '2' });
+  const third = await member({ room: 'small', name: 'Cy', 'max-participants': '2' });
+  await third.page.locator('av-room[state="error"]').waitFor({ timeout: 15_000 });
+  const result = await third.page.evaluate(() => ({
+    gum: (window as unknown as { __gumCalls: number }).__gumCalls,
+    peers: document.querySelector('av-room')!.peers.length,
+    errors: (window as unknown as { __errors: { code: string; fatal: boolean }[] }).__errors.map((e) => [e.code, e.fatal]),
+  }));
+  assert.deepEqual(result, { gum: 0, peers: 0, errors: [['room-full', true]] }, 'room-full reported, no device opened, nobody joined');
+  const health = await (await fetch(`${server.url}/healthz`)).json();
+  assert.equal(health.members, 2);
+  await closeAll();
+});
