@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { WebSocket } from 'ws';
+import { roomClient } from '../../test/helpers/room-client.js';
 import { startServer, type RunningServer } from '../../test/helpers/server.js';
 
 let server: RunningServer;
@@ -10,51 +11,7 @@ before(async () => {
 });
 after(() => server.stop());
 
-interface Client {
-  ws: WebSocket;
-  next(type?: string, timeoutMs?: number): Promise<any>;
-  send(data: unknown): void;
-  close(): void;
-}
-
-async function client(room = 'unit'): Promise<Client> {
-  const ws = new WebSocket(`${server.url.replace('http', 'ws')}/r/${encodeURIComponent(room)}/ws`);
-  const inbox: any[] = [];
-  const waiters: (() => void)[] = [];
-  ws.on('message', (m) => {
-    inbox.push(JSON.parse(m.toString()));
-    waiters.splice(0).forEach((w) => w());
-  });
-  await new Promise((resolve, reject) => {
-    ws.once('open', resolve);
-    ws.once('error', reject);
-  });
-  return {
-    ws,
-    async next(type, timeoutMs = 3000) {
-      const end = Date.now() + timeoutMs;
-      for (;;) {
-        const i = inbox.findIndex((m) => !type || m.type === type);
-        if (i >= 0) return inbox.splice(i, 1)[0];
-        const left = end - Date.now();
-        if (left <= 0) throw new Error(`no "${type ?? 'any'}" message within ${timeoutMs} ms; inbox: ${JSON.stringify(inbox)}`);
-        await new Promise<void>((r) => {
-          const t = setTimeout(r, left);
-          waiters.push(() => {
-            clearTimeout(t);
-            r();
-          });
-        });
-      }
-    },
-    send(data) {
-      ws.send(typeof data === 'string' || Buffer.isBuffer(data) ? data : JSON.stringify(data));
-    },
-    close() {
-      ws.close();
-    },
-  };
-}
+const client = (room = 'unit') => roomClient(server.url, room);
 
 async function healthy() {
   const res = await fetch(`${server.url}/healthz`);

@@ -50,10 +50,9 @@ export interface MemberPage {
 export async function memberPage(browser: Browser, serverUrl: string, attrs: Record<string, string>): Promise<MemberPage> {
   const context = await browser.newContext();
   await context.addInitScript(() => {
-    const w = window as unknown as { __gumCalls: number; __errors: unknown[] };
+    const w = window as unknown as { __gumCalls: number };
     w.__gumCalls = 0;
-    w.__errors = [];
-    window.addEventListener('av-room-error', (e) => w.__errors.push((e as CustomEvent).detail));
+
     const md = navigator.mediaDevices;
     const original = md.getUserMedia.bind(md);
     md.getUserMedia = (c?: MediaStreamConstraints) => {
@@ -66,6 +65,9 @@ export async function memberPage(browser: Browser, serverUrl: string, attrs: Rec
   await page.setContent('<!doctype html><meta charset="utf-8"><script type="module" src="/av-elements.js"></script>');
   // Created from script once defined: elements parsed by setContent's document.write are not upgraded.
   await page.evaluate(async (attrs) => {
+    // Listeners go on after setContent: its document.open() removes the window's listeners.
+    const errors: unknown[] = ((window as unknown as { __errors: unknown[] }).__errors = []);
+    window.addEventListener('av-room-error', (e) => errors.push((e as CustomEvent).detail));
     await customElements.whenDefined('av-room');
     const el = document.createElement('av-room');
     for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
