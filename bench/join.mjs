@@ -57,35 +57,52 @@ async function avRoomRun(room) {
   }
 }
 
+/**
+ * The baseline: PeerJS alone. PeerServer registrations need an id and token issued by a room join (a bare client
+ * cannot register otherwise), so the page first sends one `join` on the room socket, as av-room does.
+ */
 async function bareRun(room) {
-  const a = await page('', [peerjsUmd]);
-  const b = await page('', [peerjsUmd, FIRST_FRAME]);
-  const base = new URL(server.url);
-  const opts = { host: base.hostname, port: Number(base.port), path: '/peerjs', config: { iceServers: [] }, debug: 0 };
-  const idA = `bench-a-${room}`;
+  const a = await page('', [peerjsUmd, BARE_HELPERS]);
+  const b = await page('', [peerjsUmd, BARE_HELPERS, FIRST_FRAME]);
   try {
-    await a.page.evaluate(async ({ opts, idA }) => {
+    const idA = await a.page.evaluate(async (room) => {
       const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
-      const peer = new peerjs.Peer(idA, opts);
-      await new Promise((r) => peer.on('open', r));
+      const peer = await window.registeredPeer(room, 'A');
       peer.on('call', (call) => call.answer(stream));
-    }, { opts, idA });
-    return await b.page.evaluate(async ({ opts, idA, room }) => {
+      return peer.id;
+    }, room);
+    return await b.page.evaluate(async ({ room, idA }) => {
       const t0 = performance.now();
-      const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
-      const peer = new peerjs.Peer(`bench-b-${room}`, opts);
-      await new Promise((r) => peer.on('open', r));
+      const [stream, peer] = await Promise.all([
+        navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } }),
+        window.registeredPeer(room, 'B'),
+      ]);
       const call = peer.call(idA, stream);
       const remote = await new Promise((r) => call.on('stream', r));
       const video = Object.assign(document.createElement('video'), { autoplay: true, playsInline: true, srcObject: remote });
       document.body.append(video);
       return (await window.firstFrame(video)) - t0;
-    }, { opts, idA, room });
+    }, { room, idA });
   } finally {
     await a.close();
     await b.close();
   }
 }
+
+/** In the page: join the room service for an id and token, then register a bare PeerJS Peer with them. */
+const BARE_HELPERS = `window.registeredPeer = async (room, name) => {
+  const ws = new WebSocket(location.origin.replace('http', 'ws') + '/r/' + encodeURIComponent(room) + '/ws');
+  await new Promise((r) => (ws.onopen = r));
+  ws.send(JSON.stringify({ type: 'join', name }));
+  const joined = await new Promise((r) => (ws.onmessage = (e) => r(JSON.parse(e.data))));
+  window.keepSocket = ws;
+  const peer = new peerjs.Peer(joined.self.id ?? joined.self.peerId, {
+    host: location.hostname, port: Number(location.port), path: joined.peerPath, token: joined.peerToken,
+    config: { iceServers: joined.iceServers }, debug: 0,
+  });
+  await new Promise((r) => peer.on('open', r));
+  return peer;
+};`;
 
 try {
   // Warm-up: the first seconds after browser start drop frames.

@@ -32,7 +32,9 @@ export interface PeerLinkEvents {
 }
 
 /** How long a data channel may take to open before data goes through the server instead. */
-export const DATA_CHANNEL_DEADLINE_MS = 6000;
+export const DATA_CHANNEL_DEADLINE_MS = 8000;
+/** The data connection waits for the media call to connect (two handshakes at once slow the first frame), at most this long. */
+export const DATA_AFTER_MEDIA_MAX_MS = 2000;
 
 /** One remote member: its roster entry, the media call and the data channel with it. */
 export class PeerLink implements RemotePeer {
@@ -106,6 +108,25 @@ export class PeerLink implements RemotePeer {
     const pc = call.peerConnection;
     pc?.addEventListener('iceconnectionstatechange', () => {
       if (pc.iceConnectionState === 'failed' && this.call === call) this.reportUnreachable('ICE failed');
+    });
+  }
+
+  /** Resolves once the media call is connected (or failed), or after `maxMs`. */
+  mediaSettled(maxMs = DATA_AFTER_MEDIA_MAX_MS): Promise<void> {
+    const pc = this.peerConnection;
+    return new Promise((resolve) => {
+      const settled = () => !pc || ['connected', 'completed', 'failed', 'closed'].includes(pc.iceConnectionState);
+      if (settled()) return resolve();
+      const timer = setTimeout(done, maxMs);
+      function done() {
+        clearTimeout(timer);
+        pc?.removeEventListener('iceconnectionstatechange', check);
+        resolve();
+      }
+      function check() {
+        if (settled()) done();
+      }
+      pc?.addEventListener('iceconnectionstatechange', check);
     });
   }
 

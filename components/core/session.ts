@@ -216,8 +216,12 @@ export class RoomSession extends Emitter<SessionEvents> {
       const l = this.addMember(member);
       if (!l) continue;
       l.attachCall(this.media, (stream) => peer.call(member.peerId, stream, { metadata: { name: this.name } }));
-      l.attachData(peer.connect(member.peerId, { serialization: 'raw', reliable: true, label: 'av-data' }));
       l.startDeadline();
+      void l.mediaSettled().then(() => {
+        if (this.links.get(member.peerId) === l && !this.closed) {
+          l.attachData(peer.connect(member.peerId, { serialization: 'raw', reliable: true, label: 'av-data' }));
+        }
+      });
     }
     this.setState('connected');
   }
