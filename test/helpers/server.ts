@@ -14,8 +14,8 @@ export interface RunningServer {
  * Starts a real av-server (the built CLI when present, else the TypeScript source) on an ephemeral 127.0.0.1 port,
  * as a child process, and stops it by PID. PeerServer keeps timers alive, so servers are never run in-process.
  */
-export async function startServer(args: string[] = [], { timeoutMs = 15_000 } = {}): Promise<RunningServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', `${ROOT}server/cli.ts`, '--host', '127.0.0.1', '--port', '0', ...args], {
+export async function startServer(args: string[] = [], { timeoutMs = 15_000, nodeArgs = [] as string[] } = {}): Promise<RunningServer> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', `${ROOT}server/cli.ts`, '--host', '127.0.0.1', '--port', '0', ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
