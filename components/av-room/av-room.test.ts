@@ -92,6 +92,16 @@ describe('<av-room>', () => {
     await expect(ann).to.be.accessible();
   });
 
+  it('a broadcast viewer is accessible, asks for no device, and says it waits for the presenter', async () => {
+    const el = await fixture<AvRoom>(html`<av-room server=${SERVER} room=${uniqueRoom('show')} name="Vi" mode="broadcast"></av-room>`);
+    await until('connected', () => el.state, (s) => s === 'connected');
+    expect(el.hasAttribute('waiting')).to.equal(true);
+    expect(el.shadowRoot!.querySelector('[part="status"]')!.textContent).to.match(/presenter/i);
+    expect(el.session!.localStream.getTracks()).to.have.length(0);
+    expect(el.shadowRoot!.querySelector('[part~="mic-button"]')).to.equal(null);
+    await expect(el).to.be.accessible();
+  });
+
   it('reports an unreachable server with av-room-error and state="error"', async () => {
     const el = await fixture<AvRoom>(html`<av-room server="http://127.0.0.1:9" room=${uniqueRoom()} name="Ann"></av-room>`);
     const err = await eventWithin<{ code: string; fatal: boolean }>(el, 'av-room-error', 15_000);

@@ -87,8 +87,12 @@ export class AvRoom extends LitElement {
   /** `mesh` (default: everyone sends and receives) or `broadcast` (presenters publish, viewers watch). */
   @property() mode: 'mesh' | 'broadcast' = 'mesh';
 
-  /** In broadcast mode: `presenter` or `viewer` (default). Viewers are never asked for camera or microphone. */
-  @property() override role: 'presenter' | 'viewer' = 'viewer';
+  /**
+   * In broadcast mode, this member presents (publishes); without it, it is a viewer that is never asked for camera
+   * or microphone. (Not `role="presenter"`: `role` is ARIA's attribute, and an invalid ARIA role on the host is an
+   * accessibility violation on every page that uses it.)
+   */
+  @property({ type: Boolean, reflect: true }) presenter = false;
 
   /** Server password, when the server has one. */
   @property() key = '';
@@ -131,7 +135,7 @@ export class AvRoom extends LitElement {
 
   /** Our role in the room, from `mode` and `role`. */
   private get sessionRole(): Role {
-    return this.mode === 'broadcast' ? (this.role === 'presenter' ? 'presenter' : 'viewer') : 'member';
+    return this.mode === 'broadcast' ? (this.presenter ? 'presenter' : 'viewer') : 'member';
   }
 
   /** @internal */
@@ -156,7 +160,7 @@ export class AvRoom extends LitElement {
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     const session = this.controller.session;
-    if ((changed.has('room') || changed.has('server') || changed.has('mode') || changed.has('role')) && this.hasUpdated) {
+    if ((changed.has('room') || changed.has('server') || changed.has('mode') || changed.has('presenter')) && this.hasUpdated) {
       this.controller.restart();
       return;
     }
