@@ -46,10 +46,25 @@ export function parseServer(server: string, page: string | undefined = globalThi
   };
 }
 
-/** The WebSocket to the server's room service for one room: join, leave, roster updates. */
+/** How often we ping the room service, and how long without an answer means it is gone. */
+export const PING_INTERVAL_MS = 1000;
+export const PING_TIMEOUT_MS = 3500;
+
+/**
+ * The WebSocket to the server's room service for one room: join, leave, roster updates. An application-level
+ * ping notices a dead or partitioned server within seconds rather than at TCP timeout.
+ */
 export class RoomLink extends Emitter<RoomLinkEvents> {
   private socket: WebSocket | undefined;
   private closedByUs = false;
+  private lostReported = false;
+  private heartbeat: ReturnType<typeof setInterval> | undefined;
+  private lastHeard = 0;
+
+  /** The server this link talks to. */
+  get server(): ServerAddress {
+    return this.address;
+  }
 
   constructor(private readonly address: ServerAddress, private readonly room: string, private readonly log: Log) {
     super();
@@ -75,24 +90,51 @@ export class RoomLink extends Emitter<RoomLinkEvents> {
       socket.onerror = () => fail(new SessionError('server-unreachable', `cannot reach the room service at ${url}`));
       socket.onclose = (e) => {
         if (!settled) fail(new SessionError('server-unreachable', `room service closed the connection (${e.code})`));
-        else if (!this.closedByUs) this.emit('lost', { code: e.code, reason: e.reason });
+        else this.reportLost(e.code, e.reason);
       };
       socket.onmessage = (e) => {
+        this.lastHeard = Date.now();
         const msg = parseServerMessage(e.data);
         if (!msg) return this.log.warn('ignored a malformed message from the room service');
         if (!settled) {
           if (msg.type === 'joined') {
             settled = true;
             clearTimeout(timer);
+            this.startHeartbeat();
             resolve(msg);
           } else if (msg.type === 'error') {
             fail(new SessionError(PASSED_THROUGH.has(msg.code) ? (msg.code as SessionErrorCode) : 'join-failed', msg.message));
           }
           return;
         }
-        this.emit('message', msg);
+        if (msg.type !== 'pong') this.emit('message', msg);
       };
     });
+  }
+
+  private startHeartbeat(): void {
+    this.lastHeard = Date.now();
+    this.heartbeat = setInterval(() => {
+      if (Date.now() - this.lastHeard > PING_TIMEOUT_MS) return this.reportLost(4000, 'no answer to pings');
+      this.send({ type: 'ping', t: Date.now() });
+    }, PING_INTERVAL_MS);
+  }
+
+  private reportLost(code: number, reason: string): void {
+    clearInterval(this.heartbeat);
+    if (this.closedByUs || this.lostReported) return;
+    this.lostReported = true;
+    const socket = this.socket;
+    if (socket) {
+      socket.onclose = socket.onmessage = socket.onerror = null;
+      if (socket.readyState !== WebSocket.CLOSED) socket.close();
+    }
+    this.emit('lost', { code, reason });
+  }
+
+  /** Whether the link is joined and answering. */
+  get alive(): boolean {
+    return !this.closedByUs && !this.lostReported && this.socket?.readyState === WebSocket.OPEN;
   }
 
   send(msg: ClientMessage): void {
@@ -103,6 +145,7 @@ export class RoomLink extends Emitter<RoomLinkEvents> {
   close(): void {
     if (this.closedByUs) return;
     this.closedByUs = true;
+    clearInterval(this.heartbeat);
     const socket = this.socket;
     if (!socket) return;
     socket.onmessage = socket.onerror = socket.onopen = null;

@@ -14,14 +14,18 @@ import { SessionError, type SessionErrorCode } from './errors.js';
 import { LocalMedia } from './local-media.js';
 import { createLog, type Log, type LogLevel } from './log.js';
 import { PeerLink, type DataPath, type RemotePeer } from './peer-link.js';
-import { RoomLink, parseServer, type ServerAddress } from './room-link.js';
+import { RoomLink, parseServer, type JoinedMessage, type ServerAddress } from './room-link.js';
 import { ROOM_NAME, shouldConnect, type MemberInfo, type Payload, type Role, type ServerMessage } from './room-protocol.js';
 
 export type SessionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed' | 'error';
 
 export interface RoomSessionOptions {
-  /** Base URL of the av-server, e.g. `https://av.example.com`. Default: the page's origin. */
-  server?: string;
+  /**
+   * Base URL of the av-server, e.g. `https://av.example.com`, or an ordered list of them (an array, or URLs separated
+   * by spaces or commas): when the current one is lost, the session moves to the next with the same identity while
+   * calls in progress keep flowing. Default: the page's origin.
+   */
+  server?: string | string[];
   /** Room name (1–64 characters). */
   room: string;
   /** Display name shown to others. */
@@ -74,6 +78,10 @@ export interface SendOptions {
 }
 
 const EARLY_WAIT_MS = 10_000;
+/** After a failover, members not (yet) on the new server are kept this long: they may still be moving. */
+const FAILOVER_GRACE_MS = 15_000;
+/** How long a session keeps trying to reach a server after losing its own before giving up. */
+const FAILOVER_DEADLINE_MS = 60_000;
 
 /**
  * A member's presence in one room: the room-service link, the PeerJS peer, and one link per remote member.
@@ -83,7 +91,8 @@ export class RoomSession extends Emitter<SessionEvents> {
   readonly room: string;
   readonly name: string;
   readonly role: Role;
-  private readonly address: ServerAddress;
+  private readonly servers: ServerAddress[];
+  private serverIndex = 0;
   private readonly log: Log;
   private readonly media: LocalMedia;
   private readonly links = new Map<string, PeerLink>();
@@ -91,6 +100,12 @@ export class RoomSession extends Emitter<SessionEvents> {
   private readonly early = new Map<string, { conns: (MediaConnection | DataConnection)[]; timer: ReturnType<typeof setTimeout> }>();
   private roomLink: RoomLink | undefined;
   private peer: Peer | undefined;
+  /** Peers registered with servers we lost: they still own live calls, so they are only destroyed at the end. */
+  private readonly retiredPeers: Peer[] = [];
+  /** Members not seen on the new server since a failover, and when they will be dropped. */
+  private readonly graceTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Data for the server (or relayed through it) sent while reconnecting: delivered once rejoined. */
+  private outbox: (() => void)[] = [];
   private _state: SessionState = 'idle';
   private _peerId: string | undefined;
   private joining: Promise<void> | undefined;
@@ -103,7 +118,9 @@ export class RoomSession extends Emitter<SessionEvents> {
     this.room = options.room;
     this.name = (options.name ?? '').trim() || 'Guest';
     this.role = options.role ?? 'member';
-    this.address = parseServer(options.server || globalThis.location.origin);
+    const list = Array.isArray(options.server) ? options.server : (options.server ?? '').split(/[\s,]+/);
+    const urls = list.map((u) => u.trim()).filter(Boolean);
+    this.servers = (urls.length ? urls : [globalThis.location.origin]).map((u) => parseServer(u));
     this.log = createLog(`room ${this.room}`, options.logLevel);
     const publishes = this.role !== 'viewer';
     this.media = new LocalMedia({
@@ -116,6 +133,11 @@ export class RoomSession extends Emitter<SessionEvents> {
 
   get state(): SessionState {
     return this._state;
+  }
+
+  /** Base URL of the server the session is on now. */
+  get server(): string {
+    return this.servers[this.serverIndex]!.origin + this.servers[this.serverIndex]!.base;
   }
 
   /** Our id in the room, once joined. */
@@ -153,77 +175,208 @@ export class RoomSession extends Emitter<SessionEvents> {
 
   private async doJoin(): Promise<void> {
     this.setState('connecting');
-    const link = new RoomLink(this.address, this.room, this.log);
-    this.roomLink = link;
     const o = this.options;
-    const intended = { audio: this.role !== 'viewer' && o.audio !== false && !o.muted, video: this.role !== 'viewer' && o.video !== false };
     // Credentials are checked before any device is opened: a refused join never lights the camera.
-    const joined = await link.join({
-      name: this.name,
-      media: o.localStream ? { audio: o.localStream.getAudioTracks().length > 0, video: o.localStream.getVideoTracks().length > 0 } : intended,
-      role: this.role,
-      ...(o.key ? { key: o.key } : {}),
-      ...(o.password ? { password: o.password } : {}),
-      ...(o.token ? { token: o.token } : {}),
-      ...(o.maxParticipants ? { maxParticipants: o.maxParticipants } : {}),
-    });
-    if (this.closed) return link.close();
-    this.log.debug('joined the room service', performance.now().toFixed(0));
+    let joined: JoinedMessage | undefined;
+    let lastError: unknown;
+    let media: Promise<void> | undefined;
+    // Capture starts once the room has admitted us, side by side with the PeerServer registration.
+    const startMedia = () => {
+      media ??= this.mediaReady = this.media.start().then(
+        () => this.emit('local-stream', { stream: this.media.stream }),
+        (err: DOMException) => {
+          // Joining without devices still lets us see and hear the others.
+          this.emit('error', { code: 'media-unavailable', message: `${err.name}: ${err.message}`, fatal: false });
+        },
+      );
+    };
+    for (let i = 0; i < this.servers.length && !joined; i++) {
+      try {
+        joined = await this.register(i, false, startMedia);
+      } catch (err) {
+        lastError = err;
+        // A refusal is an answer: only an unreachable server sends us to the next one.
+        if (!(err instanceof SessionError) || err.code !== 'server-unreachable') throw err;
+      }
+    }
+    if (!joined) throw lastError;
+    if (this.closed) return;
+    startMedia();
+    await media;
+    if (this.closed) return;
+    const intended = this.intendedMedia();
+    const actual = this.media.state;
+    if (!o.localStream && (actual.audio !== intended.audio || actual.video !== intended.video)) this.publishMedia();
+    for (const member of joined.peers) this.connectTo(member);
+    this.setState('connected');
+  }
+
+  private intendedMedia() {
+    const o = this.options;
+    if (o.localStream) return { audio: o.localStream.getAudioTracks().length > 0, video: o.localStream.getVideoTracks().length > 0 };
+    return { audio: this.role !== 'viewer' && o.audio !== false && !o.muted, video: this.role !== 'viewer' && o.video !== false };
+  }
+
+  /**
+   * Joins the room on server `index` and registers a PeerJS peer there (same identity on a rejoin).
+   * Resolves once both are done; the previous peer is retired, not destroyed, so its calls keep flowing.
+   */
+  private async register(index: number, rejoin: boolean, afterJoin?: () => void): Promise<JoinedMessage> {
+    const o = this.options;
+    const address = this.servers[index]!;
+    const link = new RoomLink(address, this.room, this.log);
+    let joined: JoinedMessage;
+    try {
+      joined = await link.join(
+        {
+          name: this.name,
+          media: rejoin ? this.media.state : this.intendedMedia(),
+          role: this.role,
+          ...(rejoin && this._peerId ? { peerId: this._peerId } : {}),
+          ...(o.key ? { key: o.key } : {}),
+          ...(o.password ? { password: o.password } : {}),
+          ...(o.token ? { token: o.token } : {}),
+          ...(o.maxParticipants ? { maxParticipants: o.maxParticipants } : {}),
+        },
+        rejoin ? 3000 : 10_000,
+      );
+    } catch (err) {
+      link.close();
+      throw err;
+    }
+    if (this.closed) {
+      link.close();
+      return joined;
+    }
+    this.log.debug('joined the room service', address.origin, performance.now().toFixed(0));
+    afterJoin?.();
+    this.roomLink?.close();
+    this.roomLink = link;
+    this.serverIndex = index;
     this._peerId = joined.self.peerId;
-    const media = (this.mediaReady = this.media.start().then(
-      () => this.emit('local-stream', { stream: this.media.stream }),
-      (err: DOMException) => {
-        // Joining without devices still lets us see and hear the others.
-        this.emit('error', { code: 'media-unavailable', message: `${err.name}: ${err.message}`, fatal: false });
-      },
-    ));
     link.on('message', (m) => this.onRoomMessage(m));
-    link.on('lost', ({ code }) => {
-      this.emit('error', { code: 'server-lost', message: `lost the room service (${code}); calls in progress continue`, fatal: false });
+    link.on('lost', ({ code, reason }) => {
+      if (this.roomLink === link) void this.failover(`${reason || 'connection closed'} (${code})`);
     });
 
     const peer = new Peer(joined.self.peerId, {
-      host: this.address.host,
-      port: this.address.port,
-      secure: this.address.secure,
-      path: this.address.base + joined.peerPath,
+      host: address.host,
+      port: address.port,
+      secure: address.secure,
+      path: address.base + joined.peerPath,
       token: joined.peerToken,
       // Only what our server hands out: never PeerJS's public STUN/TURN defaults.
       config: { iceServers: joined.iceServers, iceTransportPolicy: o.icePolicy ?? 'all' },
       debug: 0,
     });
+    if (this.peer) this.retiredPeers.push(this.peer);
     this.peer = peer;
     peer.on('call', (call) => this.onIncoming(call));
     peer.on('connection', (conn) => this.onIncoming(conn));
-    const opened = new Promise<void>((resolve, reject) => {
+    await new Promise<void>((resolve, reject) => {
+      let opening = true;
       const timer = setTimeout(() => reject(new SessionError('signalling-failed', 'PeerServer did not accept us within 10 s')), 10_000);
       peer.once('open', () => {
+        opening = false;
         clearTimeout(timer);
         resolve();
       });
       peer.on('error', (err: PeerError<string>) => {
-        clearTimeout(timer);
         if (err.type === 'peer-unavailable') return this.log.warn(err.message);
-        if (this._state === 'connecting') reject(new SessionError('signalling-failed', `${err.type}: ${err.message}`));
-        else this.log.warn('peer error', err.type, err.message);
+        if (opening) {
+          opening = false;
+          clearTimeout(timer);
+          reject(new SessionError('signalling-failed', `${err.type}: ${err.message}`));
+        } else this.log.warn('peer error', err.type, err.message);
       });
     });
-    await Promise.all([media, opened]);
-    if (this.closed) return;
-    const actual = this.media.state;
-    if (actual.audio !== intended.audio || actual.video !== intended.video) this.publishMedia();
-    for (const member of joined.peers) {
-      const l = this.addMember(member);
-      if (!l) continue;
-      l.attachCall(this.media, (stream) => peer.call(member.peerId, stream, { metadata: { name: this.name } }));
-      l.startDeadline();
-      void l.mediaSettled().then(() => {
-        if (this.links.get(member.peerId) === l && !this.closed) {
-          l.attachData(peer.connect(member.peerId, { serialization: 'raw', reliable: true, label: 'av-data' }));
+    this.log.debug('PeerServer open', address.origin, performance.now().toFixed(0));
+    return joined;
+  }
+
+  /** Calls a member and opens the data channel with it (we are the newcomer, or we moved to its server). */
+  private connectTo(member: MemberInfo): void {
+    const l = this.addMember(member);
+    const peer = this.peer;
+    if (!l || !peer) return;
+    l.attachCall(this.media, (stream) => peer.call(member.peerId, stream, { metadata: { name: this.name } }));
+    l.startDeadline();
+    void l.mediaSettled().then(() => {
+      if (this.links.get(member.peerId) === l && !this.closed) {
+        l.attachData(peer.connect(member.peerId, { serialization: 'raw', reliable: true, label: 'av-data' }));
+      }
+    });
+  }
+
+  /**
+   * The room service is gone: move to the next server in the list with the same identity. Calls in progress are
+   * peer-to-peer and keep flowing; members we already have stay, members new to us are called.
+   */
+  private async failover(reason: string): Promise<void> {
+    if (this.closed || this._state === 'reconnecting') return;
+    this.log.warn(`lost ${this.server}: ${reason}; moving to the next server`);
+    this.emit('error', { code: 'server-lost', message: `lost the server (${reason}); calls in progress continue`, fatal: false });
+    this.setState('reconnecting');
+    const deadline = Date.now() + FAILOVER_DEADLINE_MS;
+    let round = 0;
+    while (!this.closed && Date.now() < deadline) {
+      for (let step = 1; step <= this.servers.length && !this.closed; step++) {
+        const index = (this.serverIndex + step) % this.servers.length;
+        try {
+          const joined = await this.register(index, true);
+          if (this.closed) return;
+          this.reconcile(joined.peers);
+          this.setState('connected');
+          const queued = this.outbox;
+          this.outbox = [];
+          for (const deliver of queued) deliver();
+          return;
+        } catch (err) {
+          this.log.info('failover attempt failed', this.servers[index]!.origin, (err as Error).message);
+          if (err instanceof SessionError && (err.code === 'auth-failed' || err.code === 'room-full')) {
+            this.emit('error', { code: err.code, message: err.message, fatal: true });
+            return this.teardown('error');
+          }
         }
-      });
+      }
+      await new Promise((r) => setTimeout(r, Math.min(4000, 250 * 2 ** round++)));
     }
-    this.setState('connected');
+    if (!this.closed) {
+      this.emit('error', { code: 'server-lost', message: 'no server answers', fatal: true });
+      this.teardown('error');
+    }
+  }
+
+  /** After moving servers: keep the links we have, call members new to us, give absent ones time to move too. */
+  private reconcile(members: MemberInfo[]): void {
+    const present = new Set(members.map((m) => m.peerId));
+    for (const member of members) {
+      const existing = this.links.get(member.peerId);
+      if (existing) {
+        existing.media = member.media;
+        this.emit('peer-update', { peer: existing });
+      } else {
+        this.connectTo(member);
+      }
+    }
+    for (const [peerId] of this.links) {
+      if (present.has(peerId) || this.graceTimers.has(peerId)) continue;
+      this.graceTimers.set(
+        peerId,
+        setTimeout(() => {
+          this.graceTimers.delete(peerId);
+          this.dropMember(peerId);
+        }, FAILOVER_GRACE_MS),
+      );
+    }
+  }
+
+  private dropMember(peerId: string): void {
+    const l = this.links.get(peerId);
+    if (!l) return;
+    this.links.delete(peerId);
+    l.close();
+    this.emit('peer-leave', { peer: l });
   }
 
   private get closed(): boolean {
@@ -233,6 +386,14 @@ export class RoomSession extends Emitter<SessionEvents> {
   private onRoomMessage(msg: ServerMessage): void {
     switch (msg.type) {
       case 'peer-joined': {
+        clearTimeout(this.graceTimers.get(msg.peer.peerId));
+        this.graceTimers.delete(msg.peer.peerId);
+        const known = this.links.get(msg.peer.peerId);
+        if (known) {
+          // A member we already talk to, arriving on this server after a failover: keep the call.
+          known.media = msg.peer.media;
+          break;
+        }
         const l = this.addMember(msg.peer);
         const early = this.early.get(msg.peer.peerId);
         if (early) {
@@ -243,14 +404,9 @@ export class RoomSession extends Emitter<SessionEvents> {
         l?.startDeadline();
         break;
       }
-      case 'peer-left': {
-        const l = this.links.get(msg.peerId);
-        if (!l) break;
-        this.links.delete(msg.peerId);
-        l.close();
-        this.emit('peer-leave', { peer: l });
+      case 'peer-left':
+        this.dropMember(msg.peerId);
         break;
-      }
       case 'peer-updated': {
         const l = this.links.get(msg.peerId);
         if (!l) break;
@@ -324,7 +480,9 @@ export class RoomSession extends Emitter<SessionEvents> {
    * Goes peer-to-peer where possible and through the server where not; `to` is a peer id, `'*'` or `'server'`.
    */
   send(data: AppMessage, { to = '*' }: SendOptions = {}): void {
-    if (this.state !== 'connected' || !this.roomLink) throw new SessionError('not-connected', 'not connected to the room');
+    if ((this.state !== 'connected' && this.state !== 'reconnecting') || !this.roomLink) {
+      throw new SessionError('not-connected', 'not connected to the room');
+    }
     const frame = encodeApp(data);
     const size = frameSize(frame);
     if (to === 'server') return this.sendViaServer({ type: 'app' }, data, size);
@@ -343,7 +501,10 @@ export class RoomSession extends Emitter<SessionEvents> {
     }
     const bytes = asBytes(data);
     const payload: Payload = bytes ? { bin: toBase64(bytes) } : { data };
-    this.roomLink!.send({ ...head, ...payload } as Parameters<RoomLink['send']>[0]);
+    const deliver = () => this.roomLink!.send({ ...head, ...payload } as Parameters<RoomLink['send']>[0]);
+    // While moving servers, hold it: it is sent once, on the new server.
+    if (this.state === 'reconnecting' || !this.roomLink!.alive) this.outbox.push(deliver);
+    else deliver();
   }
 
   /** Mutes or unmutes our microphone for everyone. */
@@ -388,10 +549,14 @@ export class RoomSession extends Emitter<SessionEvents> {
       conns.forEach((c) => c.close());
     }
     this.early.clear();
+    for (const timer of this.graceTimers.values()) clearTimeout(timer);
+    this.graceTimers.clear();
+    this.outbox = [];
     for (const l of this.links.values()) l.close();
     this.links.clear();
     this.roomLink?.close();
     this.peer?.destroy();
+    for (const p of this.retiredPeers.splice(0)) p.destroy();
     this.media.destroy();
     this.setState(final);
     if (final === 'closed') this.removeAllListeners();
