@@ -112,6 +112,11 @@ export function createServer(options: ServerOptions = {}): AvServer {
   } as Parameters<typeof ExpressPeerServer>[1]);
   peerServer.on('error', (err: unknown) => logger.warn({ err: String(err) }, 'peerserver error'));
 
+  let draining = false;
+  // Ready = accepting members (load balancers, systemd); alive = the process answers.
+  app.get('/readyz', (_req, res) => {
+    res.status(draining ? 503 : 200).json({ ready: !draining });
+  });
   app.get('/healthz', (req, res) => {
     // `?gc=1` collects garbage first when the process runs with --expose-gc (leak tests).
     if (req.query.gc === '1') (globalThis as { gc?: () => void }).gc?.();
@@ -138,6 +143,7 @@ export function createServer(options: ServerOptions = {}): AvServer {
   });
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
+    if (draining) return reject(socket, 503);
     let pathname: string;
     try {
       pathname = new URL(req.url ?? '/', 'http://x').pathname;
@@ -206,6 +212,10 @@ export function createServer(options: ServerOptions = {}): AvServer {
     },
     close() {
       closing ??= (async () => {
+        draining = true;
+        rooms.announceShutdown();
+        // A moment for the notice to leave before the sockets go.
+        await new Promise((r) => setTimeout(r, 100));
         rooms.close();
         for (const c of peerWss?.clients ?? []) c.terminate();
         peerWss?.close();
@@ -225,6 +235,8 @@ function upgrade(wss: WebSocketServer, req: IncomingMessage, socket: Duplex, hea
   });
 }
 
+const STATUS: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 503: 'Service Unavailable' };
+
 function reject(socket: Duplex, status: number): void {
-  socket.end(`HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : 'Bad Request'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  socket.end(`HTTP/1.1 ${status} ${STATUS[status] ?? 'Error'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }

@@ -402,6 +402,12 @@ export class RoomService {
     }
   }
 
+  /** Tells every member the server is going down, so they move to a standby now rather than at a timeout. */
+  announceShutdown(): void {
+    const text = JSON.stringify({ type: 'server-shutdown', message: 'the server is shutting down' } satisfies ServerMessage);
+    for (const socket of this.wss.clients) if (socket.readyState === WebSocket.OPEN) socket.send(text);
+  }
+
   /** Closes every member socket. */
   close(): void {
     clearInterval(this.heartbeat);

@@ -67,6 +67,8 @@ export type ServerMessage =
   | { type: 'peer-left'; peerId: string }
   | { type: 'peer-updated'; peerId: string; media: MediaState }
   | { type: 'pong'; t?: number }
+  /** The server is going down (planned): move to another server now. */
+  | { type: 'server-shutdown'; message: string }
   | ({ type: 'relayed'; from: string } & Payload)
   | ({ type: 'app'; from: 'server' } & Payload)
   | { type: 'error'; code: ErrorCode; message: string };

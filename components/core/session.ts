@@ -420,6 +420,9 @@ export class RoomSession extends Emitter<SessionEvents> {
       case 'app':
         this.emit('message', { from: 'server', data: decodePayload(msg), via: 'server' });
         break;
+      case 'server-shutdown':
+        void this.failover('the server is shutting down');
+        break;
       case 'error':
         this.log.warn('room service:', msg.code, msg.message);
         break;

@@ -1,0 +1,37 @@
+// Service mode: SIGTERM tells members and exits within 5 s; /readyz and /healthz; the systemd unit verifies.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { test } from 'node:test';
+import { roomClient } from '../../test/helpers/room-client.js';
+import { startServer } from '../../test/helpers/server.js';
+
+test('SIGTERM: members get server-shutdown, the server stops being ready, and the process exits within 5 s', async () => {
+  const server = await startServer();
+  try {
+    assert.deepEqual(await (await fetch(`${server.url}/readyz`)).json(), { ready: true });
+    assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+    const c = await roomClient(server.url, 'lifecycle');
+    c.send({ type: 'join', name: 'Ann' });
+    await c.next('joined');
+    const exited = new Promise<number | null>((resolve) => server.process.once('exit', (code) => resolve(code)));
+    const sentAt = Date.now();
+    server.process.kill('SIGTERM');
+    const notice = await c.next('server-shutdown', 5000);
+    assert.match(notice.message, /shutting down/);
+    const code = await Promise.race([exited, new Promise<'late'>((r) => setTimeout(() => r('late'), 5000))]);
+    assert.equal(code, 0, `exited with 0 within 5 s (took ${Date.now() - sentAt} ms)`);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('the systemd unit passes systemd-analyze verify', { skip: !existsSync('/usr/bin/systemd-analyze') && 'systemd-analyze is not installed' }, () => {
+  const r = spawnSync('systemd-analyze', ['verify', '--man=no', 'server/av-server.service'], { encoding: 'utf8' });
+  const complaints = `${r.stdout}${r.stderr}`
+    .split('\n')
+    // The unit names a user and an install path that exist on the target machine, not necessarily here.
+    .filter((l) => l.trim() && !/Command .* is not executable|No such file or directory|Failed to resolve user|user .* does not exist/i.test(l));
+  assert.deepEqual(complaints, [], 'no complaints');
+  assert.equal(r.status, 0);
+});
