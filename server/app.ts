@@ -1,4 +1,5 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +16,12 @@ export interface ServerOptions {
   host?: string;
   /** Port to listen on; 0 picks a free one. Default 9000. */
   port?: number;
+  /** Serve everything below this path (e.g. `/av`); clients then use `server="https://host/av"`. */
+  basePath?: string;
+  /** PeerServer's path segment. Default `/peerjs`. */
+  peerPath?: string;
+  /** PEM certificate and key: serve HTTPS and WSS on the same port. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
   /** Extra ICE servers (e.g. STUN) handed to every client. Default none. */
   iceServers?: RTCIceServerLike[];
   /** TURN relay: URLs and coturn's shared secret; each member gets its own short-lived credentials. */
@@ -56,12 +63,8 @@ export interface AvServer {
   broadcast(room: string, data: AppData): number;
 }
 
-const PEER_PATH = '/peerjs';
-/** `/r/<room>/peerjs/...` and `/r/<room>/ws`: every URL a session opens carries its room. */
-const ROOM_URL = /^\/r\/([^/]+)\/(peerjs(?:\/.*)?|ws)$/;
-
-function roomFromPath(pathname: string): { room: string; rest: string } | undefined {
-  const m = ROOM_URL.exec(pathname);
+function roomFromPath(pathname: string, roomUrl: RegExp): { room: string; rest: string } | undefined {
+  const m = roomUrl.exec(pathname);
   if (!m) return undefined;
   let room: string;
   try {
@@ -84,12 +87,25 @@ export function createServer(options: ServerOptions = {}): AvServer {
   const distDir = options.staticDirs?.dist ?? `${root}dist`;
   const demoDir = options.staticDirs?.demo ?? `${root}demo`;
 
+  const PEER_PATH = options.peerPath ?? '/peerjs';
+  const peerSegment = PEER_PATH.slice(1);
+  const basePath = (options.basePath ?? '').replace(/\/+$/, '');
+  /** `/r/<room>/peerjs/...` and `/r/<room>/ws`: every URL a session opens carries its room. */
+  const ROOM_URL = new RegExp(`^/r/([^/]+)/(${peerSegment.replace(/[.]/g, '\\.')}(?:/.*)?|ws)$`);
+  /** Strips the base path; undefined when the URL is not below it. */
+  const local = (url: string): string | undefined => {
+    if (!basePath) return url;
+    if (url === basePath) return '/';
+    return url.startsWith(`${basePath}/`) || url.startsWith(`${basePath}?`) ? url.slice(basePath.length) || '/' : undefined;
+  };
+
   const app = express();
   app.disable('x-powered-by');
-  const http = createHttpServer(app);
+  const http: Server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, app) : createHttpServer(app);
   const rooms: RoomService = new RoomService({
     logger,
     iceServers: (peerId) => [...extraIceServers, ...turnIceServers(turn, peerId)],
+    peerPath: (room) => `/r/${encodeURIComponent(room)}${PEER_PATH}`,
     password: options.password,
     tokenSecret: options.tokenSecret,
     rooms: options.rooms,
@@ -113,6 +129,14 @@ export function createServer(options: ServerOptions = {}): AvServer {
   peerServer.on('error', (err: unknown) => logger.warn({ err: String(err) }, 'peerserver error'));
 
   let draining = false;
+  if (basePath) {
+    app.use((req, res, next) => {
+      const rest = local(req.url);
+      if (rest === undefined) return void res.status(404).json({ error: 'not-found' });
+      req.url = rest;
+      next();
+    });
+  }
   // Ready = accepting members (load balancers, systemd); alive = the process answers.
   app.get('/readyz', (_req, res) => {
     res.status(draining ? 503 : 200).json({ ready: !draining });
@@ -125,8 +149,8 @@ export function createServer(options: ServerOptions = {}): AvServer {
   });
   // `/r/<room>/peerjs/...` is PeerServer's HTTP API for that room.
   app.use((req, _res, next) => {
-    const m = roomFromPath(req.path);
-    if (m && m.rest.startsWith('peerjs')) req.url = PEER_PATH + req.url.slice(req.path.length - m.rest.length + 'peerjs'.length);
+    const m = roomFromPath(req.path, ROOM_URL);
+    if (m && m.rest.startsWith(peerSegment)) req.url = PEER_PATH + req.url.slice(req.path.length - m.rest.length + peerSegment.length);
     next();
   });
   app.use(PEER_PATH, peerServer);
@@ -145,22 +169,24 @@ export function createServer(options: ServerOptions = {}): AvServer {
     socket.on('error', () => socket.destroy());
     if (draining) return reject(socket, 503);
     let pathname: string;
+    const rest = local(req.url ?? '/');
+    if (rest === undefined) return reject(socket, 404);
     try {
-      pathname = new URL(req.url ?? '/', 'http://x').pathname;
+      pathname = new URL(rest, 'http://x').pathname;
     } catch {
       return reject(socket, 400);
     }
     // PeerServer registrations must carry the id and token this server issued with a room join.
     const peerAllowed = (room: string | undefined) => {
-      const q = new URL(req.url ?? '/', 'http://x').searchParams;
+      const q = new URL(rest, 'http://x').searchParams;
       return rooms.isMemberToken(room, q.get('id') ?? '', q.get('token') ?? '');
     };
     if (pathname === `${PEER_PATH}/peerjs` && peerWss) {
       return peerAllowed(undefined) ? upgrade(peerWss, req, socket, head, () => {}) : reject(socket, 401);
     }
-    const m = roomFromPath(pathname);
+    const m = roomFromPath(pathname, ROOM_URL);
     if (!m) return reject(socket, 404);
-    if (m.rest === 'peerjs/peerjs' && peerWss) {
+    if (m.rest === `${peerSegment}/peerjs` && peerWss) {
       return peerAllowed(m.room) ? upgrade(peerWss, req, socket, head, () => {}) : reject(socket, 401);
     }
     if (m.rest === 'ws') return upgrade(rooms.wss, req, socket, head, (ws) => rooms.accept(ws, req, m.room));
@@ -204,7 +230,7 @@ export function createServer(options: ServerOptions = {}): AvServer {
           http.off('error', reject);
           const addr = http.address() as AddressInfo;
           const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-          url = `http://${shownHost}:${addr.port}`;
+          url = `${options.tls ? 'https' : 'http'}://${shownHost}:${addr.port}${basePath}`;
           logger.info({ url }, 'listening');
           resolve(url);
         });

@@ -63,6 +63,8 @@ export interface RoomConfig {
 
 export interface RoomServiceOptions {
   logger: Logger;
+  /** PeerJS `path` for a room (below the base path the client already knows). Default `/r/<room>/peerjs`. */
+  peerPath?: (room: string) => string;
   /** ICE servers handed to a member with its join answer (TURN credentials are per member). */
   iceServers: (peerId: string) => RTCIceServerLike[];
   /** Server password: members give it as the element's `key` (or `password`), or hold a token. */
@@ -352,7 +354,7 @@ export class RoomService {
       room,
       self: info(joined),
       peerToken: joined.peerToken,
-      peerPath: roomPeerPath(room),
+      peerPath: this.options.peerPath?.(room) ?? roomPeerPath(room),
       peers,
       iceServers: this.options.iceServers(peerId),
       maxParticipants,
