@@ -23,7 +23,7 @@ export const onOffConverter = {
  * @tag av-room
  *
  * @attr {boolean} waiting - Read-only: a viewer whose room has no presenter yet.
- * @attr {string} state - Read-only: `idle`, `connecting`, `connected`, `reconnecting`, `closed` or `error`; style with `av-room[state="error"]`.
+ * @attr {string} state - Read-only: `idle`, `connecting`, `connected`, `reconnecting` (moving to a standby; calls continue), `closed` or `error`; style with `av-room[state="error"]`.
  *
  * @fires {CustomEvent<RoomJoinDetail>} av-room-join - Joined the room: `{ room, peerId }`.
  * @fires {CustomEvent<RoomLeaveDetail>} av-room-leave - Left the room: `{ room, reason }` (`left`, `removed` or `error`).
@@ -63,7 +63,7 @@ export class AvRoom extends LitElement {
 
   private readonly controller = new RoomController(this);
 
-  /** Base URL of the av-server. Default: the page's origin. */
+  /** Base URL of the av-server (default: the page's origin), or several separated by spaces: standbys, in order. */
   @property() server = '';
 
   /** Room to join (1–64 characters). Changing it moves to the new room. */

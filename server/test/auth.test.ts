@@ -110,3 +110,21 @@ test('failed attempts are rate-limited per address', async () => {
     await limited.stop();
   }
 });
+
+test('logs: one line per join, leave and auth failure, with room and peer id, never a secret', async () => {
+  const { c, answer } = await join('logged', { key: 'server-pw' });
+  c.send({ type: 'leave' });
+  await c.next('left');
+  c.close();
+  await refused('locked', { key: 'server-pw', password: 'wrong-room-pw-attempt' }, /wrong room password/);
+  await new Promise((r) => setTimeout(r, 200));
+  const lines = server.logs.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+  const mine = (msg: string) => lines.filter((l) => l.msg === msg && l.room === 'logged' && l.peerId === answer.self.peerId);
+  assert.equal(mine('join').length, 1);
+  assert.equal(mine('leave').length, 1);
+  assert.ok(lines.some((l) => l.msg === 'auth failure' && l.room === 'locked' && /wrong room password/.test(l.reason)));
+  const all = server.logs.join('\n');
+  for (const secret of ['server-pw', 'room-pw', 'wrong-room-pw-attempt', SECRET, answer.peerToken]) {
+    assert.ok(!all.includes(secret), `the logs never contain "${secret}"`);
+  }
+});

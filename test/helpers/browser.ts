@@ -47,8 +47,13 @@ export interface MemberPage {
  * The page is a real response from our server: Chromium's local-network-access checks block loopback requests from
  * pages that Playwright fulfils itself. `getUserMedia` calls are counted in `window.__gumCalls`, `av-room-error` details kept in `window.__errors`.
  */
-export async function memberPage(browser: Browser, serverUrl: string, attrs: Record<string, string>): Promise<MemberPage> {
-  const context = await browser.newContext();
+export async function memberPage(
+  browser: Browser,
+  serverUrl: string,
+  attrs: Record<string, string>,
+  contextOptions: import('playwright-core').BrowserContextOptions = {},
+): Promise<MemberPage> {
+  const context = await browser.newContext(contextOptions);
   await context.addInitScript(() => {
     const w = window as unknown as { __gumCalls: number };
     w.__gumCalls = 0;
@@ -62,7 +67,7 @@ export async function memberPage(browser: Browser, serverUrl: string, attrs: Rec
   });
   const page = await context.newPage();
   await page.goto(`${serverUrl}/healthz`);
-  await page.setContent('<!doctype html><meta charset="utf-8"><script type="module" src="/av-elements.js"></script>');
+  await page.setContent(`<!doctype html><meta charset="utf-8"><script type="module" src="${serverUrl}/av-elements.js"></script>`);
   // Created from script once defined: elements parsed by setContent's document.write are not upgraded.
   await page.evaluate(async (attrs) => {
     // Listeners go on after setContent: its document.open() removes the window's listeners.
