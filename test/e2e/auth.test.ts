@@ -10,7 +10,7 @@ let server: RunningServer;
 let chromium: Awaited<ReturnType<typeof launchChromium>>;
 const open: MemberPage[] = [];
 before(async () => {
-  server = await startServer(['--room-password', 'vault=opensesame', '--token-secret', 'backend-secret']);
+  server = await startServer(['--room-password', 'vault=opensesame', '--token-secret', 'backend-secret-for-tests']);
   chromium = await launchChromium();
 });
 after(async () => {
@@ -30,7 +30,7 @@ test('wrong password: auth-failed, nothing joined, no device opened; the right p
   assert.deepEqual(seen, { gum: 0, errors: [['auth-failed', true]] });
 
   const ann = await memberPage(chromium.browser, server.url, { room: 'vault', name: 'Ann', password: 'opensesame' });
-  const token = createToken({ room: 'vault', identity: 'user-7', ttlSeconds: 120 }, 'backend-secret');
+  const token = createToken({ room: 'vault', identity: 'user-7', ttlSeconds: 120 }, 'backend-secret-for-tests');
   const bob = await memberPage(chromium.browser, server.url, { room: 'vault', name: 'Bob', token });
   open.push(ann, bob);
   await waitFor('Ann decodes Bob', () => inboundByPeer(ann.page), (s) => Object.values(s)[0]?.framesDecoded! > 0);
