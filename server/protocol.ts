@@ -43,7 +43,7 @@ const schemas = {
   leave: z.object({ type: z.literal('leave') }).strict(),
   update: z.object({ type: z.literal('update'), media }).strict(),
   ping: z.object({ type: z.literal('ping'), t: z.number().finite().optional() }).strict(),
-  relay: withPayload({ type: z.literal('relay'), to: z.string().max(64) }),
+  relay: withPayload({ type: z.literal('relay'), to: z.string().max(64), ch: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/).optional() }),
   app: withPayload({ type: z.literal('app') }),
 };
 

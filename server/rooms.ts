@@ -247,7 +247,7 @@ export class RoomService {
         return this.broadcast(room, { type: 'peer-updated', peerId: member.peerId, media: msg.media }, member.peerId);
       case 'relay': {
         const members = this.rooms.get(room)?.members;
-        const payload = msg.bin !== undefined ? { bin: msg.bin } : { data: msg.data };
+        const payload = { ...(msg.bin !== undefined ? { bin: msg.bin } : { data: msg.data }), ...(msg.ch ? { ch: msg.ch } : {}) };
         const text = JSON.stringify({ type: 'relayed', from: member.peerId, ...payload } satisfies ServerMessage);
         if (msg.to === '*') {
           for (const m of members?.values() ?? []) {

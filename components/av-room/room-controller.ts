@@ -123,7 +123,10 @@ export class RoomController implements ReactiveController {
         this.fire<PathDetail>('av-peer-path', { peerId: peer.peerId, path });
         update();
       }),
-      session.on('message', (m) => this.fire<MessageDetail>('av-room-message', m)),
+      session.on('message', ({ from, data, via, channel }) => {
+        // Components' channels (chat, files) are theirs; the page hears its own messages.
+        if (!channel) this.fire<MessageDetail>('av-room-message', { from, data, via });
+      }),
       session.on('stream', update),
       session.on('local-stream', update),
       session.on('error', (e) => {

@@ -13,16 +13,20 @@ const BINARY_APP = 0x01;
 
 export type AppMessage = unknown;
 
-/** Encodes an application message: bytes stay bytes, anything else is JSON. */
-export function encodeApp(data: AppMessage): string | ArrayBuffer {
+/** Channel names: short, so components (chat, files) can share the data channel with the page's own messages. */
+export const CHANNEL = /^[a-z][a-z0-9-]{0,31}$/;
+
+/** Encodes an application message: bytes stay bytes, anything else is JSON (on `channel`, when given). */
+export function encodeApp(data: AppMessage, channel?: string): string | ArrayBuffer {
   const bytes = asBytes(data);
   if (bytes) {
+    if (channel) throw new TypeError('channels carry JSON only');
     const frame = new Uint8Array(bytes.byteLength + 1);
     frame[0] = BINARY_APP;
     frame.set(bytes, 1);
     return frame.buffer;
   }
-  const text = JSON.stringify({ k: 'app', data });
+  const text = JSON.stringify(channel ? { k: 'app', c: channel, data } : { k: 'app', data });
   if (text === undefined) throw new TypeError('message must be JSON-serialisable or binary');
   return text;
 }
@@ -32,7 +36,7 @@ export function frameSize(frame: string | ArrayBuffer): number {
   return typeof frame === 'string' ? new TextEncoder().encode(frame).byteLength : frame.byteLength;
 }
 
-export type Decoded = { kind: 'app'; data: AppMessage } | { kind: 'invalid'; reason: string };
+export type Decoded = { kind: 'app'; data: AppMessage; channel?: string } | { kind: 'invalid'; reason: string };
 
 /** Decodes a frame from a peer; anything unexpected is `invalid` with a reason, never a throw. */
 export function decodeFrame(frame: unknown): Decoded {
@@ -47,7 +51,9 @@ export function decodeFrame(frame: unknown): Decoded {
     if (typeof msg !== 'object' || msg === null || (msg as { k?: unknown }).k !== 'app' || !('data' in msg)) {
       return { kind: 'invalid', reason: 'unknown envelope' };
     }
-    return { kind: 'app', data: (msg as { data: unknown }).data };
+    const c = (msg as { c?: unknown }).c;
+    if (c !== undefined && (typeof c !== 'string' || !CHANNEL.test(c))) return { kind: 'invalid', reason: 'bad channel name' };
+    return c ? { kind: 'app', data: (msg as { data: unknown }).data, channel: c } : { kind: 'app', data: (msg as { data: unknown }).data };
   }
   const bytes = asBytes(frame);
   if (!bytes) return { kind: 'invalid', reason: 'unsupported frame type' };

@@ -26,7 +26,7 @@ export interface RemotePeer {
 export interface PeerLinkEvents {
   stream(link: PeerLink): void;
   path(link: PeerLink): void;
-  message(link: PeerLink, data: AppMessage): void;
+  message(link: PeerLink, data: AppMessage, channel?: string): void;
   /** Media could not connect within the deadline, or ICE failed. */
   unreachable(link: PeerLink, reason: string): void;
 }
@@ -142,7 +142,7 @@ export class PeerLink implements RemotePeer {
     conn.on('data', (frame) => {
       const decoded = decodeFrame(frame);
       if (decoded.kind === 'invalid') return this.log.warn(`dropped a frame from ${this.peerId}: ${decoded.reason}`);
-      this.events.message(this, decoded.data);
+      this.events.message(this, decoded.data, decoded.channel);
     });
     conn.on('close', () => {
       if (this.data === conn && !this.closed) this.setPath('server');

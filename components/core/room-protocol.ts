@@ -45,7 +45,7 @@ export type ClientMessage =
   | { type: 'update'; media: MediaState }
   | { type: 'ping'; t?: number }
   /** Data for other members through the server (the relay fallback): `to` is a peer id or `*`. */
-  | ({ type: 'relay'; to: string } & Payload)
+  | ({ type: 'relay'; to: string; ch?: string } & Payload)
   /** Data for the server application (transparent channel to `'server'`). */
   | ({ type: 'app' } & Payload);
 
@@ -69,7 +69,7 @@ export type ServerMessage =
   | { type: 'pong'; t?: number }
   /** The server is going down (planned): move to another server now. */
   | { type: 'server-shutdown'; message: string }
-  | ({ type: 'relayed'; from: string } & Payload)
+  | ({ type: 'relayed'; from: string; ch?: string } & Payload)
   | ({ type: 'app'; from: 'server' } & Payload)
   | { type: 'error'; code: ErrorCode; message: string };
 

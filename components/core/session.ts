@@ -1,5 +1,6 @@
 import { Peer, type DataConnection, type MediaConnection, type PeerError } from 'peerjs';
 import {
+  CHANNEL,
   MAX_APP_MESSAGE_BYTES,
   MAX_RELAY_MESSAGE_BYTES,
   asBytes,
@@ -68,13 +69,15 @@ export interface SessionEvents {
   /** How data reaches a member changed (`p2p`, `turn` or `server`). */
   path: { peer: RemotePeer; path: DataPath };
   /** Data on the transparent channel, from a member or from `'server'`. Bytes arrive as a Uint8Array. */
-  message: { from: string; data: AppMessage; via: DataPath };
+  message: { from: string; data: AppMessage; via: DataPath; channel?: string };
   error: { code: SessionErrorCode; message: string; fatal: boolean; peerId?: string };
 }
 
 export interface SendOptions {
   /** A member's peer id, `'*'` for every member (default), or `'server'` for the server application. */
   to?: string;
+  /** @internal A named channel (JSON only) used by components such as <av-chat>; the page's own messages have none. */
+  channel?: string;
 }
 
 const EARLY_WAIT_MS = 10_000;
@@ -415,7 +418,10 @@ export class RoomSession extends Emitter<SessionEvents> {
         break;
       }
       case 'relayed':
-        if (this.links.has(msg.from)) this.emit('message', { from: msg.from, data: decodePayload(msg), via: 'server' });
+        if (this.links.has(msg.from)) {
+          const channel = typeof msg.ch === 'string' && CHANNEL.test(msg.ch) ? msg.ch : undefined;
+          this.emit('message', { from: msg.from, data: decodePayload(msg), via: 'server', ...(channel ? { channel } : {}) });
+        }
         break;
       case 'app':
         this.emit('message', { from: 'server', data: decodePayload(msg), via: 'server' });
@@ -440,7 +446,8 @@ export class RoomSession extends Emitter<SessionEvents> {
       {
         stream: (link) => link.stream && this.emit('stream', { peer: link, stream: link.stream }),
         path: (link) => link.path && this.emit('path', { peer: link, path: link.path }),
-        message: (link, data) => this.emit('message', { from: link.peerId, data, via: link.path ?? 'p2p' }),
+        message: (link, data, channel) =>
+          this.emit('message', { from: link.peerId, data, via: link.path ?? 'p2p', ...(channel ? { channel } : {}) }),
         unreachable: (link, reason) =>
           this.emit('error', { code: 'peer-unreachable', message: `${link.name}: ${reason}`, fatal: false, peerId: link.peerId }),
       },
@@ -482,23 +489,27 @@ export class RoomSession extends Emitter<SessionEvents> {
    * Sends application data on the transparent channel: a JSON-able value, or bytes (ArrayBuffer, typed array).
    * Goes peer-to-peer where possible and through the server where not; `to` is a peer id, `'*'` or `'server'`.
    */
-  send(data: AppMessage, { to = '*' }: SendOptions = {}): void {
+  send(data: AppMessage, { to = '*', channel }: SendOptions = {}): void {
     if ((this.state !== 'connected' && this.state !== 'reconnecting') || !this.roomLink) {
       throw new SessionError('not-connected', 'not connected to the room');
     }
-    const frame = encodeApp(data);
+    const frame = encodeApp(data, channel);
     const size = frameSize(frame);
-    if (to === 'server') return this.sendViaServer({ type: 'app' }, data, size);
+    if (to === 'server') {
+      if (channel) throw new SessionError('bad-options', 'channels are for members, not the server');
+      return this.sendViaServer({ type: 'app' }, data, size);
+    }
     const targets = to === '*' ? [...this.links.values()] : [this.links.get(to)];
     if (targets.some((l) => !l)) throw new SessionError('bad-options', `no member "${to}" to send to`);
     if (size > MAX_APP_MESSAGE_BYTES) throw new SessionError('too-large', `message of ${size} bytes exceeds ${MAX_APP_MESSAGE_BYTES}`);
     const viaServer = (targets as PeerLink[]).filter((l) => !l.sendFrame(frame));
     if (viaServer.length === 0) return;
-    if (to === '*' && viaServer.length === targets.length) return this.sendViaServer({ type: 'relay', to: '*' }, data, size);
-    for (const l of viaServer) this.sendViaServer({ type: 'relay', to: l.peerId }, data, size);
+    const ch = channel ? { ch: channel } : {};
+    if (to === '*' && viaServer.length === targets.length) return this.sendViaServer({ type: 'relay', to: '*', ...ch }, data, size);
+    for (const l of viaServer) this.sendViaServer({ type: 'relay', to: l.peerId, ...ch }, data, size);
   }
 
-  private sendViaServer(head: { type: 'app' } | { type: 'relay'; to: string }, data: AppMessage, size: number): void {
+  private sendViaServer(head: { type: 'app' } | { type: 'relay'; to: string; ch?: string }, data: AppMessage, size: number): void {
     if (size > MAX_RELAY_MESSAGE_BYTES) {
       throw new SessionError('too-large', `message of ${size} bytes exceeds ${MAX_RELAY_MESSAGE_BYTES}, the limit through the server`);
     }

@@ -1,0 +1,315 @@
+import { Emitter } from './emitter.js';
+import { createLog, type Log, type LogLevel } from './log.js';
+import type { RoomSession } from './session.js';
+import { load, save } from './store.js';
+
+/** One chat message as the page sees it. */
+export interface ChatMessage {
+  readonly id: string;
+  /** Sender's peer id (at the time). */
+  readonly from: string;
+  /** Sender's display name (from the room roster, not from the message). */
+  readonly name: string;
+  readonly text: string;
+  /** Sender's clock, ms since the epoch. */
+  readonly ts: number;
+  /** Sender's counter: order among one sender's messages. */
+  readonly seq: number;
+  /** Private message: the recipient's peer id. */
+  readonly to?: string;
+  /** Sent by this page. */
+  readonly own: boolean;
+  /** Own messages: `sending` until every recipient acknowledged, then `delivered`; `sent` when nobody was there. */
+  status?: 'sending' | 'delivered' | 'sent';
+}
+
+export interface ChatEvents {
+  /** A new message from someone else. */
+  message: ChatMessage;
+  /** The list or a status changed. */
+  change: void;
+  /** A peer sent something invalid; it was dropped. */
+  dropped: { from: string; reason: string };
+}
+
+export interface ChatOptions {
+  /** Longest text accepted, on send and on receipt. Default 4000. */
+  maxLength?: number;
+  /** Keep history in IndexedDB and share recent history with late joiners. Default true. */
+  history?: boolean;
+  /** How many messages a late joiner gets. Default 100. */
+  historyShare?: number;
+  logLevel?: LogLevel;
+}
+
+const CHANNEL = 'chat';
+const ID = /^[A-Za-z0-9_-]{8,64}$/;
+const KEEP = 500;
+const RETRY_MS = 3000;
+const HISTORY_BATCH_BYTES = 30 * 1024;
+
+type Wire =
+  | { t: 'msg'; id: string; text: string; ts: number; seq: number; to?: string }
+  | { t: 'ack'; id: string }
+  | { t: 'hist-req' }
+  | { t: 'hist'; msgs: { id: string; from: string; name: string; text: string; ts: number; seq: number }[] };
+
+/** Chat over a room session's data channel (server relay when needed): ids, acks, retries, dedupe, history. */
+export class ChatChannel extends Emitter<ChatEvents> {
+  private readonly byId = new Map<string, ChatMessage>();
+  private list: ChatMessage[] = [];
+  /** Own messages not yet acknowledged by some recipients. */
+  private readonly outbox = new Map<string, { wire: Wire; pending: Set<string> }>();
+  private seq = 0;
+  private lastTs = 0;
+  private readonly off: (() => void)[] = [];
+  private retryTimer: ReturnType<typeof setInterval> | undefined;
+  private saveTimer: ReturnType<typeof setTimeout> | undefined;
+  private askedHistory = false;
+  private readonly log: Log;
+  readonly maxLength: number;
+  private readonly storeKey: string;
+  private destroyed = false;
+  /** Resolves once stored history is loaded (immediately with `history: false`). */
+  readonly ready: Promise<void>;
+
+  constructor(private readonly session: RoomSession, private readonly options: ChatOptions = {}) {
+    super();
+    this.maxLength = options.maxLength ?? 4000;
+    this.log = createLog(`chat ${session.room}`, options.logLevel);
+    this.storeKey = `chat:${session.server}:${session.room}`;
+    this.off.push(
+      session.on('message', ({ from, data, channel }) => channel === CHANNEL && this.receive(from, data)),
+      session.on('peer-join', () => this.askHistory()),
+      session.on('peer-leave', ({ peer }) => this.forget(peer.peerId)),
+      session.on('path', () => this.retry()),
+      session.on('state', ({ state }) => state === 'connected' && (this.askHistory(), this.retry())),
+    );
+    this.retryTimer = setInterval(() => this.retry(), RETRY_MS);
+    this.ready = this.options.history === false ? Promise.resolve() : this.restore();
+    void this.ready.then(() => this.askHistory());
+  }
+
+  /** Every message, oldest first. */
+  get messages(): readonly ChatMessage[] {
+    return this.list;
+  }
+
+  /** Sends `text` to everyone, or privately to `to` (a peer id). Throws on empty or over-long text. */
+  send(text: string, { to }: { to?: string } = {}): ChatMessage {
+    const clean = text.replace(/\r\n?/g, '\n').trim();
+    if (!clean) throw new RangeError('message is empty');
+    if ([...clean].length > this.maxLength) throw new RangeError(`message is longer than ${this.maxLength} characters`);
+    if (to !== undefined && !this.session.peers.has(to)) throw new RangeError(`no member ${to} to send to`);
+    this.lastTs = Math.max(Date.now(), this.lastTs + 1);
+    const wire: Wire = { t: 'msg', id: newId(), text: clean, ts: this.lastTs, seq: ++this.seq, ...(to ? { to } : {}) };
+    const recipients = to ? [to] : [...this.session.peers.keys()];
+    const msg: ChatMessage = {
+      id: wire.id,
+      from: this.session.peerId ?? 'me',
+      name: this.session.name,
+      text: clean,
+      ts: wire.ts,
+      seq: wire.seq,
+      ...(to ? { to } : {}),
+      own: true,
+      status: recipients.length ? 'sending' : 'sent',
+    };
+    this.add(msg);
+    if (recipients.length) {
+      this.outbox.set(msg.id, { wire, pending: new Set(recipients) });
+      for (const peerId of recipients) this.transmit(wire, peerId);
+    }
+    return msg;
+  }
+
+  /** Removes every message here (and from storage). */
+  clear(): void {
+    this.list = [];
+    this.byId.clear();
+    this.outbox.clear();
+    this.changed();
+  }
+
+  private transmit(wire: Wire, to: string): void {
+    try {
+      if (this.session.state === 'connected' || this.session.state === 'reconnecting') this.session.send(wire, { to, channel: CHANNEL });
+    } catch (err) {
+      this.log.debug('chat send deferred:', (err as Error).message);
+    }
+  }
+
+  /** Resends what some recipients have not acknowledged (each receiver drops duplicates by id). */
+  private retry(): void {
+    for (const { wire, pending } of this.outbox.values()) {
+      for (const peerId of pending) if (this.session.peers.has(peerId)) this.transmit(wire, peerId);
+    }
+  }
+
+  private forget(peerId: string): void {
+    // A member who left cannot acknowledge: stop waiting for it.
+    for (const [id, entry] of this.outbox) {
+      if (entry.pending.delete(peerId) && entry.pending.size === 0) this.delivered(id);
+    }
+  }
+
+  private delivered(id: string): void {
+    this.outbox.delete(id);
+    const m = this.byId.get(id);
+    if (m && m.status === 'sending') {
+      m.status = 'delivered';
+      this.changed();
+    }
+  }
+
+  private askHistory(): void {
+    if (this.askedHistory || this.options.history === false || this.session.state !== 'connected') return;
+    const first = this.session.peers.keys().next();
+    if (first.done) return;
+    this.askedHistory = true;
+    this.transmit({ t: 'hist-req' }, first.value);
+  }
+
+  private receive(from: string, data: unknown): void {
+    const peer = this.session.peers.get(from);
+    if (!peer) return;
+    const wire = validate(data, this.maxLength);
+    if (typeof wire === 'string') {
+      this.log.warn(`dropped a chat message from ${peer.name} (${from}): ${wire}`);
+      this.emit('dropped', { from, reason: wire });
+      return;
+    }
+    switch (wire.t) {
+      case 'msg': {
+        this.transmit({ t: 'ack', id: wire.id }, from);
+        if (this.byId.has(wire.id)) return;
+        if (wire.to !== undefined && wire.to !== this.session.peerId) return;
+        const msg: ChatMessage = { id: wire.id, from, name: peer.name, text: wire.text, ts: wire.ts, seq: wire.seq, ...(wire.to ? { to: wire.to } : {}), own: false };
+        this.add(msg);
+        this.emit('message', msg);
+        return;
+      }
+      case 'ack': {
+        const entry = this.outbox.get(wire.id);
+        if (entry?.pending.delete(from) && entry.pending.size === 0) this.delivered(wire.id);
+        return;
+      }
+      case 'hist-req': {
+        if (this.options.history === false) return;
+        const share = this.list.filter((m) => !m.to).slice(-(this.options.historyShare ?? 100));
+        let batch: Extract<Wire, { t: 'hist' }>['msgs'] = [];
+        let bytes = 0;
+        for (const m of share) {
+          const item = { id: m.id, from: m.from, name: m.name, text: m.text, ts: m.ts, seq: m.seq };
+          const size = JSON.stringify(item).length * 2;
+          if (batch.length && bytes + size > HISTORY_BATCH_BYTES) {
+            this.transmit({ t: 'hist', msgs: batch }, from);
+            batch = [];
+            bytes = 0;
+          }
+          batch.push(item);
+          bytes += size;
+        }
+        if (batch.length) this.transmit({ t: 'hist', msgs: batch }, from);
+        return;
+      }
+      case 'hist': {
+        let added = false;
+        for (const h of wire.msgs) {
+          if (this.byId.has(h.id)) continue;
+          this.insert({ ...h, own: false });
+          added = true;
+        }
+        if (added) this.changed();
+        return;
+      }
+    }
+  }
+
+  private add(msg: ChatMessage): void {
+    this.insert(msg);
+    this.changed();
+  }
+
+  /** Keeps the list ordered by sender clock, then sender, then sender's counter (each sender's order holds). */
+  private insert(msg: ChatMessage): void {
+    this.byId.set(msg.id, msg);
+    let i = this.list.length;
+    while (i > 0 && compare(this.list[i - 1]!, msg) > 0) i--;
+    this.list.splice(i, 0, msg);
+    if (this.list.length > KEEP) for (const old of this.list.splice(0, this.list.length - KEEP)) this.byId.delete(old.id);
+  }
+
+  private changed(): void {
+    this.emit('change', undefined);
+    if (this.options.history === false) return;
+    clearTimeout(this.saveTimer);
+    this.saveTimer = setTimeout(() => void save(this.storeKey, this.list), 200);
+  }
+
+  private async restore(): Promise<void> {
+    const stored = await load<ChatMessage[]>(this.storeKey);
+    if (this.destroyed || !Array.isArray(stored)) return;
+    let added = false;
+    for (const m of stored) {
+      if (!m || typeof m.id !== 'string' || this.byId.has(m.id) || typeof m.text !== 'string') continue;
+      // A message still "sending" when the page went away is shown as sent: its acks can no longer arrive here.
+      this.insert(m.status === 'sending' ? { ...m, status: 'sent' } : m);
+      added = true;
+    }
+    if (added) this.emit('change', undefined);
+  }
+
+  /** Stops listening; pending saves are written. Idempotent. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    for (const off of this.off.splice(0)) off();
+    clearInterval(this.retryTimer);
+    if (this.saveTimer && this.options.history !== false) {
+      clearTimeout(this.saveTimer);
+      void save(this.storeKey, this.list);
+    }
+    this.removeAllListeners();
+  }
+}
+
+function compare(a: ChatMessage, b: ChatMessage): number {
+  return a.ts - b.ts || (a.from < b.from ? -1 : a.from > b.from ? 1 : 0) || a.seq - b.seq;
+}
+
+function newId(): string {
+  return crypto.randomUUID().replace(/-/g, '');
+}
+
+/** Checks a chat frame from a peer; returns the reason when it is invalid. */
+function validate(data: unknown, maxLength: number): Wire | string {
+  if (typeof data !== 'object' || data === null) return 'not an object';
+  const w = data as Record<string, unknown>;
+  const text = (v: unknown) => typeof v === 'string' && [...v].length <= maxLength && v.trim().length > 0;
+  const num = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+  switch (w.t) {
+    case 'msg':
+      if (typeof w.id !== 'string' || !ID.test(w.id)) return 'bad id';
+      if (typeof w.text !== 'string') return 'no text';
+      if ([...w.text].length > maxLength) return `text longer than ${maxLength} characters`;
+      if (!text(w.text)) return 'empty text';
+      if (!num(w.ts) || !Number.isInteger(w.seq)) return 'bad timestamp or sequence';
+      if (w.to !== undefined && typeof w.to !== 'string') return 'bad recipient';
+      return w as Wire;
+    case 'ack':
+      return typeof w.id === 'string' && ID.test(w.id) ? (w as Wire) : 'bad ack';
+    case 'hist-req':
+      return w as Wire;
+    case 'hist': {
+      if (!Array.isArray(w.msgs) || w.msgs.length > 200) return 'bad history';
+      const msgs = w.msgs.filter(
+        (m: Record<string, unknown>) =>
+          m && typeof m.id === 'string' && ID.test(m.id) && text(m.text) && typeof m.from === 'string' && typeof m.name === 'string' && num(m.ts) && Number.isInteger(m.seq),
+      ) as Extract<Wire, { t: 'hist' }>['msgs'];
+      return { t: 'hist', msgs: msgs.map((m) => ({ id: m.id, from: m.from.slice(0, 64), name: m.name.slice(0, 64), text: m.text, ts: m.ts, seq: m.seq })) };
+    }
+    default:
+      return 'unknown chat frame';
+  }
+}
