@@ -7,3 +7,6 @@ export type { RemotePeer, DataPath } from './core/peer-link.js';
 export { SessionError, type SessionErrorCode } from './core/errors.js';
 export type { LogLevel } from './core/log.js';
 export type { MediaState, Role } from './core/room-protocol.js';
+export { AvChat, type ChatSendDetail, type ChatMessageDetail } from './av-chat/av-chat.js';
+export { avChatStrings, type AvChatStrings } from './av-chat/av-chat.strings.js';
+export { ChatChannel, type ChatMessage, type ChatOptions } from './core/chat.js';

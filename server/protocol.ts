@@ -38,6 +38,7 @@ const schemas = {
       password: secret.optional(),
       token: z.string().max(4096).optional(),
       maxParticipants: z.number().int().min(1).max(64).optional(),
+      resume: z.string().max(64).optional(),
     })
     .strict(),
   leave: z.object({ type: z.literal('leave') }).strict(),

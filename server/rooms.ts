@@ -325,7 +325,15 @@ export class RoomService {
     const maxParticipants = r?.maxParticipants ?? config?.maxParticipants ?? msg.maxParticipants ?? this.options.maxParticipants ?? 6;
     const maxViewers = r?.maxViewers ?? config?.maxViewers ?? this.options.maxViewers ?? 100;
     const peerId = msg.peerId ?? randomUUID();
-    if (r?.members.has(peerId)) return refuse('id-taken', `peer id ${peerId} is already in room "${room}"`);
+    const previous = r?.members.get(peerId);
+    if (previous) {
+      // The same member coming back before we noticed it left: its old token proves it, and the old socket goes.
+      if (!msg.resume || !safeEqual(msg.resume, previous.peerToken)) return refuse('id-taken', `peer id ${peerId} is already in room "${room}"`);
+      r!.members.delete(peerId);
+      previous.socket.removeAllListeners('close');
+      previous.socket.terminate();
+      log.info({ peerId }, 'resume');
+    }
     const counted = [...(r?.members.values() ?? [])].filter((m) => (role === 'viewer') === (m.role === 'viewer')).length;
     const limit = role === 'viewer' ? maxViewers : maxParticipants;
     if (counted >= limit) return refuse('room-full', `room "${room}" is full (${limit} ${role === 'viewer' ? 'viewers' : 'participants'})`);
@@ -347,8 +355,9 @@ export class RoomService {
     };
     const peers = [...r.members.values()].map(info);
     r.members.set(peerId, joined);
-    // Members hear of the newcomer before the newcomer can call them.
-    this.broadcast(room, { type: 'peer-joined', peer: info(joined) }, peerId);
+    // Members hear of the newcomer before the newcomer can call them (a resumed member is one they already have).
+    if (previous) this.broadcast(room, { type: 'peer-updated', peerId, media: joined.media }, peerId);
+    else this.broadcast(room, { type: 'peer-joined', peer: info(joined) }, peerId);
     send(socket, {
       type: 'joined',
       room,

@@ -30,8 +30,11 @@ export const onOffConverter = {
  * @fires {CustomEvent<PeerDetail>} av-peer-join - A member joined (or was present when we joined): `{ peerId, name }`.
  * @fires {CustomEvent<PeerDetail>} av-peer-leave - A member left: `{ peerId, name }`.
  * @fires {CustomEvent<RoomErrorDetail>} av-room-error - Something failed: `{ code, message, fatal }` (codes include `auth-failed`, `room-full`, `peer-unreachable`).
+ * @fires {CustomEvent<{ session: RoomSession }>} av-room-session - A new session was created (joining or re-joining); companions such as `<av-chat>` follow it.
  * @fires {CustomEvent<PathDetail>} av-peer-path - How data reaches a member changed: `{ peerId, path }` (`p2p`, `turn` or `server`).
  * @fires {CustomEvent<MessageDetail>} av-room-message - Data on the transparent channel: `{ from, data, via }`.
+ *
+ * @slot - Companion elements that use this room, such as `<av-chat>`, shown below the call.
  *
  * @csspart grid - The grid of tiles.
  * @csspart tile - Every tile (self and remote).
@@ -275,6 +278,7 @@ export class AvRoom extends LitElement {
         <button class=${live ? 'leave' : ''} part="button leave-button" @click=${this.onLeaveClick}>${live ? s.leave : s.rejoin}</button>
       </div>
       <p class="status" part="status" role="status">${status}</p>
+      <slot></slot>
     `;
   }
 }

@@ -103,6 +103,8 @@ export class RoomController implements ReactiveController {
       return;
     }
     this.session = session;
+    // Companions (<av-chat for=…>, nested elements) follow the room's current session.
+    this.fire<{ session: RoomSession }>('av-room-session', { session });
     const update = () => this.host.requestUpdate();
     this.unsubscribe = [
       session.on('state', ({ state }) => {

@@ -44,7 +44,7 @@ export interface ChatOptions {
 
 const CHANNEL = 'chat';
 const ID = /^[A-Za-z0-9_-]{8,64}$/;
-const KEEP = 500;
+const KEEP = 1000;
 const RETRY_MS = 3000;
 const HISTORY_BATCH_BYTES = 30 * 1024;
 
@@ -135,7 +135,7 @@ export class ChatChannel extends Emitter<ChatEvents> {
     try {
       if (this.session.state === 'connected' || this.session.state === 'reconnecting') this.session.send(wire, { to, channel: CHANNEL });
     } catch (err) {
-      this.log.debug('chat send deferred:', (err as Error).message);
+      this.log.warn('chat message not sent:', (err as Error).message);
     }
   }
 
@@ -167,6 +167,7 @@ export class ChatChannel extends Emitter<ChatEvents> {
     const first = this.session.peers.keys().next();
     if (first.done) return;
     this.askedHistory = true;
+    this.log.debug('asking for history from', first.value);
     this.transmit({ t: 'hist-req' }, first.value);
   }
 
@@ -196,6 +197,7 @@ export class ChatChannel extends Emitter<ChatEvents> {
       }
       case 'hist-req': {
         if (this.options.history === false) return;
+        this.log.debug('sharing history with', from);
         const share = this.list.filter((m) => !m.to).slice(-(this.options.historyShare ?? 100));
         let batch: Extract<Wire, { t: 'hist' }>['msgs'] = [];
         let bytes = 0;

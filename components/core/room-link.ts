@@ -114,8 +114,13 @@ export class RoomLink extends Emitter<RoomLinkEvents> {
 
   private startHeartbeat(): void {
     this.lastHeard = Date.now();
+    let lastTick = Date.now();
     this.heartbeat = setInterval(() => {
-      if (Date.now() - this.lastHeard > PING_TIMEOUT_MS) return this.reportLost(4000, 'no answer to pings');
+      const now = Date.now();
+      // A late tick means this page was busy, not that the server is gone: answers may be waiting to be read.
+      if (now - lastTick > PING_INTERVAL_MS * 2) this.lastHeard = now;
+      lastTick = now;
+      if (now - this.lastHeard > PING_TIMEOUT_MS) return this.reportLost(4000, 'no answer to pings');
       this.send({ type: 'ping', t: Date.now() });
     }, PING_INTERVAL_MS);
   }

@@ -40,6 +40,8 @@ export type ClientMessage =
       token?: string;
       /** Largest mesh the joiner accepts; the first member's value sets the room's limit unless configured. */
       maxParticipants?: number;
+      /** Re-joining after a lost connection: the peer token this server issued before, to take the same id over. */
+      resume?: string;
     }
   | { type: 'leave' }
   | { type: 'update'; media: MediaState }

@@ -111,6 +111,7 @@ export class RoomSession extends Emitter<SessionEvents> {
   private outbox: (() => void)[] = [];
   private _state: SessionState = 'idle';
   private _peerId: string | undefined;
+  private peerToken: string | undefined;
   private joining: Promise<void> | undefined;
   /** Settles once local capture has succeeded or failed: calls are answered only then. */
   private mediaReady: Promise<void> = Promise.resolve();
@@ -236,6 +237,7 @@ export class RoomSession extends Emitter<SessionEvents> {
           media: rejoin ? this.media.state : this.intendedMedia(),
           role: this.role,
           ...(rejoin && this._peerId ? { peerId: this._peerId } : {}),
+          ...(rejoin && this.peerToken && this.servers[this.serverIndex] === address ? { resume: this.peerToken } : {}),
           ...(o.key ? { key: o.key } : {}),
           ...(o.password ? { password: o.password } : {}),
           ...(o.token ? { token: o.token } : {}),
@@ -257,11 +259,17 @@ export class RoomSession extends Emitter<SessionEvents> {
     this.roomLink = link;
     this.serverIndex = index;
     this._peerId = joined.self.peerId;
+    this.peerToken = joined.peerToken;
     link.on('message', (m) => this.onRoomMessage(m));
     link.on('lost', ({ code, reason }) => {
       if (this.roomLink === link) void this.failover(`${reason || 'connection closed'} (${code})`);
     });
 
+    if (this.peer) {
+      // Off its server, but its calls stay up (PeerJS's disconnect keeps connections): the id is free to register again.
+      this.peer.disconnect();
+      this.retiredPeers.push(this.peer);
+    }
     const peer = new Peer(joined.self.peerId, {
       host: address.host,
       port: address.port,
@@ -272,7 +280,6 @@ export class RoomSession extends Emitter<SessionEvents> {
       config: { iceServers: joined.iceServers, iceTransportPolicy: o.icePolicy ?? 'all' },
       debug: 0,
     });
-    if (this.peer) this.retiredPeers.push(this.peer);
     this.peer = peer;
     peer.on('call', (call) => this.onIncoming(call));
     peer.on('connection', (conn) => this.onIncoming(conn));
@@ -418,6 +425,7 @@ export class RoomSession extends Emitter<SessionEvents> {
         break;
       }
       case 'relayed':
+        this.log.debug('relayed from', msg.from, msg.ch ?? '', this.links.has(msg.from));
         if (this.links.has(msg.from)) {
           const channel = typeof msg.ch === 'string' && CHANNEL.test(msg.ch) ? msg.ch : undefined;
           this.emit('message', { from: msg.from, data: decodePayload(msg), via: 'server', ...(channel ? { channel } : {}) });
@@ -516,6 +524,7 @@ export class RoomSession extends Emitter<SessionEvents> {
     const bytes = asBytes(data);
     const payload: Payload = bytes ? { bin: toBase64(bytes) } : { data };
     const deliver = () => this.roomLink!.send({ ...head, ...payload } as Parameters<RoomLink['send']>[0]);
+    this.log.debug('via the server:', head.type, 'to' in head ? head.to : '', this.state, this.roomLink!.alive);
     // While moving servers, hold it: it is sent once, on the new server.
     if (this.state === 'reconnecting' || !this.roomLink!.alive) this.outbox.push(deliver);
     else deliver();

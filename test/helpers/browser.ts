@@ -52,9 +52,11 @@ export async function memberPage(
   serverUrl: string,
   attrs: Record<string, string>,
   contextOptions: import('playwright-core').BrowserContextOptions = {},
+  children = '',
+  reuseContext?: import('playwright-core').BrowserContext,
 ): Promise<MemberPage> {
-  const context = await browser.newContext(contextOptions);
-  await context.addInitScript(() => {
+  const context = reuseContext ?? (await browser.newContext(contextOptions));
+  if (!reuseContext) await context.addInitScript(() => {
     const w = window as unknown as { __gumCalls: number };
     w.__gumCalls = 0;
 
@@ -69,15 +71,16 @@ export async function memberPage(
   await page.goto(`${serverUrl}/healthz`);
   await page.setContent(`<!doctype html><meta charset="utf-8"><script type="module" src="${serverUrl}/av-elements.js"></script>`);
   // Created from script once defined: elements parsed by setContent's document.write are not upgraded.
-  await page.evaluate(async (attrs) => {
+  await page.evaluate(async ({ attrs, children }) => {
     // Listeners go on after setContent: its document.open() removes the window's listeners.
     const errors: unknown[] = ((window as unknown as { __errors: unknown[] }).__errors = []);
     window.addEventListener('av-room-error', (e) => errors.push((e as CustomEvent).detail));
     await customElements.whenDefined('av-room');
     const el = document.createElement('av-room');
     for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+    el.innerHTML = children;
     document.body.append(el);
-  }, attrs);
+  }, { attrs, children });
   return { page, context, close: () => context.close() };
 }
 

@@ -1,0 +1,294 @@
+import { LitElement, html, nothing, type PropertyValues } from 'lit';
+import { property, query, state } from 'lit/decorators.js';
+import { repeat } from 'lit/directives/repeat.js';
+import type { ChatMessage } from '../core/chat.js';
+import type { LogLevel } from '../core/log.js';
+import type { RoomSession, RoomSessionOptions } from '../core/session.js';
+import { avChatStrings, type AvChatStrings } from './av-chat.strings.js';
+import { styles } from './av-chat.styles.js';
+import { ChatController } from './chat-controller.js';
+
+/** Detail of the cancelable `av-chat-send`: change `text` to rewrite the message, or call `preventDefault()` to veto it. */
+export interface ChatSendDetail {
+  text: string;
+  /** Recipient's peer id for a private message. */
+  to?: string;
+}
+
+/** Detail of `av-chat-message`. */
+export interface ChatMessageDetail {
+  message: ChatMessage;
+}
+
+const URL_PATTERN = /\bhttps?:\/\/[^\s<>"'`]+/g;
+
+/**
+ * Text chat for a room: inside an `<av-room>`, beside one with `for="room-id"`, or on its own with `server` and
+ * `room`. Messages are acknowledged, retried after reconnects, shown exactly once in each sender's order, and kept in
+ * IndexedDB; late joiners get the recent history from a member already present.
+ *
+ * @summary Text chat with delivery receipts and history: `<av-chat for="room"></av-chat>`.
+ * @tag av-chat
+ *
+ * @fires {CustomEvent<ChatMessageDetail>} av-chat-message - A message from someone else arrived: `{ message }`.
+ * @fires {CustomEvent<ChatSendDetail>} av-chat-send - Cancelable, before a message is sent: `{ text, to }`; rewrite `detail.text` or veto with `preventDefault()`.
+ *
+ * @csspart list - The message list.
+ * @csspart message - Every message.
+ * @csspart own - Messages sent from this page.
+ * @csspart name - Sender names.
+ * @csspart time - Message times.
+ * @csspart text - Message texts.
+ * @csspart status - Delivery status of own messages.
+ * @csspart link - Links in message texts.
+ * @csspart form - The compose area.
+ * @csspart recipient - The "send to" select.
+ * @csspart input - The text input.
+ * @csspart send-button - The send button.
+ * @csspart unread - The "new messages" button shown when scrolled up.
+ * @csspart notice - Validation and error messages.
+ *
+ * @cssprop [--av-chat-height=24rem] - Height of the chat.
+ * @cssprop [--av-chat-background=#fff] - Background.
+ * @cssprop [--av-chat-border-color=#d5d9e0] - Borders.
+ * @cssprop [--av-chat-radius=0.75rem] - Corner radius (falls back to `--av-radius`).
+ * @cssprop [--av-chat-own-background=#dfe9ff] - Own messages.
+ * @cssprop [--av-chat-other-background=#eef1f5] - Others' messages.
+ * @cssprop [--av-chat-accent=#2f6fed] - Send button and focus ring (falls back to `--av-accent`).
+ * @cssprop [--av-chat-link-color=#2f6fed] - Links.
+ * @cssprop [--av-chat-danger=#c62828] - Notices.
+ * @cssprop [--av-chat-gap=0.75rem] - Padding of the list (falls back to `--av-space-m`).
+ * @cssprop [--av-chat-font=system-ui] - Font family (falls back to `--av-font`).
+ * @cssprop [--av-chat-color=#1d2330] - Text colour.
+ */
+export class AvChat extends LitElement {
+  static override styles = styles;
+
+  private readonly controller = new ChatController(this);
+
+  /** Id of the `<av-room>` this chat belongs to (not needed when nested inside it). */
+  @property() for = '';
+
+  /** Standalone: base URL of the av-server (default: the page's origin). */
+  @property() server = '';
+
+  /** Standalone: room to join. */
+  @property() room = '';
+
+  /** Standalone: display name. */
+  @property() name = '';
+
+  /** `history="off"`: keep no history in IndexedDB and share none with late joiners. */
+  @property() history: 'on' | 'off' = 'on';
+
+  /** Longest message, in characters, enforced on send and on receipt. */
+  @property({ type: Number, attribute: 'max-length' }) maxLength = 4000;
+
+  /** Console logging of the chat: `silent`, `error`, `warn`, `info` or `debug`. */
+  @property({ attribute: 'log-level' }) logLevel: LogLevel = 'warn';
+
+  /** User-visible strings; assign a translated copy of `avChatStrings`. */
+  @property({ attribute: false }) strings: AvChatStrings = avChatStrings;
+
+  @state() private notice = '';
+  @state() private unread = 0;
+  @query('.list') private listEl?: HTMLOListElement;
+  @query('textarea') private inputEl?: HTMLTextAreaElement;
+  @query('select') private recipientEl?: HTMLSelectElement;
+  private atBottom = true;
+  /** Rendered messages, reused while their status and the strings are unchanged (long lists stay cheap). */
+  private rendered = new WeakMap<ChatMessage, { key: string; strings: AvChatStrings; result: unknown }>();
+
+  /** Every message, oldest first (read-only). */
+  get messages(): readonly ChatMessage[] {
+    return this.controller.chat?.messages ?? [];
+  }
+
+  /** The session beneath. */
+  get session(): RoomSession | undefined {
+    return this.controller.session;
+  }
+
+  /** @internal */
+  roomElement(): (HTMLElement & { session?: RoomSession }) | null {
+    if (this.for) {
+      const root = this.getRootNode() as Document | ShadowRoot;
+      return (root.getElementById?.(this.for) as (HTMLElement & { session?: RoomSession }) | null) ?? null;
+    }
+    return this.closest('av-room');
+  }
+
+  /** @internal */
+  ownSessionOptions(): RoomSessionOptions | undefined {
+    if (!this.room) return undefined;
+    return { server: this.server || undefined, room: this.room, name: this.name, audio: false, video: false, logLevel: this.logLevel };
+  }
+
+  /** @internal */
+  chatOptions() {
+    return { maxLength: this.maxLength, history: this.history !== 'off', logLevel: this.logLevel };
+  }
+
+  /** @internal */
+  onIncoming(message: ChatMessage): void {
+    this.dispatchEvent(new CustomEvent<ChatMessageDetail>('av-chat-message', { detail: { message }, bubbles: true, composed: true }));
+    if (!this.atBottom) this.unread++;
+  }
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    if (this.hasUpdated && (changed.has('for') || changed.has('room') || changed.has('server'))) {
+      this.controller.unbind();
+      this.controller.bind();
+    }
+  }
+
+  protected override updated(): void {
+    if (this.atBottom && this.listEl) this.listEl.scrollTop = this.listEl.scrollHeight;
+  }
+
+  /**
+   * Sends `text` to everyone, or privately to `to` (a peer id), after the cancelable `av-chat-send`.
+   * Returns the message, or undefined when the page vetoed it. Throws a RangeError for empty or over-long text.
+   */
+  send(text: string, { to }: { to?: string } = {}): ChatMessage | undefined {
+    const chat = this.controller.chat;
+    if (!chat) throw new Error('the chat is not connected to a room');
+    const detail: ChatSendDetail = { text, ...(to ? { to } : {}) };
+    const event = new CustomEvent<ChatSendDetail>('av-chat-send', { detail, bubbles: true, composed: true, cancelable: true });
+    if (!this.dispatchEvent(event)) return undefined;
+    return chat.send(detail.text, detail.to ? { to: detail.to } : {});
+  }
+
+  /** Removes every message from this chat (and its stored history). */
+  clear(): void {
+    this.controller.chat?.clear();
+  }
+
+  private submit(e?: Event): void {
+    e?.preventDefault();
+    const input = this.inputEl;
+    if (!input || !input.value.trim()) return;
+    if ([...input.value.trim()].length > this.maxLength) {
+      this.notice = this.strings.tooLong(this.maxLength);
+      return;
+    }
+    try {
+      const to = this.recipientEl?.value || undefined;
+      const sent = this.send(input.value, to ? { to } : {});
+      this.notice = sent ? '' : this.strings.notSent;
+      if (sent) input.value = '';
+      this.atBottom = true;
+    } catch (err) {
+      this.notice = (err as Error).message;
+    }
+  }
+
+  private onKeydown(e: KeyboardEvent): void {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) this.submit(e);
+  }
+
+  private onInput(): void {
+    if (this.notice && this.inputEl && [...this.inputEl.value].length <= this.maxLength) this.notice = '';
+  }
+
+  private onScroll(): void {
+    const el = this.listEl;
+    if (!el) return;
+    this.atBottom = el.scrollHeight - el.scrollTop - el.clientHeight < 24;
+    if (this.atBottom) this.unread = 0;
+  }
+
+  private showLatest(): void {
+    this.atBottom = true;
+    this.unread = 0;
+    this.requestUpdate();
+  }
+
+  private renderText(text: string) {
+    const parts: unknown[] = [];
+    let last = 0;
+    for (const m of text.matchAll(URL_PATTERN)) {
+      const url = m[0].replace(/[.,;:!?)\]]+$/, '');
+      const at = m.index ?? 0;
+      parts.push(text.slice(last, at));
+      parts.push(html`<a part="link" href=${url} target="_blank" rel="noopener noreferrer">${url}</a>`);
+      last = at + url.length;
+    }
+    parts.push(text.slice(last));
+    return parts;
+  }
+
+  private renderMessage(m: ChatMessage) {
+    const key = `${m.status ?? ''}|${m.to ? (this.controller.session?.peers.get(m.to)?.name ?? '') : ''}`;
+    const cached = this.rendered.get(m);
+    if (cached && cached.key === key && cached.strings === this.strings) return cached.result;
+    const result = this.renderMessageNow(m);
+    this.rendered.set(m, { key, strings: this.strings, result });
+    return result;
+  }
+
+  private renderMessageNow(m: ChatMessage) {
+    const s = this.strings;
+    const peers = this.controller.session?.peers;
+    const when = new Date(m.ts);
+    const privateLabel = m.to ? (m.own ? s.privateTo(peers?.get(m.to)?.name ?? m.to) : s.privateFrom) : '';
+    return html`<li class="message ${m.own ? 'own' : ''}" part="message${m.own ? ' own' : ''}" data-id=${m.id}>
+      <span class="meta">
+        <span class="name" part="name">${m.own ? s.you : m.name}</span>
+        <time part="time" datetime=${when.toISOString()}>${when.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}</time>
+        ${privateLabel ? html`<span class="private">${privateLabel}</span>` : nothing}
+      </span>
+      <p class="text" part="text">${this.renderText(m.text)}</p>
+      ${m.own && m.status ? html`<span class="status" part="status">${s[m.status]}</span>` : nothing}
+    </li>`;
+  }
+
+  protected override render() {
+    const s = this.strings;
+    const session = this.controller.session;
+    const messages = this.messages;
+    const connected = session?.state === 'connected' || session?.state === 'reconnecting';
+    const stateText = !session
+      ? s.noRoom
+      : session.state === 'error' || session.state === 'closed'
+        ? s.error
+        : !connected
+          ? s.connecting
+          : messages.length === 0
+            ? s.empty
+            : '';
+    const peers = [...(session?.peers.values() ?? [])];
+    return html`
+      <ol class="list" part="list" role="log" aria-label=${s.messages} aria-live="polite" tabindex="0" @scroll=${this.onScroll}>
+        ${repeat(messages, (m) => m.id, (m) => this.renderMessage(m))}
+      </ol>
+      ${stateText ? html`<p class="state" role="status">${stateText}</p>` : nothing}
+      ${this.unread > 0 ? html`<button class="unread" part="unread" @click=${this.showLatest}>${s.unread(this.unread)}</button>` : nothing}
+      <form part="form" @submit=${this.submit}>
+        <select part="recipient" aria-label=${s.recipient} ?disabled=${!connected}>
+          <option value="">${s.everyone}</option>
+          ${peers.map((p) => html`<option value=${p.peerId}>${p.name}</option>`)}
+        </select>
+        <textarea
+          part="input"
+          aria-label=${s.input}
+          placeholder=${s.placeholder}
+          rows="1"
+          ?disabled=${!connected}
+          @keydown=${this.onKeydown}
+          @input=${this.onInput}
+        ></textarea>
+        <button part="send-button" type="submit" ?disabled=${!connected}>${s.send}</button>
+      </form>
+      <p class="notice" part="notice" role="alert">${this.notice}</p>
+    `;
+  }
+}
+
+if (!customElements.get('av-chat')) customElements.define('av-chat', AvChat);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'av-chat': AvChat;
+  }
+}
