@@ -25,10 +25,13 @@ export const styles = css`
   }
   .list {
     flex: 1;
-    margin: 0;
     padding: var(--av-chat-gap, var(--av-space-m, 0.75rem));
-    list-style: none;
     overflow-y: auto;
+  }
+  .items {
+    margin: 0;
+    padding: 0;
+    list-style: none;
     display: flex;
     flex-direction: column;
     gap: var(--av-space-s, 0.5rem);

@@ -92,7 +92,7 @@ export class AvChat extends LitElement {
 
   @state() private notice = '';
   @state() private unread = 0;
-  @query('.list') private listEl?: HTMLOListElement;
+  @query('.list') private listEl?: HTMLDivElement;
   @query('textarea') private inputEl?: HTMLTextAreaElement;
   @query('select') private recipientEl?: HTMLSelectElement;
   private atBottom = true;
@@ -259,9 +259,11 @@ export class AvChat extends LitElement {
             : '';
     const peers = [...(session?.peers.values() ?? [])];
     return html`
-      <ol class="list" part="list" role="log" aria-label=${s.messages} aria-live="polite" tabindex="0" @scroll=${this.onScroll}>
-        ${repeat(messages, (m) => m.id, (m) => this.renderMessage(m))}
-      </ol>
+      <div class="list" part="list" role="log" aria-label=${s.messages} aria-live="polite" tabindex="0" @scroll=${this.onScroll}>
+        <ol class="items">
+          ${repeat(messages, (m) => m.id, (m) => this.renderMessage(m))}
+        </ol>
+      </div>
       ${stateText ? html`<p class="state" role="status">${stateText}</p>` : nothing}
       ${this.unread > 0 ? html`<button class="unread" part="unread" @click=${this.showLatest}>${s.unread(this.unread)}</button>` : nothing}
       <form part="form" @submit=${this.submit}>
