@@ -61,36 +61,48 @@ async function avRoomRun(room) {
  * The baseline: PeerJS alone. PeerServer registrations need an id and token issued by a room join (a bare client
  * cannot register otherwise), so the page first sends one `join` on the room socket, as av-room does.
  */
-async function bareRun(room) {
+async function bareRun(room, selfView = false) {
   const a = await page('', [peerjsUmd, BARE_HELPERS]);
   const b = await page('', [peerjsUmd, BARE_HELPERS, FIRST_FRAME]);
   try {
-    const idA = await a.page.evaluate(async (room) => {
+    const idA = await a.page.evaluate(async ({ room, selfView }) => {
       const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
+      if (selfView) window.showSelf(stream);
       const peer = await window.registeredPeer(room, 'A');
-      peer.on('call', (call) => call.answer(stream));
+      peer.on('call', (call) => {
+        call.answer(stream);
+        if (selfView) call.on('stream', (remote) => window.showSelf(remote, false));
+      });
       return peer.id;
-    }, room);
-    return await b.page.evaluate(async ({ room, idA }) => {
+    }, { room, selfView });
+    return await b.page.evaluate(async ({ room, idA, selfView }) => {
       const t0 = performance.now();
       const [stream, peer] = await Promise.all([
         navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } }),
         window.registeredPeer(room, 'B'),
       ]);
+      if (selfView) window.showSelf(stream);
       const call = peer.call(idA, stream);
       const remote = await new Promise((r) => call.on('stream', r));
       const video = Object.assign(document.createElement('video'), { autoplay: true, playsInline: true, srcObject: remote });
       document.body.append(video);
       return (await window.firstFrame(video)) - t0;
-    }, { room, idA });
+    }, { room, idA, selfView });
   } finally {
     await a.close();
     await b.close();
   }
 }
 
-/** In the page: join the room service for an id and token, then register a bare PeerJS Peer with them. */
-const BARE_HELPERS = `window.registeredPeer = async (room, name) => {
+/**
+ * In the page: join the room service for an id and token, then register a bare PeerJS Peer with them; and show a
+ * stream in a video (the "+ self-view" baseline renders what <av-room> renders: own camera and the remote video).
+ */
+const BARE_HELPERS = `window.showSelf = (stream, muted = true) => {
+  const v = Object.assign(document.createElement('video'), { autoplay: true, playsInline: true, muted, srcObject: stream });
+  document.body.append(v);
+};
+window.registeredPeer = async (room, name) => {
   const ws = new WebSocket(location.origin.replace('http', 'ws') + '/r/' + encodeURIComponent(room) + '/ws');
   await new Promise((r) => (ws.onopen = r));
   ws.send(JSON.stringify({ type: 'join', name }));
@@ -110,21 +122,23 @@ try {
   await bareRun('warmup-2');
   const ours = [];
   const bare = [];
+  const bareSelf = [];
   for (let i = 0; i < RUNS; i++) {
-    // Alternate the order so drift on the machine hits both alike.
-    if (i % 2) {
-      bare.push(await bareRun(`b${i}`));
-      ours.push(await avRoomRun(`r${i}`));
-    } else {
-      ours.push(await avRoomRun(`r${i}`));
-      bare.push(await bareRun(`b${i}`));
-    }
+    // Rotate the order so drift on the machine hits all alike.
+    const runs = [
+      async () => ours.push(await avRoomRun(`r${i}`)),
+      async () => bare.push(await bareRun(`b${i}`)),
+      async () => bareSelf.push(await bareRun(`s${i}`, true)),
+    ];
+    for (let k = 0; k < runs.length; k++) await runs[(i + k) % runs.length]();
   }
   const fmt = (xs) => xs.map((x) => x.toFixed(0)).join(', ');
   console.log(`join: element connected → first decoded remote frame, median of ${RUNS} runs (Chromium, fake devices, loopback)`);
   console.log(`  <av-room>          ${median(ours).toFixed(1)} ms   runs: ${fmt(ours)}`);
   console.log(`  bare PeerJS page   ${median(bare).toFixed(1)} ms   runs: ${fmt(bare)}`);
+  console.log(`  bare + self-view   ${median(bareSelf).toFixed(1)} ms   runs: ${fmt(bareSelf)}`);
   console.log(`  ratio (av-room / bare PeerJS): ${(median(ours) / median(bare)).toFixed(2)}`);
+  console.log(`  ratio (av-room / bare PeerJS with the same videos on screen): ${(median(ours) / median(bareSelf)).toFixed(2)}`);
 } finally {
   await chromium.close();
   await server.stop();

@@ -1,15 +1,8 @@
 // Shared by bench scripts: a built av-server child process and Debian's Chromium with fake devices.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { existsSync } from 'node:fs';
 
-export const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--use-fake-ui-for-media-stream',
-  '--use-fake-device-for-media-stream', '--autoplay-policy=no-user-gesture-required',
-];
+export { launchChromium } from '../../test/helpers/chromium.mjs';
 
 export async function startBuiltServer(args = []) {
   if (!existsSync('dist/lib/server/cli.js') || !existsSync('dist/av-elements.js')) {
@@ -41,23 +34,6 @@ export async function startBuiltServer(args = []) {
         child.kill('SIGTERM');
         setTimeout(() => child.kill('SIGKILL'), 5000).unref();
       }),
-  };
-}
-
-export async function launchChromium(extraArgs = []) {
-  const home = mkdtempSync(join(tmpdir(), 'av-bench-'));
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    headless: true,
-    args: [...CHROMIUM_ARGS, ...extraArgs],
-    env: { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), XDG_CACHE_HOME: join(home, '.cache') },
-  });
-  return {
-    browser,
-    async close() {
-      await browser.close().catch(() => {});
-      rmSync(home, { recursive: true, force: true });
-    },
   };
 }
 

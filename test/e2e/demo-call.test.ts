@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
-import { launchChromium } from '../helpers/browser.js';
+import { inboundByPeer, launchChromium, waitFor } from '../helpers/browser.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
 
 let server: RunningServer;
@@ -17,33 +17,11 @@ after(async () => {
   await server?.stop();
 });
 
-/** Inbound RTP counters of the call with the one other member, read from getStats. */
+/** The one other member's inbound counters (getStats) and the remote video's width. */
 async function inbound(page: Page) {
-  return page.evaluate(async () => {
-    const room = document.querySelector('av-room')!;
-    const [peer] = room.peers;
-    if (!peer) return undefined;
-    const report = await room.session!.getStats(peer.peerId);
-    let framesDecoded = 0;
-    let audioPackets = 0;
-    report?.forEach((s) => {
-      if (s.type === 'inbound-rtp' && s.kind === 'video') framesDecoded += s.framesDecoded ?? 0;
-      if (s.type === 'inbound-rtp' && s.kind === 'audio') audioPackets += s.packetsReceived ?? 0;
-    });
-    const video = room.shadowRoot!.querySelector<HTMLVideoElement>('video.remote');
-    return { framesDecoded, audioPackets, videoWidth: video?.videoWidth ?? 0 };
-  });
-}
-
-async function waitFor<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < end) {
-    last = await fn();
-    if (ok(last)) return last;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  assert.fail(`${what}: not reached within ${timeoutMs} ms (last: ${JSON.stringify(last)})`);
+  const [row] = Object.values(await inboundByPeer(page));
+  const videoWidth = await page.evaluate(() => document.querySelector('av-room')!.shadowRoot!.querySelector<HTMLVideoElement>('video.remote')?.videoWidth ?? 0);
+  return row && { ...row, videoWidth };
 }
 
 test('two browser contexts on the demo page see and hear each other', async () => {
