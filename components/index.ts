@@ -10,3 +10,7 @@ export type { MediaState, Role } from './core/room-protocol.js';
 export { AvChat, type ChatSendDetail, type ChatMessageDetail } from './av-chat/av-chat.js';
 export { avChatStrings, type AvChatStrings } from './av-chat/av-chat.strings.js';
 export { ChatChannel, type ChatMessage, type ChatOptions } from './core/chat.js';
+export { AvFile, type FileTransferDetail, type FileReceivedDetail } from './av-file/av-file.js';
+export { avFileStrings, type AvFileStrings } from './av-file/av-file.strings.js';
+export { FileTransfers, type Transfer, type TransferState, type FileTransferOptions } from './core/file-transfer.js';
+export { safeFileName } from './core/file-name.js';

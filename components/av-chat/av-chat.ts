@@ -3,7 +3,7 @@ import { property, query, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
 import type { ChatMessage } from '../core/chat.js';
 import type { LogLevel } from '../core/log.js';
-import type { RoomSession, RoomSessionOptions } from '../core/session.js';
+import type { RoomSession } from '../core/session.js';
 import { avChatStrings, type AvChatStrings } from './av-chat.strings.js';
 import { styles } from './av-chat.styles.js';
 import { ChatController } from './chat-controller.js';
@@ -110,21 +110,6 @@ export class AvChat extends LitElement {
   }
 
   /** @internal */
-  roomElement(): (HTMLElement & { session?: RoomSession }) | null {
-    if (this.for) {
-      const root = this.getRootNode() as Document | ShadowRoot;
-      return (root.getElementById?.(this.for) as (HTMLElement & { session?: RoomSession }) | null) ?? null;
-    }
-    return this.closest('av-room');
-  }
-
-  /** @internal */
-  ownSessionOptions(): RoomSessionOptions | undefined {
-    if (!this.room) return undefined;
-    return { server: this.server || undefined, room: this.room, name: this.name, audio: false, video: false, logLevel: this.logLevel };
-  }
-
-  /** @internal */
   chatOptions() {
     return { maxLength: this.maxLength, history: this.history !== 'off', logLevel: this.logLevel };
   }
@@ -137,8 +122,7 @@ export class AvChat extends LitElement {
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (this.hasUpdated && (changed.has('for') || changed.has('room') || changed.has('server'))) {
-      this.controller.unbind();
-      this.controller.bind();
+      this.controller.rebind();
     }
   }
 

@@ -67,6 +67,11 @@ export class PeerLink implements RemotePeer {
     return this.data?.dataChannel;
   }
 
+  /** The peer connection carrying data with this member, once its data channel is open (for extra channels). */
+  get dataPeerConnection(): RTCPeerConnection | undefined {
+    return this.data?.open ? this.data.peerConnection : undefined;
+  }
+
   /** Starts the clock: data that cannot go peer-to-peer in time goes through the server. */
   startDeadline(ms = DATA_CHANNEL_DEADLINE_MS): void {
     clearTimeout(this.deadline);

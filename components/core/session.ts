@@ -555,6 +555,11 @@ export class RoomSession extends Emitter<SessionEvents> {
     return this.links.get(peerId)?.getStats() ?? Promise.resolve(undefined);
   }
 
+  /** @internal The RTCPeerConnection carrying data with one member, once open (file transfers add channels to it). */
+  getDataPeerConnection(peerId: string): RTCPeerConnection | undefined {
+    return this.links.get(peerId)?.dataPeerConnection;
+  }
+
   /** The RTCPeerConnection carrying the media call with one member (for diagnostics). */
   getPeerConnection(peerId: string): RTCPeerConnection | undefined {
     return this.links.get(peerId)?.peerConnection;

@@ -1,0 +1,266 @@
+import { LitElement, html, nothing, type PropertyValues } from 'lit';
+import { property, query, state } from 'lit/decorators.js';
+import { repeat } from 'lit/directives/repeat.js';
+import { SessionBinding } from '../controllers/session-binding.js';
+import { FileTransfers, type Transfer } from '../core/file-transfer.js';
+import type { LogLevel } from '../core/log.js';
+import type { RoomSession } from '../core/session.js';
+import { avFileStrings, type AvFileStrings } from './av-file.strings.js';
+import { styles } from './av-file.styles.js';
+
+/** Detail of `av-file-offer` (cancelable: `preventDefault()` declines), `av-file-progress`, `av-file-sent`, `av-file-error`. */
+export interface FileTransferDetail {
+  transfer: Transfer;
+}
+/** Detail of `av-file-received`. */
+export interface FileReceivedDetail {
+  transfer: Transfer;
+  file: File;
+  /** Sender's peer id. */
+  from: string;
+}
+
+/**
+ * Peer-to-peer file transfer for a room: pick or drop files, send them to everyone or one member, with progress on
+ * both sides, accept/decline, cancel from either side, and a SHA-256 check before a file is handed over.
+ *
+ * @summary Verified peer-to-peer file transfer: `<av-file for="room"></av-file>`.
+ * @tag av-file
+ *
+ * @fires {CustomEvent<FileTransferDetail>} av-file-offer - Cancelable: a member offers a file; `preventDefault()` declines it.
+ * @fires {CustomEvent<FileTransferDetail>} av-file-progress - Progress of any transfer (at most every 100 ms per transfer).
+ * @fires {CustomEvent<FileReceivedDetail>} av-file-received - A file arrived and passed its SHA-256 check: `{ transfer, file, from }`.
+ * @fires {CustomEvent<FileTransferDetail>} av-file-sent - The receiver verified a file we sent.
+ * @fires {CustomEvent<FileTransferDetail>} av-file-error - A transfer failed, was declined or cancelled (`transfer.state`, `transfer.error`).
+ *
+ * @csspart drop-zone - The area files can be dropped on.
+ * @csspart pick-button - The "send files" button.
+ * @csspart recipient - The "send to" select.
+ * @csspart list - The list of transfers.
+ * @csspart transfer - Every transfer.
+ * @csspart progress - Progress bars.
+ * @csspart accept-button - Accept buttons of offers.
+ * @csspart decline-button - Decline buttons of offers.
+ * @csspart cancel-button - Cancel buttons.
+ * @csspart download - Links to save received files.
+ *
+ * @cssprop [--av-file-accent=#2f6fed] - Buttons, progress and focus ring (falls back to `--av-accent`).
+ * @cssprop [--av-file-border-color=#c3c9d4] - Drop zone border.
+ * @cssprop [--av-file-drop-background=#eef3ff] - Drop zone while dragging over it.
+ * @cssprop [--av-file-item-background=#f3f5f8] - Transfer rows.
+ * @cssprop [--av-file-secondary-background=#e8ebf1] - Decline and cancel buttons.
+ * @cssprop [--av-file-danger=#c62828] - Error texts (falls back to `--av-danger`).
+ * @cssprop [--av-file-radius=0.75rem] - Drop zone radius (falls back to `--av-radius`).
+ * @cssprop [--av-file-gap=0.75rem] - Drop zone padding (falls back to `--av-space-m`).
+ * @cssprop [--av-file-font=system-ui] - Font family (falls back to `--av-font`).
+ * @cssprop [--av-file-color=#1d2330] - Text colour.
+ */
+export class AvFile extends LitElement {
+  static override styles = styles;
+
+  private readonly binding = new SessionBinding(this, (session) => this.attach(session));
+  private files: FileTransfers | undefined;
+  private readonly off: (() => void)[] = [];
+  private readonly urls = new Map<string, string>();
+
+  /** Id of the `<av-room>` this belongs to (not needed when nested inside it). */
+  @property() for = '';
+
+  /** Standalone: base URL of the av-server. */
+  @property() server = '';
+
+  /** Standalone: room to join. */
+  @property() room = '';
+
+  /** Standalone: display name. */
+  @property() name = '';
+
+  /** Accept every offer without asking. */
+  @property({ type: Boolean, attribute: 'auto-accept' }) autoAccept = false;
+
+  /** Largest file accepted, in bytes (larger offers are declined with a message). */
+  @property({ type: Number, attribute: 'max-size' }) maxSize?: number;
+
+  /** Console logging: `silent`, `error`, `warn`, `info` or `debug`. */
+  @property({ attribute: 'log-level' }) logLevel: LogLevel = 'warn';
+
+  /** User-visible strings; assign a translated copy of `avFileStrings`. */
+  @property({ attribute: false }) strings: AvFileStrings = avFileStrings;
+
+  @state() private dragging = false;
+  @query('input[type=file]') private picker?: HTMLInputElement;
+  @query('select') private recipientEl?: HTMLSelectElement;
+
+  /** Every transfer, oldest first (read-only). */
+  get transfers(): readonly Transfer[] {
+    return this.files?.transfers ?? [];
+  }
+
+  /** The session beneath. */
+  get session(): RoomSession | undefined {
+    return this.binding.session;
+  }
+
+  private attach(session: RoomSession | undefined): void {
+    for (const off of this.off.splice(0)) off();
+    this.files?.destroy();
+    this.files = undefined;
+    if (session) {
+      const files = new FileTransfers(session, { maxSize: this.maxSize, logLevel: this.logLevel });
+      this.files = files;
+      this.off.push(
+        files.on('offer', (t) => {
+          const ok = this.fire('av-file-offer', { transfer: t }, true);
+          if (!ok) files.decline(t.id);
+          else if (this.autoAccept) files.accept(t.id);
+        }),
+        files.on('change', (t) => this.onChange(t)),
+        files.on('received', (t) => this.fire('av-file-received', { transfer: t, file: t.file, from: t.peerId })),
+        session.on('state', () => this.requestUpdate()),
+        session.on('peer-join', () => this.requestUpdate()),
+        session.on('peer-leave', () => this.requestUpdate()),
+      );
+    }
+    this.requestUpdate();
+  }
+
+  private onChange(t: Transfer): void {
+    if (t.state === 'active') this.fire('av-file-progress', { transfer: t });
+    if (t.state === 'done' && t.direction === 'send') this.fire('av-file-sent', { transfer: t });
+    if (t.state === 'error' || t.state === 'cancelled' || t.state === 'declined') this.fire('av-file-error', { transfer: t });
+    this.requestUpdate();
+  }
+
+  private fire(type: string, detail: unknown, cancelable = false): boolean {
+    return this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true, cancelable }));
+  }
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    if (this.hasUpdated && (changed.has('for') || changed.has('room') || changed.has('server'))) {
+      this.binding.unbind();
+      this.binding.bind();
+    }
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    queueMicrotask(() => {
+      if (this.isConnected) return;
+      for (const url of this.urls.values()) URL.revokeObjectURL(url);
+      this.urls.clear();
+    });
+  }
+
+  /** Offers files to everyone, or to one member (`to`: a peer id). */
+  send(files: Iterable<File>, { to }: { to?: string } = {}): Transfer[] {
+    const transfers = this.files;
+    if (!transfers) throw new Error('not connected to a room');
+    return [...files].flatMap((f) => transfers.send(f, to ? { to } : {}));
+  }
+
+  /** Accepts an offered transfer by id. */
+  accept(id: string): void {
+    this.files?.accept(id);
+  }
+
+  /** Declines an offered transfer by id. */
+  decline(id: string): void {
+    this.files?.decline(id);
+  }
+
+  /** Cancels a transfer by id (either direction). */
+  cancel(id: string): void {
+    this.files?.cancel(id);
+  }
+
+  private sendPicked(list: FileList | null | undefined): void {
+    if (!list?.length) return;
+    const to = this.recipientEl?.value || undefined;
+    this.send([...list], to ? { to } : {});
+  }
+
+  private onPick(): void {
+    this.sendPicked(this.picker?.files);
+    if (this.picker) this.picker.value = '';
+  }
+
+  private onDragOver(e: DragEvent): void {
+    if (!e.dataTransfer?.types.includes('Files')) return;
+    e.preventDefault();
+    this.dragging = true;
+  }
+
+  private onDrop(e: DragEvent): void {
+    e.preventDefault();
+    this.dragging = false;
+    this.sendPicked(e.dataTransfer?.files);
+  }
+
+  private downloadUrl(t: Transfer): string | undefined {
+    if (!t.file) return undefined;
+    let url = this.urls.get(t.id);
+    if (!url) this.urls.set(t.id, (url = URL.createObjectURL(t.file)));
+    return url;
+  }
+
+  private renderTransfer(t: Transfer) {
+    const s = this.strings;
+    const live = t.state === 'active' || t.state === 'waiting' || t.state === 'verifying';
+    const url = this.downloadUrl(t);
+    return html`<li part="transfer" data-id=${t.id} data-state=${t.state}>
+      <div class="head">
+        <span class="name">${t.name}</span>
+        <span class="meta">${t.direction === 'send' ? s.to(t.peerName) : s.from(t.peerName)} · ${s.state[t.state]}</span>
+      </div>
+      ${t.state === 'active' || t.state === 'verifying' || t.state === 'done'
+        ? html`<progress part="progress" max=${Math.max(t.size, 1)} value=${t.size ? t.bytes : 1} aria-label=${t.name}></progress>
+            <div class="meta">${Math.round((t.size ? t.bytes / t.size : 1) * 100)}% · ${s.progress(t.bytes, t.size, t.speed, t.eta)}</div>`
+        : nothing}
+      ${t.error ? html`<div class="error" role="alert">${t.error}</div>` : nothing}
+      <div class="actions">
+        ${t.state === 'offered'
+          ? html`<button part="accept-button" @click=${() => this.accept(t.id)} aria-label="${s.accept}: ${t.name}">${s.accept}</button>
+              <button class="secondary" part="decline-button" @click=${() => this.decline(t.id)} aria-label="${s.decline}: ${t.name}">${s.decline}</button>`
+          : nothing}
+        ${live ? html`<button class="secondary" part="cancel-button" @click=${() => this.cancel(t.id)} aria-label="${s.cancel}: ${t.name}">${s.cancel}</button>` : nothing}
+        ${url ? html`<a part="download" href=${url} download=${t.name}>${s.download} ${t.name}</a>` : nothing}
+      </div>
+    </li>`;
+  }
+
+  protected override render() {
+    const s = this.strings;
+    const session = this.binding.session;
+    const connected = session?.state === 'connected' || session?.state === 'reconnecting';
+    const peers = [...(session?.peers.values() ?? [])];
+    const transfers = this.transfers;
+    return html`
+      <div
+        class="drop ${this.dragging ? 'over' : ''}"
+        part="drop-zone"
+        @dragover=${this.onDragOver}
+        @dragleave=${() => (this.dragging = false)}
+        @drop=${this.onDrop}
+      >
+        <input type="file" multiple tabindex="-1" aria-hidden="true" @change=${this.onPick} />
+        <button part="pick-button" ?disabled=${!connected || peers.length === 0} @click=${() => this.picker?.click()}>${s.choose}</button>
+        <select part="recipient" aria-label=${s.recipient} ?disabled=${!connected}>
+          <option value="">${s.everyone}</option>
+          ${peers.map((p) => html`<option value=${p.peerId}>${p.name}</option>`)}
+        </select>
+        <span class="meta">${!session || !connected ? s.notConnected : peers.length === 0 ? s.nobody : s.drop}</span>
+      </div>
+      ${transfers.length
+        ? html`<ul part="list" aria-label=${s.transfers}>${repeat(transfers, (t) => t.id, (t) => this.renderTransfer(t))}</ul>`
+        : nothing}
+    `;
+  }
+}
+
+if (!customElements.get('av-file')) customElements.define('av-file', AvFile);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'av-file': AvFile;
+  }
+}

@@ -1,0 +1,433 @@
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { Emitter } from './emitter.js';
+import { safeFileName } from './file-name.js';
+import { createLog, type Log, type LogLevel } from './log.js';
+import type { RoomSession } from './session.js';
+
+export type TransferState = 'offered' | 'waiting' | 'active' | 'verifying' | 'done' | 'declined' | 'cancelled' | 'error';
+
+/** One file going to or coming from one member. */
+export interface Transfer {
+  readonly id: string;
+  readonly direction: 'send' | 'receive';
+  readonly peerId: string;
+  readonly peerName: string;
+  /** Safe to show and to save (no paths, no control characters). */
+  readonly name: string;
+  readonly size: number;
+  readonly type: string;
+  /** Bytes sent (sender) or received and hashed (receiver). */
+  bytes: number;
+  state: TransferState;
+  /** Bytes per second so far. */
+  speed: number;
+  /** Seconds left at that speed. */
+  eta: number;
+  error?: string;
+  /** The received file, once verified. */
+  file?: File;
+}
+
+export interface FileTransferEvents {
+  /** A member offers a file; accept or decline it (`auto-accept` accepts). */
+  offer: Transfer;
+  /** Any change of state or progress (progress at most every 100 ms). */
+  change: Transfer;
+  /** A received file passed its SHA-256 check. */
+  received: Transfer & { file: File };
+}
+
+export interface FileTransferOptions {
+  /** Largest file accepted, in bytes; larger offers are declined with a message. Default: no limit. */
+  maxSize?: number;
+  logLevel?: LogLevel;
+}
+
+const CHANNEL = 'file';
+const ID = /^[A-Za-z0-9]{16,40}$/;
+/** Pause sending above this much buffered, resume below the low mark: memory stays flat whatever the file size. */
+const HIGH_WATER = 8 * 1024 * 1024;
+const LOW_WATER = 2 * 1024 * 1024;
+const ACK_EVERY = 4 * 1024 * 1024;
+const PROGRESS_MS = 100;
+
+type Wire =
+  | { t: 'offer'; id: string; name: string; size: number; type: string; dc: number }
+  | { t: 'accept'; id: string }
+  | { t: 'decline'; id: string; reason: string }
+  | { t: 'cancel'; id: string }
+  | { t: 'ack'; id: string; bytes: number }
+  | { t: 'done'; id: string; sha256: string }
+  | { t: 'verified'; id: string }
+  | { t: 'failed'; id: string; reason: string };
+
+interface Outgoing {
+  info: Transfer;
+  file: File;
+  dcId: number;
+  channel?: RTCDataChannel;
+  started: number;
+}
+
+interface Incoming {
+  info: Transfer;
+  dcId: number;
+  channel?: RTCDataChannel;
+  parts: Blob[];
+  hasher: ReturnType<typeof sha256.create>;
+  expected?: string;
+  started: number;
+  acked: number;
+}
+
+/**
+ * Peer-to-peer file transfer over a room session: an offer first, then one negotiated RTCDataChannel per transfer on
+ * the member's data connection, chunks below the SCTP message limit with bufferedAmount backpressure, received parts
+ * kept as Blobs (not in the JS heap), and a SHA-256 of the whole file checked before the file is handed over.
+ */
+export class FileTransfers extends Emitter<FileTransferEvents> {
+  private readonly outgoing = new Map<string, Outgoing>();
+  private readonly incoming = new Map<string, Incoming>();
+  private readonly order: Transfer[] = [];
+  private readonly off: (() => void)[] = [];
+  private readonly log: Log;
+  private readonly lastProgress = new WeakMap<Transfer, number>();
+  private nextDc = 0;
+  private destroyed = false;
+
+  constructor(private readonly session: RoomSession, private readonly options: FileTransferOptions = {}) {
+    super();
+    this.log = createLog(`files ${session.room}`, options.logLevel);
+    this.off.push(
+      session.on('message', ({ from, data, channel }) => channel === CHANNEL && this.receive(from, data)),
+      session.on('peer-leave', ({ peer }) => this.peerGone(peer.peerId)),
+    );
+  }
+
+  /** Every transfer, in the order they started. */
+  get transfers(): readonly Transfer[] {
+    return this.order;
+  }
+
+  /** Offers `file` to one member (`to`) or to every member; returns one transfer per recipient. */
+  send(file: File, { to }: { to?: string } = {}): Transfer[] {
+    const targets = to ? [to] : [...this.session.peers.keys()];
+    if (to && !this.session.peers.has(to)) throw new RangeError(`no member ${to} to send to`);
+    return targets.map((peerId) => {
+      const info: Transfer = {
+        id: newId(),
+        direction: 'send',
+        peerId,
+        peerName: this.session.peers.get(peerId)?.name ?? peerId,
+        name: safeFileName(file.name),
+        size: file.size,
+        type: file.type.slice(0, 128),
+        bytes: 0,
+        state: 'waiting',
+        speed: 0,
+        eta: 0,
+      };
+      const dcId = this.channelId(peerId);
+      this.outgoing.set(info.id, { info, file, dcId, started: 0 });
+      this.order.push(info);
+      this.transmit({ t: 'offer', id: info.id, name: info.name, size: info.size, type: info.type, dc: dcId }, peerId);
+      this.changed(info, true);
+      return info;
+    });
+  }
+
+  /** Accepts an offered file. */
+  accept(id: string): void {
+    const t = this.incoming.get(id);
+    if (!t || t.info.state !== 'offered') return;
+    const pc = this.session.getDataPeerConnection(t.info.peerId);
+    if (!pc && t.info.size > 0) return this.fail(t.info, 'no peer-to-peer connection to this member', true);
+    t.started = performance.now();
+    t.info.state = 'active';
+    if (pc && t.info.size > 0) {
+      const channel = pc.createDataChannel(`av-file-${id}`, { negotiated: true, id: t.dcId, ordered: true });
+      channel.binaryType = 'arraybuffer';
+      channel.onmessage = (e) => this.onChunk(t, e.data);
+      t.channel = channel;
+    }
+    this.transmit({ t: 'accept', id }, t.info.peerId);
+    this.changed(t.info, true);
+  }
+
+  /** Declines an offered file. */
+  decline(id: string, reason = 'declined'): void {
+    const t = this.incoming.get(id);
+    if (!t || t.info.state !== 'offered') return;
+    t.info.state = 'declined';
+    t.info.error = reason;
+    this.transmit({ t: 'decline', id, reason: reason.slice(0, 200) }, t.info.peerId);
+    this.changed(t.info, true);
+  }
+
+  /** Cancels a transfer in either direction; both sides clean up. */
+  cancel(id: string): void {
+    const t = this.outgoing.get(id) ?? this.incoming.get(id);
+    if (!t || isOver(t.info.state)) return;
+    this.transmit({ t: 'cancel', id }, t.info.peerId);
+    this.stop(t, 'cancelled');
+  }
+
+  private channelId(peerId: string): number {
+    // Each side takes its own parity, so ids chosen by the two ends never collide.
+    const parity = (this.session.peerId ?? '') < peerId ? 0 : 1;
+    this.nextDc = (this.nextDc + 1) % 300;
+    return 256 + this.nextDc * 2 + parity;
+  }
+
+  private transmit(wire: Wire, to: string): void {
+    try {
+      this.session.send(wire, { to, channel: CHANNEL });
+    } catch (err) {
+      this.log.warn('file control message not sent:', (err as Error).message);
+    }
+  }
+
+  private receive(from: string, data: unknown): void {
+    const peer = this.session.peers.get(from);
+    const w = data as Partial<Wire> & Record<string, unknown>;
+    if (!peer || typeof w !== 'object' || w === null || typeof w.id !== 'string' || !ID.test(w.id)) {
+      return this.log.warn('dropped a malformed file message from', from);
+    }
+    if (w.t === 'offer') return this.onOffer(from, peer.name, w);
+    const out = this.outgoing.get(w.id);
+    const inc = this.incoming.get(w.id);
+    const mine = out?.info.peerId === from ? out : inc?.info.peerId === from ? inc : undefined;
+    if (!mine) return;
+    switch (w.t) {
+      case 'accept':
+        if (out && out.info.state === 'waiting') void this.pump(out);
+        return;
+      case 'decline':
+        if (out && out.info.state === 'waiting') {
+          out.info.state = 'declined';
+          out.info.error = String(w.reason ?? 'declined').slice(0, 200);
+          this.changed(out.info, true);
+        }
+        return;
+      case 'cancel':
+        return this.stop(mine, 'cancelled');
+      case 'ack':
+        return;
+      case 'done':
+        if (inc && typeof w.sha256 === 'string' && /^[0-9a-f]{64}$/.test(w.sha256)) {
+          inc.expected = w.sha256;
+          this.maybeFinish(inc);
+        }
+        return;
+      case 'verified':
+        if (out && !isOver(out.info.state)) {
+          out.info.state = 'done';
+          out.channel?.close();
+          this.changed(out.info, true);
+        }
+        return;
+      case 'failed':
+        if (out) this.fail(out.info, `the receiver could not verify the file: ${String(w.reason).slice(0, 200)}`, false);
+        return;
+    }
+  }
+
+  private onOffer(from: string, peerName: string, w: Record<string, unknown>): void {
+    const id = w.id as string;
+    if (this.incoming.has(id)) return;
+    const size = w.size;
+    const dc = w.dc;
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0 || typeof dc !== 'number' || !Number.isInteger(dc) || dc < 256 || dc > 1023) {
+      return this.log.warn('dropped a malformed file offer from', from);
+    }
+    const info: Transfer = {
+      id,
+      direction: 'receive',
+      peerId: from,
+      peerName,
+      name: safeFileName(w.name),
+      size,
+      type: typeof w.type === 'string' ? w.type.slice(0, 128) : '',
+      bytes: 0,
+      state: 'offered',
+      speed: 0,
+      eta: 0,
+    };
+    const t: Incoming = { info, dcId: dc, parts: [], hasher: sha256.create(), started: 0, acked: 0 };
+    this.incoming.set(id, t);
+    this.order.push(info);
+    const max = this.options.maxSize;
+    if (max !== undefined && size > max) {
+      this.changed(info, true);
+      return this.decline(id, `the file is larger than the ${formatBytes(max)} limit`);
+    }
+    this.changed(info, true);
+    this.emit('offer', info);
+  }
+
+  private async pump(t: Outgoing): Promise<void> {
+    const { info, file } = t;
+    info.state = 'active';
+    t.started = performance.now();
+    this.changed(info, true);
+    const hasher = sha256.create();
+    if (info.size > 0) {
+      const pc = this.session.getDataPeerConnection(info.peerId);
+      if (!pc) return this.fail(info, 'no peer-to-peer connection to this member', true);
+      const channel = pc.createDataChannel(`av-file-${info.id}`, { negotiated: true, id: t.dcId, ordered: true });
+      channel.binaryType = 'arraybuffer';
+      channel.bufferedAmountLowThreshold = LOW_WATER;
+      t.channel = channel;
+      try {
+        await opened(channel);
+        const chunk = Math.max(16 * 1024, Math.min(pc.sctp?.maxMessageSize ?? 65536, 256 * 1024));
+        let next = file.slice(0, chunk).arrayBuffer();
+        for (let offset = 0; offset < info.size; ) {
+          const buf = await next;
+          const end = offset + buf.byteLength;
+          if (end < info.size) next = file.slice(end, end + chunk).arrayBuffer();
+          if (info.state !== 'active') return;
+          hasher.update(new Uint8Array(buf));
+          if (channel.bufferedAmount > HIGH_WATER) await drained(channel);
+          if (info.state !== 'active') return;
+          channel.send(buf);
+          offset = end;
+          info.bytes = offset;
+          this.progress(info, t.started);
+        }
+      } catch (err) {
+        if (info.state === 'active') this.fail(info, (err as Error).message || 'the transfer channel closed', true);
+        return;
+      }
+    }
+    if (info.state !== 'active') return;
+    info.state = 'verifying';
+    this.changed(info, true);
+    this.transmit({ t: 'done', id: info.id, sha256: bytesToHex(hasher.digest()) }, info.peerId);
+  }
+
+  private onChunk(t: Incoming, data: unknown): void {
+    if (t.info.state !== 'active') return;
+    if (!(data instanceof ArrayBuffer)) return this.fail(t.info, 'the sender sent something that is not file data', true);
+    if (t.info.bytes + data.byteLength > t.info.size) return this.fail(t.info, 'the sender sent more than the offered size', true);
+    t.parts.push(new Blob([data]));
+    t.hasher.update(new Uint8Array(data));
+    t.info.bytes += data.byteLength;
+    if (t.info.bytes - t.acked >= ACK_EVERY) {
+      t.acked = t.info.bytes;
+      this.transmit({ t: 'ack', id: t.info.id, bytes: t.acked }, t.info.peerId);
+    }
+    this.progress(t.info, t.started);
+    this.maybeFinish(t);
+  }
+
+  private maybeFinish(t: Incoming): void {
+    if (t.info.state !== 'active' || t.expected === undefined || t.info.bytes !== t.info.size) return;
+    const actual = bytesToHex(t.hasher.digest());
+    t.channel?.close();
+    if (actual !== t.expected) {
+      t.parts = [];
+      this.transmit({ t: 'failed', id: t.info.id, reason: 'SHA-256 mismatch' }, t.info.peerId);
+      return this.fail(t.info, 'the file arrived damaged (SHA-256 mismatch) and was discarded', false);
+    }
+    const file = new File(t.parts, t.info.name, { type: t.info.type });
+    t.parts = [];
+    t.info.file = file;
+    t.info.state = 'done';
+    this.transmit({ t: 'verified', id: t.info.id }, t.info.peerId);
+    this.changed(t.info, true);
+    this.emit('received', t.info as Transfer & { file: File });
+  }
+
+  private progress(info: Transfer, started: number): void {
+    const now = performance.now();
+    const elapsed = (now - started) / 1000;
+    info.speed = elapsed > 0 ? info.bytes / elapsed : 0;
+    info.eta = info.speed > 0 ? (info.size - info.bytes) / info.speed : 0;
+    if (now - (this.lastProgress.get(info) ?? 0) >= PROGRESS_MS || info.bytes === info.size) {
+      this.lastProgress.set(info, now);
+      this.changed(info, false);
+    }
+  }
+
+  private peerGone(peerId: string): void {
+    for (const t of [...this.outgoing.values(), ...this.incoming.values()]) {
+      if (t.info.peerId === peerId && !isOver(t.info.state)) this.fail(t.info, 'the member left', false);
+    }
+  }
+
+  private fail(info: Transfer, message: string, tell: boolean): void {
+    if (isOver(info.state)) return;
+    if (tell) this.transmit({ t: 'cancel', id: info.id }, info.peerId);
+    const t = this.outgoing.get(info.id) ?? this.incoming.get(info.id);
+    if (t) this.stop(t, 'error', message);
+  }
+
+  private stop(t: Outgoing | Incoming, state: 'cancelled' | 'error', message?: string): void {
+    t.info.state = state;
+    if (message) t.info.error = message;
+    t.channel?.close();
+    if ('parts' in t) t.parts = [];
+    this.changed(t.info, true);
+  }
+
+  private changed(info: Transfer, _important: boolean): void {
+    if (!this.destroyed) this.emit('change', info);
+  }
+
+  /** Cancels everything in flight and stops listening. Idempotent. */
+  destroy(): void {
+    if (this.destroyed) return;
+    for (const t of [...this.outgoing.values(), ...this.incoming.values()]) {
+      if (!isOver(t.info.state) && t.info.state !== 'offered') this.transmit({ t: 'cancel', id: t.info.id }, t.info.peerId);
+      t.channel?.close();
+      if ('parts' in t) t.parts = [];
+    }
+    this.destroyed = true;
+    for (const off of this.off.splice(0)) off();
+    this.removeAllListeners();
+  }
+}
+
+function isOver(state: TransferState): boolean {
+  return state === 'done' || state === 'declined' || state === 'cancelled' || state === 'error';
+}
+
+function newId(): string {
+  return crypto.randomUUID().replace(/-/g, '');
+}
+
+function opened(channel: RTCDataChannel): Promise<void> {
+  if (channel.readyState === 'open') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the receiver did not open the transfer channel within 10 s')), 10_000);
+    channel.addEventListener('open', () => (clearTimeout(timer), resolve()), { once: true });
+    channel.addEventListener('close', () => (clearTimeout(timer), reject(new Error('the transfer channel closed'))), { once: true });
+  });
+}
+
+function drained(channel: RTCDataChannel): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onLow = () => (cleanup(), resolve());
+    const onClose = () => (cleanup(), reject(new Error('the transfer channel closed')));
+    const cleanup = () => {
+      channel.removeEventListener('bufferedamountlow', onLow);
+      channel.removeEventListener('close', onClose);
+    };
+    channel.addEventListener('bufferedamountlow', onLow);
+    channel.addEventListener('close', onClose);
+  });
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
+}

@@ -1,0 +1,116 @@
+// <av-file> in real Chromium: verified transfers to two receivers at once, cancel from either side, hostile names.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { launchChromium, memberPage, waitFor, type MemberPage } from '../helpers/browser.js';
+import { startServer, type RunningServer } from '../helpers/server.js';
+
+let server: RunningServer;
+let chromium: Awaited<ReturnType<typeof launchChromium>>;
+const open: MemberPage[] = [];
+before(async () => {
+  server = await startServer();
+  chromium = await launchChromium();
+});
+after(async () => {
+  for (const p of open) await p.close().catch(() => {});
+  await chromium?.close();
+  await server?.stop();
+});
+
+async function fileMember(room: string, name: string, fileAttrs = 'auto-accept'): Promise<MemberPage> {
+  const p = await memberPage(chromium.browser, server.url, { room, name, audio: 'off', video: 'off' }, {}, `<av-file ${fileAttrs}></av-file>`);
+  open.push(p);
+  await p.page.evaluate(() => {
+    const w = window as any;
+    w.received = [];
+    document.querySelector('av-file')!.addEventListener('av-file-received', async (e) => {
+      const { file, transfer } = (e as CustomEvent).detail;
+      const digest = [...new Uint8Array(await crypto.subtle.digest('SHA-256', await file.arrayBuffer()))].map((b) => b.toString(16).padStart(2, '0')).join('');
+      w.received.push({ name: file.name, size: file.size, sha256: digest, id: transfer.id });
+    });
+  });
+  return p;
+}
+
+const ready = (p: MemberPage, n: number) =>
+  waitFor('p2p data with everyone', () => p.page.evaluate(() => document.querySelector('av-room')!.peers.map((x) => x.path)), (x) => x.length === n && x.every((y) => y === 'p2p'), 20_000);
+
+/** Makes random files in the page and offers them; returns their SHA-256s. */
+function sendRandom(page: Page, sizes: number[], name = (i: number) => `random-${i}.bin`) {
+  return page.evaluate(async ({ sizes, names }) => {
+    const files: File[] = [];
+    const hashes: string[] = [];
+    for (const [i, size] of sizes.entries()) {
+      const bytes = new Uint8Array(size);
+      for (let o = 0; o < size; o += 65536) crypto.getRandomValues(bytes.subarray(o, Math.min(size, o + 65536)));
+      hashes.push([...new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))].map((b) => b.toString(16).padStart(2, '0')).join(''));
+      files.push(new File([bytes], names[i]!, { type: 'application/octet-stream' }));
+    }
+    document.querySelector('av-file')!.send(files);
+    return hashes;
+  }, { sizes, names: sizes.map((_, i) => name(i)) });
+}
+
+test('0 B, 1 B, 1 MiB + 7 B and 50 MiB of random bytes reach 2 receivers with identical SHA-256', async () => {
+  const ann = await fileMember('files', 'Ann');
+  const bob = await fileMember('files', 'Bob');
+  const cy = await fileMember('files', 'Cy');
+  for (const p of [ann, bob, cy]) await ready(p, 2);
+  const sizes = [0, 1, 1024 * 1024 + 7, 50 * 1024 * 1024];
+  const hashes = await sendRandom(ann.page, sizes);
+  for (const p of [bob, cy]) {
+    const got = await waitFor('all four verified', () => p.page.evaluate(() => (window as any).received), (r: any[]) => r.length === 4, 120_000);
+    const byName = Object.fromEntries(got.map((r: any) => [r.name, r]));
+    sizes.forEach((size, i) => {
+      assert.equal(byName[`random-${i}.bin`].size, size);
+      assert.equal(byName[`random-${i}.bin`].sha256, hashes[i], `file ${i} intact`);
+    });
+  }
+  const states = await ann.page.evaluate(() => document.querySelector('av-file')!.transfers.map((t) => t.state));
+  assert.deepEqual(states, Array(8).fill('done'), 'the sender sees every transfer verified');
+  for (const p of open.splice(0)) await p.close();
+});
+
+test('cancel from the sender and from the receiver stops the transfer on both sides', async () => {
+  const ann = await fileMember('cancel', 'Ann');
+  const bob = await fileMember('cancel', 'Bob');
+  for (const p of [ann, bob]) await ready(p, 1);
+  const stateOf = (p: MemberPage, i: number) => p.page.evaluate((i) => {
+    const t = document.querySelector('av-file')!.transfers[i];
+    return t && { state: t.state, bytes: t.bytes };
+  }, i);
+  for (const [i, canceller] of [[0, ann], [1, bob]] as const) {
+    await sendRandom(ann.page, [200 * 1024 * 1024], () => `big-${i}.bin`);
+    await waitFor('under way', () => stateOf(bob, i), (s) => !!s && s.state === 'active' && s.bytes > 2 * 1024 * 1024, 30_000);
+    await canceller.page.evaluate((i) => {
+      const el = document.querySelector('av-file')!;
+      el.cancel(el.transfers[i]!.id);
+    }, i);
+    for (const p of [ann, bob]) await waitFor('cancelled on both sides', () => stateOf(p, i), (s) => s?.state === 'cancelled', 10_000);
+    const bytes = (await stateOf(bob, i))!.bytes;
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal((await stateOf(bob, i))!.bytes, bytes, 'nothing more arrives');
+    assert.deepEqual(await bob.page.evaluate(() => (window as any).received), [], 'no file handed over');
+  }
+  for (const p of open.splice(0)) await p.close();
+});
+
+test('a hostile file name is shown and saved as a harmless one; max-size refuses larger offers with a message', async () => {
+  const ann = await fileMember('names', 'Ann');
+  const bob = await fileMember('names', 'Bob', 'auto-accept max-size="1000"');
+  for (const p of [ann, bob]) await ready(p, 1);
+  await sendRandom(ann.page, [100], () => '../../etc/passwd<script>.txt');
+  const [got] = await waitFor('received', () => bob.page.evaluate(() => (window as any).received), (r: any[]) => r.length === 1);
+  assert.equal(got.name, 'passwd_script_.txt');
+  const shown = await bob.page.evaluate(() => {
+    const root = document.querySelector('av-file')!.shadowRoot!;
+    return { name: root.querySelector('.name')!.textContent, download: root.querySelector('a[download]')!.getAttribute('download'), scripts: root.querySelectorAll('script').length };
+  });
+  assert.deepEqual(shown, { name: 'passwd_script_.txt', download: 'passwd_script_.txt', scripts: 0 });
+
+  await sendRandom(ann.page, [5000], () => 'too-big.bin');
+  const refused = await waitFor('declined', () => ann.page.evaluate(() => document.querySelector('av-file')!.transfers[1]), (t) => t?.state === 'declined');
+  assert.match(refused!.error!, /larger than the 1000 B limit/);
+  for (const p of open.splice(0)) await p.close();
+});
