@@ -19,6 +19,7 @@ export const avFileStrings = {
     offered: 'wants to send you a file',
     waiting: 'waiting for the receiver…',
     active: 'transferring',
+    paused: 'connection lost, will resume…',
     verifying: 'checking…',
     done: 'done',
     declined: 'declined',

@@ -205,14 +205,14 @@ export class AvFile extends LitElement {
 
   private renderTransfer(t: Transfer) {
     const s = this.strings;
-    const live = t.state === 'active' || t.state === 'waiting' || t.state === 'verifying';
+    const live = t.state === 'active' || t.state === 'waiting' || t.state === 'verifying' || t.state === 'paused';
     const url = this.downloadUrl(t);
     return html`<li part="transfer" data-id=${t.id} data-state=${t.state}>
       <div class="head">
         <span class="name">${t.name}</span>
         <span class="meta">${t.direction === 'send' ? s.to(t.peerName) : s.from(t.peerName)} · ${s.state[t.state]}</span>
       </div>
-      ${t.state === 'active' || t.state === 'verifying' || t.state === 'done'
+      ${t.state === 'active' || t.state === 'paused' || t.state === 'verifying' || t.state === 'done'
         ? html`<progress part="progress" max=${Math.max(t.size, 1)} value=${t.size ? t.bytes : 1} aria-label=${t.name}></progress>
             <div class="meta">${Math.round((t.size ? t.bytes / t.size : 1) * 100)}% · ${s.progress(t.bytes, t.size, t.speed, t.eta)}</div>`
         : nothing}

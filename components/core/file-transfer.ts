@@ -5,7 +5,7 @@ import { safeFileName } from './file-name.js';
 import { createLog, type Log, type LogLevel } from './log.js';
 import type { RoomSession } from './session.js';
 
-export type TransferState = 'offered' | 'waiting' | 'active' | 'verifying' | 'done' | 'declined' | 'cancelled' | 'error';
+export type TransferState = 'offered' | 'waiting' | 'active' | 'paused' | 'verifying' | 'done' | 'declined' | 'cancelled' | 'error';
 
 /** One file going to or coming from one member. */
 export interface Transfer {
@@ -24,6 +24,8 @@ export interface Transfer {
   speed: number;
   /** Seconds left at that speed. */
   eta: number;
+  /** Sender: bytes sent a second time after a resume (what the break cost). */
+  resent: number;
   error?: string;
   /** The received file, once verified. */
   file?: File;
@@ -47,8 +49,8 @@ export interface FileTransferOptions {
 const CHANNEL = 'file';
 const ID = /^[A-Za-z0-9]{16,40}$/;
 /** Pause sending above this much buffered, resume below the low mark: memory stays flat whatever the file size. */
-const HIGH_WATER = 8 * 1024 * 1024;
-const LOW_WATER = 2 * 1024 * 1024;
+const HIGH_WATER = 4 * 1024 * 1024;
+const LOW_WATER = 1024 * 1024;
 const ACK_EVERY = 4 * 1024 * 1024;
 const PROGRESS_MS = 100;
 
@@ -58,6 +60,8 @@ type Wire =
   | { t: 'decline'; id: string; reason: string }
   | { t: 'cancel'; id: string }
   | { t: 'ack'; id: string; bytes: number }
+  /** Receiver, after the connection came back: continue from `bytes` (all it has, verified in order). */
+  | { t: 'resume'; id: string; bytes: number }
   | { t: 'done'; id: string; sha256: string }
   | { t: 'verified'; id: string }
   | { t: 'failed'; id: string; reason: string };
@@ -68,6 +72,11 @@ interface Outgoing {
   dcId: number;
   channel?: RTCDataChannel;
   started: number;
+  /** The whole-file hash, fed in order exactly once even when a resume re-sends bytes. */
+  hasher: ReturnType<typeof sha256.create>;
+  hashedUpTo: number;
+  /** Bumped on every (re)start, so a stale pump loop stops. */
+  run: number;
 }
 
 interface Incoming {
@@ -102,6 +111,7 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
     this.off.push(
       session.on('message', ({ from, data, channel }) => channel === CHANNEL && this.receive(from, data)),
       session.on('peer-leave', ({ peer }) => this.peerGone(peer.peerId)),
+      session.on('path', ({ peer, path }) => path !== 'server' && this.resumeWith(peer.peerId)),
     );
   }
 
@@ -127,9 +137,10 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
         state: 'waiting',
         speed: 0,
         eta: 0,
+        resent: 0,
       };
       const dcId = this.channelId(peerId);
-      this.outgoing.set(info.id, { info, file, dcId, started: 0 });
+      this.outgoing.set(info.id, { info, file, dcId, started: 0, hasher: sha256.create(), hashedUpTo: 0, run: 0 });
       this.order.push(info);
       this.transmit({ t: 'offer', id: info.id, name: info.name, size: info.size, type: info.type, dc: dcId }, peerId);
       this.changed(info, true);
@@ -145,12 +156,7 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
     if (!pc && t.info.size > 0) return this.fail(t.info, 'no peer-to-peer connection to this member', true);
     t.started = performance.now();
     t.info.state = 'active';
-    if (pc && t.info.size > 0) {
-      const channel = pc.createDataChannel(`av-file-${id}`, { negotiated: true, id: t.dcId, ordered: true });
-      channel.binaryType = 'arraybuffer';
-      channel.onmessage = (e) => this.onChunk(t, e.data);
-      t.channel = channel;
-    }
+    if (pc && t.info.size > 0) this.openReceiving(t, pc);
     this.transmit({ t: 'accept', id }, t.info.peerId);
     this.changed(t.info, true);
   }
@@ -171,6 +177,35 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
     if (!t || isOver(t.info.state)) return;
     this.transmit({ t: 'cancel', id }, t.info.peerId);
     this.stop(t, 'cancelled');
+  }
+
+  private openReceiving(t: Incoming, pc: RTCPeerConnection): void {
+    const channel = pc.createDataChannel(`av-file-${t.info.id}`, { negotiated: true, id: t.dcId, ordered: true });
+    channel.binaryType = 'arraybuffer';
+    channel.onmessage = (e) => this.onChunk(t, e.data);
+    channel.onclose = () => {
+      // The connection broke mid-transfer: keep what arrived and wait for it to come back.
+      if (t.channel === channel && t.info.state === 'active') this.pause(t.info);
+    };
+    t.channel = channel;
+  }
+
+  private pause(info: Transfer): void {
+    info.state = 'paused';
+    this.changed(info, true);
+  }
+
+  /** The data connection with `peerId` is back: paused transfers from it continue from what arrived. */
+  private resumeWith(peerId: string): void {
+    for (const t of this.incoming.values()) {
+      if (t.info.peerId !== peerId || t.info.state !== 'paused') continue;
+      const pc = this.session.getDataPeerConnection(peerId);
+      if (!pc) continue;
+      t.info.state = 'active';
+      this.openReceiving(t, pc);
+      this.transmit({ t: 'resume', id: t.info.id, bytes: t.info.bytes }, peerId);
+      this.changed(t.info, true);
+    }
   }
 
   private channelId(peerId: string): number {
@@ -214,6 +249,12 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
         return this.stop(mine, 'cancelled');
       case 'ack':
         return;
+      case 'resume':
+        if (out && (out.info.state === 'paused' || out.info.state === 'active') && typeof w.bytes === 'number' && Number.isSafeInteger(w.bytes) && w.bytes >= 0 && w.bytes <= out.info.size) {
+          out.info.resent += Math.max(0, out.info.bytes - w.bytes);
+          void this.pump(out, w.bytes);
+        }
+        return;
       case 'done':
         if (inc && typeof w.sha256 === 'string' && /^[0-9a-f]{64}$/.test(w.sha256)) {
           inc.expected = w.sha256;
@@ -253,6 +294,7 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
       state: 'offered',
       speed: 0,
       eta: 0,
+      resent: 0,
     };
     const t: Incoming = { info, dcId: dc, parts: [], hasher: sha256.create(), started: 0, acked: 0 };
     this.incoming.set(id, t);
@@ -266,45 +308,52 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
     this.emit('offer', info);
   }
 
-  private async pump(t: Outgoing): Promise<void> {
+  private async pump(t: Outgoing, from = 0): Promise<void> {
     const { info, file } = t;
+    const run = ++t.run;
+    t.channel?.close();
     info.state = 'active';
-    t.started = performance.now();
+    if (from === 0) t.started = performance.now();
+    info.bytes = from;
     this.changed(info, true);
-    const hasher = sha256.create();
-    if (info.size > 0) {
+    if (info.size > 0 && from < info.size) {
       const pc = this.session.getDataPeerConnection(info.peerId);
-      if (!pc) return this.fail(info, 'no peer-to-peer connection to this member', true);
+      if (!pc) return this.pause(info);
       const channel = pc.createDataChannel(`av-file-${info.id}`, { negotiated: true, id: t.dcId, ordered: true });
       channel.binaryType = 'arraybuffer';
       channel.bufferedAmountLowThreshold = LOW_WATER;
       t.channel = channel;
+      const stale = () => t.run !== run || info.state !== 'active';
       try {
         await opened(channel);
         const chunk = Math.max(16 * 1024, Math.min(pc.sctp?.maxMessageSize ?? 65536, 256 * 1024));
-        let next = file.slice(0, chunk).arrayBuffer();
-        for (let offset = 0; offset < info.size; ) {
+        let next = file.slice(from, from + chunk).arrayBuffer();
+        for (let offset = from; offset < info.size; ) {
           const buf = await next;
           const end = offset + buf.byteLength;
           if (end < info.size) next = file.slice(end, end + chunk).arrayBuffer();
-          if (info.state !== 'active') return;
-          hasher.update(new Uint8Array(buf));
+          if (stale()) return;
+          if (offset === t.hashedUpTo) {
+            t.hasher.update(new Uint8Array(buf));
+            t.hashedUpTo = end;
+          }
           if (channel.bufferedAmount > HIGH_WATER) await drained(channel);
-          if (info.state !== 'active') return;
+          if (stale()) return;
           channel.send(buf);
           offset = end;
           info.bytes = offset;
           this.progress(info, t.started);
         }
       } catch (err) {
-        if (info.state === 'active') this.fail(info, (err as Error).message || 'the transfer channel closed', true);
+        // A channel that closes under us means the connection broke: wait for the receiver to ask for the rest.
+        if (!stale()) this.pause(info);
         return;
       }
     }
-    if (info.state !== 'active') return;
+    if (t.run !== run || info.state !== 'active') return;
     info.state = 'verifying';
     this.changed(info, true);
-    this.transmit({ t: 'done', id: info.id, sha256: bytesToHex(hasher.digest()) }, info.peerId);
+    this.transmit({ t: 'done', id: info.id, sha256: bytesToHex(t.hasher.digest()) }, info.peerId);
   }
 
   private onChunk(t: Incoming, data: unknown): void {

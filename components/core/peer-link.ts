@@ -50,6 +50,9 @@ export class PeerLink implements RemotePeer {
   private closed = false;
   private deadline: ReturnType<typeof setTimeout> | undefined;
   private reportedUnreachable = false;
+  /** We opened the data connection (so we re-open it when it drops), and it was open at least once. */
+  dataInitiator = false;
+  hadData = false;
 
   constructor(member: MemberInfo, private readonly events: PeerLinkEvents, private readonly log: Log) {
     this.peerId = member.peerId;
@@ -142,6 +145,7 @@ export class PeerLink implements RemotePeer {
     this.data = conn;
     conn.on('open', () => {
       if (this.data !== conn) return;
+      this.hadData = true;
       void this.detectPath(conn);
     });
     conn.on('data', (frame) => {
@@ -153,6 +157,11 @@ export class PeerLink implements RemotePeer {
       if (this.data === conn && !this.closed) this.setPath('server');
     });
     conn.on('error', (err) => this.log.warn('data error', this.peerId, err.message));
+  }
+
+  /** Whether this link is closed for good (the member left or we did). */
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   /** Sends an encoded frame on the data channel; false when it is not open. */

@@ -311,11 +311,29 @@ export class RoomSession extends Emitter<SessionEvents> {
     if (!l || !peer) return;
     l.attachCall(this.media, (stream) => peer.call(member.peerId, stream, { metadata: { name: this.name } }));
     l.startDeadline();
-    void l.mediaSettled().then(() => {
-      if (this.links.get(member.peerId) === l && !this.closed) {
-        l.attachData(peer.connect(member.peerId, { serialization: 'raw', reliable: true, label: 'av-data' }));
-      }
-    });
+    l.dataInitiator = true;
+    void l.mediaSettled().then(() => this.openData(l));
+  }
+
+  /** Opens (or re-opens) the data connection we initiate with a member. */
+  private openData(l: PeerLink): void {
+    const peer = this.peer;
+    if (!peer || this.closed || this.links.get(l.peerId) !== l) return;
+    l.attachData(peer.connect(l.peerId, { serialization: 'raw', reliable: true, label: 'av-data' }));
+  }
+
+  /**
+   * A data connection that worked and dropped while the member is still here is re-opened by the side that opened
+   * it (a few tries, seconds apart); meanwhile data goes through the server.
+   */
+  private reopenData(l: PeerLink, attempt = 1): void {
+    if (!l.dataInitiator || !l.hadData || attempt > 5) return;
+    setTimeout(() => {
+      if (l.isClosed || this.closed || l.path !== 'server') return;
+      this.log.info('re-opening the data connection with', l.peerId, 'attempt', attempt);
+      this.openData(l);
+      setTimeout(() => l.path === 'server' && this.reopenData(l, attempt + 1), 4000);
+    }, 1000);
   }
 
   /**
@@ -453,7 +471,11 @@ export class RoomSession extends Emitter<SessionEvents> {
       member,
       {
         stream: (link) => link.stream && this.emit('stream', { peer: link, stream: link.stream }),
-        path: (link) => link.path && this.emit('path', { peer: link, path: link.path }),
+        path: (link) => {
+          if (!link.path) return;
+          if (link.path === 'server') this.reopenData(link);
+          this.emit('path', { peer: link, path: link.path });
+        },
         message: (link, data, channel) =>
           this.emit('message', { from: link.peerId, data, via: link.path ?? 'p2p', ...(channel ? { channel } : {}) }),
         unreachable: (link, reason) =>

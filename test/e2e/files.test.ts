@@ -114,3 +114,29 @@ test('a hostile file name is shown and saved as a harmless one; max-size refuses
   assert.match(refused!.error!, /larger than the 1000 B limit/);
   for (const p of open.splice(0)) await p.close();
 });
+
+test('cutting the peer connection at ~50% and restoring it resumes: bytes sent again < 10% of the file', async () => {
+  const ann = await fileMember('resume', 'Ann');
+  const bob = await fileMember('resume', 'Bob');
+  for (const p of [ann, bob]) await ready(p, 1);
+  const size = 50 * 1024 * 1024;
+  const [hash] = await sendRandom(ann.page, [size], () => 'resume.bin');
+  const progress = (p: MemberPage) => p.page.evaluate(() => {
+    const t = document.querySelector('av-file')!.transfers[0];
+    return t && { state: t.state, bytes: t.bytes, resent: t.resent };
+  });
+  await waitFor('half way', () => progress(bob), (s) => !!s && s.bytes >= size / 2, 60_000);
+  // Cut: Ann's data connection with Bob goes away under the transfer.
+  await ann.page.evaluate(() => {
+    const room = document.querySelector('av-room')!;
+    room.session!.getDataPeerConnection(room.peers[0]!.peerId)!.close();
+  });
+  await waitFor('paused', () => progress(bob), (s) => s?.state === 'paused', 10_000);
+  const [got] = await waitFor('resumed and verified', () => bob.page.evaluate(() => (window as any).received), (r: any[]) => r.length === 1, 60_000);
+  assert.equal(got.sha256, hash);
+  const sent = (await progress(ann))!;
+  assert.equal(sent.state, 'done');
+  assert.ok(sent.resent < size / 10, `bytes sent again: ${sent.resent} (< ${size / 10})`);
+  console.log(`resume: ${(sent.resent / 2 ** 20).toFixed(2)} MiB of ${size / 2 ** 20} MiB sent again`);
+  for (const p of open.splice(0)) await p.close();
+});
