@@ -81,6 +81,9 @@ export class AvFile extends LitElement {
   /** Largest file accepted, in bytes (larger offers are declined with a message). */
   @property({ type: Number, attribute: 'max-size' }) maxSize?: number;
 
+  /** Largest file sent through the server when there is no peer-to-peer path, in bytes (default 1 MiB). */
+  @property({ type: Number, attribute: 'relay-max-size' }) relayMaxSize = 1024 * 1024;
+
   /** Console logging: `silent`, `error`, `warn`, `info` or `debug`. */
   @property({ attribute: 'log-level' }) logLevel: LogLevel = 'warn';
 
@@ -106,7 +109,7 @@ export class AvFile extends LitElement {
     this.files?.destroy();
     this.files = undefined;
     if (session) {
-      const files = new FileTransfers(session, { maxSize: this.maxSize, logLevel: this.logLevel });
+      const files = new FileTransfers(session, { maxSize: this.maxSize, relayMaxSize: this.relayMaxSize, logLevel: this.logLevel });
       this.files = files;
       this.off.push(
         files.on('offer', (t) => {

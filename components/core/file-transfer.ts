@@ -2,6 +2,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { Emitter } from './emitter.js';
 import { safeFileName } from './file-name.js';
+import { fromBase64, toBase64 } from './data-protocol.js';
 import { createLog, type Log, type LogLevel } from './log.js';
 import type { RoomSession } from './session.js';
 
@@ -43,6 +44,8 @@ export interface FileTransferEvents {
 export interface FileTransferOptions {
   /** Largest file accepted, in bytes; larger offers are declined with a message. Default: no limit. */
   maxSize?: number;
+  /** Largest file sent through the server when no peer-to-peer path exists. Default 1 MiB. */
+  relayMaxSize?: number;
   logLevel?: LogLevel;
 }
 
@@ -53,6 +56,8 @@ const HIGH_WATER = 4 * 1024 * 1024;
 const LOW_WATER = 1024 * 1024;
 const ACK_EVERY = 4 * 1024 * 1024;
 const PROGRESS_MS = 100;
+/** Raw bytes per relayed chunk: base64 of it stays inside the server's 64 KiB frames. */
+const RELAY_CHUNK = 30 * 1024;
 
 type Wire =
   | { t: 'offer'; id: string; name: string; size: number; type: string; dc: number }
@@ -60,6 +65,8 @@ type Wire =
   | { t: 'decline'; id: string; reason: string }
   | { t: 'cancel'; id: string }
   | { t: 'ack'; id: string; bytes: number }
+  /** File data through the server relay (small files only, when there is no peer-to-peer path). */
+  | { t: 'chunk'; id: string; off: number; b64: string }
   /** Receiver, after the connection came back: continue from `bytes` (all it has, verified in order). */
   | { t: 'resume'; id: string; bytes: number }
   | { t: 'done'; id: string; sha256: string }
@@ -153,7 +160,9 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
     const t = this.incoming.get(id);
     if (!t || t.info.state !== 'offered') return;
     const pc = this.session.getDataPeerConnection(t.info.peerId);
-    if (!pc && t.info.size > 0) return this.fail(t.info, 'no peer-to-peer connection to this member', true);
+    if (!pc && t.info.size > this.relayMax) {
+      return this.decline(id, `no peer-to-peer connection with this member, and the file is over the ${formatBytes(this.relayMax)} that can go through the server`);
+    }
     t.started = performance.now();
     t.info.state = 'active';
     if (pc && t.info.size > 0) this.openReceiving(t, pc);
@@ -208,6 +217,28 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
     }
   }
 
+  private get relayMax(): number {
+    return this.options.relayMaxSize ?? 1024 * 1024;
+  }
+
+  /** Small files without a peer-to-peer path: base64 chunks through the server, hashed the same way. */
+  private async relayPump(t: Outgoing, run: number): Promise<boolean> {
+    const { info, file } = t;
+    for (let offset = info.bytes; offset < info.size; ) {
+      const buf = new Uint8Array(await file.slice(offset, offset + RELAY_CHUNK).arrayBuffer());
+      if (t.run !== run || info.state !== 'active') return false;
+      if (offset === t.hashedUpTo) {
+        t.hasher.update(buf);
+        t.hashedUpTo = offset + buf.byteLength;
+      }
+      this.transmit({ t: 'chunk', id: info.id, off: offset, b64: toBase64(buf) }, info.peerId);
+      offset += buf.byteLength;
+      info.bytes = offset;
+      this.progress(info, t.started);
+    }
+    return true;
+  }
+
   private channelId(peerId: string): number {
     // Each side takes its own parity, so ids chosen by the two ends never collide.
     const parity = (this.session.peerId ?? '') < peerId ? 0 : 1;
@@ -248,6 +279,17 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
       case 'cancel':
         return this.stop(mine, 'cancelled');
       case 'ack':
+        return;
+      case 'chunk':
+        if (inc && inc.info.state === 'active' && w.off === inc.info.bytes && typeof w.b64 === 'string') {
+          let bytes: Uint8Array;
+          try {
+            bytes = fromBase64(w.b64);
+          } catch {
+            return this.fail(inc.info, 'the sender sent damaged data', true);
+          }
+          this.onChunk(inc, bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+        }
         return;
       case 'resume':
         if (out && (out.info.state === 'paused' || out.info.state === 'active') && typeof w.bytes === 'number' && Number.isSafeInteger(w.bytes) && w.bytes >= 0 && w.bytes <= out.info.size) {
@@ -316,9 +358,11 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
     if (from === 0) t.started = performance.now();
     info.bytes = from;
     this.changed(info, true);
-    if (info.size > 0 && from < info.size) {
-      const pc = this.session.getDataPeerConnection(info.peerId);
-      if (!pc) return this.pause(info);
+    const pc = this.session.getDataPeerConnection(info.peerId);
+    if (info.size > 0 && from < info.size && !pc) {
+      if (info.size > this.relayMax) return this.pause(info);
+      if (!(await this.relayPump(t, run))) return;
+    } else if (info.size > 0 && from < info.size && pc) {
       const channel = pc.createDataChannel(`av-file-${info.id}`, { negotiated: true, id: t.dcId, ordered: true });
       channel.binaryType = 'arraybuffer';
       channel.bufferedAmountLowThreshold = LOW_WATER;

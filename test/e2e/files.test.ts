@@ -140,3 +140,28 @@ test('cutting the peer connection at ~50% and restoring it resumes: bytes sent a
   console.log(`resume: ${(sent.resent / 2 ** 20).toFixed(2)} MiB of ${size / 2 ** 20} MiB sent again`);
   for (const p of open.splice(0)) await p.close();
 });
+
+test('without a peer-to-peer path, small files go through the server and larger ones are refused clearly', async () => {
+  const ann = await memberPage(chromium.browser, server.url, { room: 'relay-files', name: 'Ann', audio: 'off', video: 'off', 'ice-policy': 'relay' }, {}, '<av-file auto-accept relay-max-size="200000"></av-file>');
+  const bob = await memberPage(chromium.browser, server.url, { room: 'relay-files', name: 'Bob', audio: 'off', video: 'off', 'ice-policy': 'relay' }, {}, '<av-file auto-accept relay-max-size="200000"></av-file>');
+  open.push(ann, bob);
+  await bob.page.evaluate(() => {
+    const w = window as any;
+    w.received = [];
+    document.querySelector('av-file')!.addEventListener('av-file-received', async (e) => {
+      const { file } = (e as CustomEvent).detail;
+      const digest = [...new Uint8Array(await crypto.subtle.digest('SHA-256', await file.arrayBuffer()))].map((b) => b.toString(16).padStart(2, '0')).join('');
+      w.received.push({ name: file.name, size: file.size, sha256: digest });
+    });
+  });
+  for (const p of [ann, bob]) {
+    await waitFor('server path', () => p.page.evaluate(() => document.querySelector('av-room')!.peers.map((x) => x.path)), (x) => x[0] === 'server', 20_000);
+  }
+  const [hash] = await sendRandom(ann.page, [150_000], () => 'small.bin');
+  const [got] = await waitFor('small file through the server', () => bob.page.evaluate(() => (window as any).received), (r: any[]) => r.length === 1, 20_000);
+  assert.deepEqual(got, { name: 'small.bin', size: 150_000, sha256: hash });
+  await sendRandom(ann.page, [300_000], () => 'large.bin');
+  const failed = await waitFor('refused', () => ann.page.evaluate(() => document.querySelector('av-file')!.transfers[1]), (t) => t?.state === 'declined', 10_000);
+  assert.match(failed!.error!, /can go through the server/);
+  for (const p of open.splice(0)) await p.close();
+});
