@@ -244,9 +244,12 @@ export class ChatChannel extends Emitter<ChatEvents> {
 
   private changed(): void {
     this.emit('change', undefined);
-    if (this.options.history === false) return;
-    clearTimeout(this.saveTimer);
-    this.saveTimer = setTimeout(() => void save(this.storeKey, this.list), 200);
+    if (this.options.history === false || this.saveTimer) return;
+    // Throttled, not debounced: a steady stream of changes (acks) must not postpone saving forever.
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = undefined;
+      void save(this.storeKey, this.list);
+    }, 250);
   }
 
   private async restore(): Promise<void> {
@@ -270,6 +273,7 @@ export class ChatChannel extends Emitter<ChatEvents> {
     clearInterval(this.retryTimer);
     if (this.saveTimer && this.options.history !== false) {
       clearTimeout(this.saveTimer);
+      this.saveTimer = undefined;
       void save(this.storeKey, this.list);
     }
     this.removeAllListeners();

@@ -52,7 +52,8 @@ test('3 members each send 200 messages in a burst: all 600 shown once everywhere
     await waitFor('own messages delivered', () => rows(m.page), (r) => r.filter((x) => x.own).every((x) => x.status === 'delivered'), 20_000);
   }
 
-  // Reload Cy: a new page in the same browser profile; its history comes back from IndexedDB.
+  // Reload Cy a second later: a new page in the same browser profile; its history comes back from IndexedDB.
+  await new Promise((r) => setTimeout(r, 1000));
   const cy = members[2]!;
   const context = cy.context;
   await cy.page.close();
