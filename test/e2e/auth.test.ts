@@ -1,26 +1,16 @@
 // Credentials through the element: wrong password refused before any device opens; a token from the app's backend admits.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { readFileSync } from 'node:fs';
 import { createToken } from '../../server/auth.js';
-import { inboundByPeer, launchChromium, memberPage, waitFor, type MemberPage } from '../helpers/browser.js';
-import { startServer, type RunningServer } from '../helpers/server.js';
+import { inboundByPeer, memberPage, waitFor, type MemberPage } from '../helpers/browser.js';
+import { e2e } from '../helpers/e2e.js';
 
-let server: RunningServer;
-let chromium: Awaited<ReturnType<typeof launchChromium>>;
-const open: MemberPage[] = [];
-before(async () => {
-  server = await startServer(['--room-password', 'vault=opensesame', '--token-secret', 'backend-secret-for-tests']);
-  chromium = await launchChromium();
-});
-after(async () => {
-  for (const p of open) await p.close().catch(() => {});
-  await chromium?.close();
-  await server?.stop();
-});
+const ctx = e2e(['--room-password', 'vault=opensesame', '--token-secret', 'backend-secret-for-tests']);
+const { open } = ctx;
 
 test('wrong password: auth-failed, nothing joined, no device opened; the right password and a token get in', async () => {
-  const wrong = await memberPage(chromium.browser, server.url, { room: 'vault', name: 'Eve', password: 'guess' });
+  const wrong = await memberPage(ctx.chromium.browser, ctx.server.url, { room: 'vault', name: 'Eve', password: 'guess' });
   open.push(wrong);
   await wrong.page.locator('av-room[state="error"]').waitFor({ timeout: 15_000 });
   const seen = await wrong.page.evaluate(() => ({
@@ -29,21 +19,21 @@ test('wrong password: auth-failed, nothing joined, no device opened; the right p
   }));
   assert.deepEqual(seen, { gum: 0, errors: [['auth-failed', true]] });
 
-  const ann = await memberPage(chromium.browser, server.url, { room: 'vault', name: 'Ann', password: 'opensesame' });
+  const ann = await memberPage(ctx.chromium.browser, ctx.server.url, { room: 'vault', name: 'Ann', password: 'opensesame' });
   const token = createToken({ room: 'vault', identity: 'user-7', ttlSeconds: 120 }, 'backend-secret-for-tests');
-  const bob = await memberPage(chromium.browser, server.url, { room: 'vault', name: 'Bob', token });
+  const bob = await memberPage(ctx.chromium.browser, ctx.server.url, { room: 'vault', name: 'Bob', token });
   open.push(ann, bob);
   await waitFor('Ann decodes Bob', () => inboundByPeer(ann.page), (s) => Object.values(s)[0]?.framesDecoded! > 0);
   assert.equal(await ann.page.evaluate(() => document.querySelector('av-room')!.peers[0]!.identity), 'user-7');
 });
 
 test('a bare PeerJS client without credentials cannot register', async () => {
-  const context = await chromium.browser.newContext();
+  const context = await ctx.chromium.browser.newContext();
   try {
     const page = await context.newPage();
-    await page.goto(`${server.url}/healthz`);
+    await page.goto(`${ctx.server.url}/healthz`);
     await page.addScriptTag({ content: readFileSync('node_modules/peerjs/dist/peerjs.min.js', 'utf8') });
-    const url = new URL(server.url);
+    const url = new URL(ctx.server.url);
     const outcome = await page.evaluate(
       ({ host, port }) =>
         new Promise<string>((resolve) => {

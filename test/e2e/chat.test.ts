@@ -1,25 +1,15 @@
 // <av-chat> in real Chromium through a real server: bursts, history, private messages, hostile text, limits, relay.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
-import { launchChromium, memberPage, waitFor, type MemberPage } from '../helpers/browser.js';
-import { startServer, type RunningServer } from '../helpers/server.js';
+import { memberPage, waitFor, type MemberPage } from '../helpers/browser.js';
+import { e2e } from '../helpers/e2e.js';
 
-let server: RunningServer;
-let chromium: Awaited<ReturnType<typeof launchChromium>>;
-const open: MemberPage[] = [];
-before(async () => {
-  server = await startServer();
-  chromium = await launchChromium();
-});
-after(async () => {
-  for (const p of open) await p.close().catch(() => {});
-  await chromium?.close();
-  await server?.stop();
-});
+const ctx = e2e();
+const { open } = ctx;
 
 async function chatMember(room: string, name: string, extra: Record<string, string> = {}, context?: BrowserContext): Promise<MemberPage> {
-  const p = await memberPage(chromium.browser, server.url, { room, name, audio: 'off', video: 'off', ...extra }, {}, '<av-chat></av-chat>', context);
+  const p = await memberPage(ctx.chromium.browser, ctx.server.url, { room, name, audio: 'off', video: 'off', ...extra }, {}, '<av-chat></av-chat>', context);
   if (!context) open.push(p);
   return p;
 }

@@ -1,25 +1,15 @@
 // <av-file> in real Chromium: verified transfers to two receivers at once, cancel from either side, hostile names.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { launchChromium, memberPage, waitFor, type MemberPage } from '../helpers/browser.js';
-import { startServer, type RunningServer } from '../helpers/server.js';
+import { memberPage, waitFor, type MemberPage } from '../helpers/browser.js';
+import { e2e } from '../helpers/e2e.js';
 
-let server: RunningServer;
-let chromium: Awaited<ReturnType<typeof launchChromium>>;
-const open: MemberPage[] = [];
-before(async () => {
-  server = await startServer();
-  chromium = await launchChromium();
-});
-after(async () => {
-  for (const p of open) await p.close().catch(() => {});
-  await chromium?.close();
-  await server?.stop();
-});
+const ctx = e2e();
+const { open } = ctx;
 
 async function fileMember(room: string, name: string, fileAttrs = 'auto-accept'): Promise<MemberPage> {
-  const p = await memberPage(chromium.browser, server.url, { room, name, audio: 'off', video: 'off' }, {}, `<av-file ${fileAttrs}></av-file>`);
+  const p = await memberPage(ctx.chromium.browser, ctx.server.url, { room, name, audio: 'off', video: 'off' }, {}, `<av-file ${fileAttrs}></av-file>`);
   open.push(p);
   await p.page.evaluate(() => {
     const w = window as any;
@@ -142,8 +132,8 @@ test('cutting the peer connection at ~50% and restoring it resumes: bytes sent a
 });
 
 test('without a peer-to-peer path, small files go through the server and larger ones are refused clearly', async () => {
-  const ann = await memberPage(chromium.browser, server.url, { room: 'relay-files', name: 'Ann', audio: 'off', video: 'off', 'ice-policy': 'relay' }, {}, '<av-file auto-accept relay-max-size="200000"></av-file>');
-  const bob = await memberPage(chromium.browser, server.url, { room: 'relay-files', name: 'Bob', audio: 'off', video: 'off', 'ice-policy': 'relay' }, {}, '<av-file auto-accept relay-max-size="200000"></av-file>');
+  const ann = await memberPage(ctx.chromium.browser, ctx.server.url, { room: 'relay-files', name: 'Ann', audio: 'off', video: 'off', 'ice-policy': 'relay' }, {}, '<av-file auto-accept relay-max-size="200000"></av-file>');
+  const bob = await memberPage(ctx.chromium.browser, ctx.server.url, { room: 'relay-files', name: 'Bob', audio: 'off', video: 'off', 'ice-policy': 'relay' }, {}, '<av-file auto-accept relay-max-size="200000"></av-file>');
   open.push(ann, bob);
   await bob.page.evaluate(() => {
     const w = window as any;

@@ -1,25 +1,14 @@
 // Room models in real Chromium: a 4-member mesh, a broadcast to 8 viewers, and a full room.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { inboundByPeer, launchChromium, memberPage, waitFor, type MemberPage } from '../helpers/browser.js';
-import { startServer, type RunningServer } from '../helpers/server.js';
+import { test } from 'node:test';
+import { inboundByPeer, memberPage, waitFor, type MemberPage } from '../helpers/browser.js';
+import { e2e } from '../helpers/e2e.js';
 
-let server: RunningServer;
-let chromium: Awaited<ReturnType<typeof launchChromium>>;
-const open: MemberPage[] = [];
-
-before(async () => {
-  server = await startServer();
-  chromium = await launchChromium();
-});
-after(async () => {
-  for (const p of open) await p.close().catch(() => {});
-  await chromium?.close();
-  await server?.stop();
-});
+const ctx = e2e();
+const { open } = ctx;
 
 async function member(attrs: Record<string, string>): Promise<MemberPage> {
-  const p = await memberPage(chromium.browser, server.url, attrs);
+  const p = await memberPage(ctx.chromium.browser, ctx.server.url, attrs);
   open.push(p);
   return p;
 }
@@ -86,7 +75,7 @@ test('max-participants: joining a full room gives room-full and joins nothing', 
     errors: (window as unknown as { __errors: { code: string; fatal: boolean }[] }).__errors.map((e) => [e.code, e.fatal]),
   }));
   assert.deepEqual(result, { gum: 0, peers: 0, errors: [['room-full', true]] }, 'room-full reported, no device opened, nobody joined');
-  const health = await (await fetch(`${server.url}/healthz`)).json();
+  const health = await (await fetch(`${ctx.server.url}/healthz`)).json();
   assert.equal(health.members, 2);
   await closeAll();
 });
