@@ -1,9 +1,8 @@
-import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex } from '@noble/hashes/utils.js';
 import { Emitter } from './emitter.js';
 import { safeFileName } from './file-name.js';
 import { fromBase64, toBase64 } from './data-protocol.js';
 import { createLog, type Log, type LogLevel } from './log.js';
+import { createHasher, type Hasher } from './sha256.js';
 import type { RoomSession } from './session.js';
 
 export type TransferState = 'offered' | 'waiting' | 'active' | 'paused' | 'verifying' | 'done' | 'declined' | 'cancelled' | 'error';
@@ -80,7 +79,7 @@ interface Outgoing {
   channel?: RTCDataChannel;
   started: number;
   /** The whole-file hash, fed in order exactly once even when a resume re-sends bytes. */
-  hasher: ReturnType<typeof sha256.create>;
+  hasher: Promise<Hasher>;
   hashedUpTo: number;
   /** Bumped on every (re)start, so a stale pump loop stops. */
   run: number;
@@ -91,7 +90,7 @@ interface Incoming {
   dcId: number;
   channel?: RTCDataChannel;
   parts: Blob[];
-  hasher: ReturnType<typeof sha256.create>;
+  hasher?: Hasher;
   expected?: string;
   started: number;
   acked: number;
@@ -147,7 +146,7 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
         resent: 0,
       };
       const dcId = this.channelId(peerId);
-      this.outgoing.set(info.id, { info, file, dcId, started: 0, hasher: sha256.create(), hashedUpTo: 0, run: 0 });
+      this.outgoing.set(info.id, { info, file, dcId, started: 0, hasher: createHasher(), hashedUpTo: 0, run: 0 });
       this.order.push(info);
       this.transmit({ t: 'offer', id: info.id, name: info.name, size: info.size, type: info.type, dc: dcId }, peerId);
       this.changed(info, true);
@@ -157,8 +156,14 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
 
   /** Accepts an offered file. */
   accept(id: string): void {
+    void this.acceptWhenReady(id);
+  }
+
+  private async acceptWhenReady(id: string): Promise<void> {
     const t = this.incoming.get(id);
     if (!t || t.info.state !== 'offered') return;
+    t.hasher ??= await createHasher();
+    if (t.info.state !== 'offered' || this.destroyed) return;
     const pc = this.session.getDataPeerConnection(t.info.peerId);
     if (!pc && t.info.size > this.relayMax) {
       return this.decline(id, `no peer-to-peer connection with this member, and the file is over the ${formatBytes(this.relayMax)} that can go through the server`);
@@ -224,11 +229,12 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
   /** Small files without a peer-to-peer path: base64 chunks through the server, hashed the same way. */
   private async relayPump(t: Outgoing, run: number): Promise<boolean> {
     const { info, file } = t;
+    const hasher = await t.hasher;
     for (let offset = info.bytes; offset < info.size; ) {
       const buf = new Uint8Array(await file.slice(offset, offset + RELAY_CHUNK).arrayBuffer());
       if (t.run !== run || info.state !== 'active') return false;
       if (offset === t.hashedUpTo) {
-        t.hasher.update(buf);
+        hasher.update(buf);
         t.hashedUpTo = offset + buf.byteLength;
       }
       this.transmit({ t: 'chunk', id: info.id, off: offset, b64: toBase64(buf) }, info.peerId);
@@ -338,7 +344,7 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
       eta: 0,
       resent: 0,
     };
-    const t: Incoming = { info, dcId: dc, parts: [], hasher: sha256.create(), started: 0, acked: 0 };
+    const t: Incoming = { info, dcId: dc, parts: [], started: 0, acked: 0 };
     this.incoming.set(id, t);
     this.order.push(info);
     const max = this.options.maxSize;
@@ -354,6 +360,8 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
     const { info, file } = t;
     const run = ++t.run;
     t.channel?.close();
+    const hasher = await t.hasher;
+    if (t.run !== run) return;
     info.state = 'active';
     if (from === 0) t.started = performance.now();
     info.bytes = from;
@@ -378,7 +386,7 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
           if (end < info.size) next = file.slice(end, end + chunk).arrayBuffer();
           if (stale()) return;
           if (offset === t.hashedUpTo) {
-            t.hasher.update(new Uint8Array(buf));
+            hasher.update(new Uint8Array(buf));
             t.hashedUpTo = end;
           }
           if (channel.bufferedAmount > HIGH_WATER) await drained(channel);
@@ -397,7 +405,7 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
     if (t.run !== run || info.state !== 'active') return;
     info.state = 'verifying';
     this.changed(info, true);
-    this.transmit({ t: 'done', id: info.id, sha256: bytesToHex(t.hasher.digest()) }, info.peerId);
+    this.transmit({ t: 'done', id: info.id, sha256: hasher.digestHex() }, info.peerId);
   }
 
   private onChunk(t: Incoming, data: unknown): void {
@@ -405,7 +413,7 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
     if (!(data instanceof ArrayBuffer)) return this.fail(t.info, 'the sender sent something that is not file data', true);
     if (t.info.bytes + data.byteLength > t.info.size) return this.fail(t.info, 'the sender sent more than the offered size', true);
     t.parts.push(new Blob([data]));
-    t.hasher.update(new Uint8Array(data));
+    t.hasher!.update(new Uint8Array(data));
     t.info.bytes += data.byteLength;
     if (t.info.bytes - t.acked >= ACK_EVERY) {
       t.acked = t.info.bytes;
@@ -417,7 +425,7 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
 
   private maybeFinish(t: Incoming): void {
     if (t.info.state !== 'active' || t.expected === undefined || t.info.bytes !== t.info.size) return;
-    const actual = bytesToHex(t.hasher.digest());
+    const actual = t.hasher!.digestHex();
     t.channel?.close();
     if (actual !== t.expected) {
       t.parts = [];
