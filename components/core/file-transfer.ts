@@ -54,6 +54,8 @@ const ID = /^[A-Za-z0-9]{16,40}$/;
 const HIGH_WATER = 4 * 1024 * 1024;
 const LOW_WATER = 1024 * 1024;
 const ACK_EVERY = 4 * 1024 * 1024;
+/** Received chunks are folded into Blob parts of about this size (held by the browser, not the JS heap). */
+const PART_BYTES = 1024 * 1024;
 const PROGRESS_MS = 100;
 /** Raw bytes per relayed chunk: base64 of it stays inside the server's 64 KiB frames. */
 const RELAY_CHUNK = 30 * 1024;
@@ -90,6 +92,9 @@ interface Incoming {
   dcId: number;
   channel?: RTCDataChannel;
   parts: Blob[];
+  /** Chunks not yet folded into a Blob part (a Blob per chunk costs more than the hashing). */
+  pending: ArrayBuffer[];
+  pendingBytes: number;
   hasher?: Hasher;
   expected?: string;
   started: number;
@@ -344,7 +349,7 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
       eta: 0,
       resent: 0,
     };
-    const t: Incoming = { info, dcId: dc, parts: [], started: 0, acked: 0 };
+    const t: Incoming = { info, dcId: dc, parts: [], pending: [], pendingBytes: 0, started: 0, acked: 0 };
     this.incoming.set(id, t);
     this.order.push(info);
     const max = this.options.maxSize;
@@ -412,7 +417,9 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
     if (t.info.state !== 'active') return;
     if (!(data instanceof ArrayBuffer)) return this.fail(t.info, 'the sender sent something that is not file data', true);
     if (t.info.bytes + data.byteLength > t.info.size) return this.fail(t.info, 'the sender sent more than the offered size', true);
-    t.parts.push(new Blob([data]));
+    t.pending.push(data);
+    t.pendingBytes += data.byteLength;
+    if (t.pendingBytes >= PART_BYTES) flushParts(t);
     t.hasher!.update(new Uint8Array(data));
     t.info.bytes += data.byteLength;
     if (t.info.bytes - t.acked >= ACK_EVERY) {
@@ -432,6 +439,7 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
       this.transmit({ t: 'failed', id: t.info.id, reason: 'SHA-256 mismatch' }, t.info.peerId);
       return this.fail(t.info, 'the file arrived damaged (SHA-256 mismatch) and was discarded', false);
     }
+    flushParts(t);
     const file = new File(t.parts, t.info.name, { type: t.info.type });
     t.parts = [];
     t.info.file = file;
@@ -469,7 +477,11 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
     t.info.state = state;
     if (message) t.info.error = message;
     t.channel?.close();
-    if ('parts' in t) t.parts = [];
+    if ('parts' in t) {
+      t.parts = [];
+      t.pending = [];
+      t.pendingBytes = 0;
+    }
     this.changed(t.info, true);
   }
 
@@ -489,6 +501,13 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
     for (const off of this.off.splice(0)) off();
     this.removeAllListeners();
   }
+}
+
+function flushParts(t: { parts: Blob[]; pending: ArrayBuffer[]; pendingBytes: number }): void {
+  if (t.pending.length === 0) return;
+  t.parts.push(new Blob(t.pending));
+  t.pending = [];
+  t.pendingBytes = 0;
 }
 
 function isOver(state: TransferState): boolean {
