@@ -85,6 +85,8 @@ interface Outgoing {
   hashedUpTo: number;
   /** Bumped on every (re)start, so a stale pump loop stops. */
   run: number;
+  /** The receiver accepted; it starts when no other file to the same member is under way (a queue per member). */
+  accepted?: boolean;
 }
 
 interface Incoming {
@@ -278,7 +280,10 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
     if (!mine) return;
     switch (w.t) {
       case 'accept':
-        if (out && out.info.state === 'waiting') void this.pump(out);
+        if (out && out.info.state === 'waiting') {
+          out.accepted = true;
+          this.startNext(out.info.peerId);
+        }
         return;
       case 'decline':
         if (out && out.info.state === 'waiting') {
@@ -485,8 +490,18 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
     this.changed(t.info, true);
   }
 
+  /** Starts the oldest accepted file for `peerId` unless one is already moving: files to a member go one by one. */
+  private startNext(peerId: string): void {
+    const mine = [...this.outgoing.values()].filter((o) => o.info.peerId === peerId);
+    if (mine.some((o) => o.info.state === 'active' || o.info.state === 'verifying' || o.info.state === 'paused')) return;
+    const next = mine.find((o) => o.accepted && o.info.state === 'waiting');
+    if (next) void this.pump(next);
+  }
+
   private changed(info: Transfer, _important: boolean): void {
     if (!this.destroyed) this.emit('change', info);
+    // A finished (or failed) outgoing file lets the next one to that member go.
+    if (info.direction === 'send' && isOver(info.state) && !this.destroyed) this.startNext(info.peerId);
   }
 
   /** Cancels everything in flight and stops listening. Idempotent. */

@@ -48,6 +48,17 @@ test('0 B, 1 B, 1 MiB + 7 B and 50 MiB of random bytes reach 2 receivers with id
   const cy = await fileMember('files', 'Cy');
   for (const p of [ann, bob, cy]) await ready(p, 2);
   const sizes = [0, 1, 1024 * 1024 + 7, 50 * 1024 * 1024];
+  await ann.page.evaluate(() => {
+    // Files to one member form a queue: never two moving to the same member at once.
+    const el = document.querySelector('av-file')!;
+    (window as any).maxParallel = 0;
+    el.addEventListener('av-file-progress', () => {
+      const moving = el.transfers.filter((t) => t.state === 'active' || t.state === 'verifying');
+      const perPeer = new Map<string, number>();
+      for (const t of moving) perPeer.set(t.peerId, (perPeer.get(t.peerId) ?? 0) + 1);
+      (window as any).maxParallel = Math.max((window as any).maxParallel, ...perPeer.values());
+    });
+  });
   const hashes = await sendRandom(ann.page, sizes);
   for (const p of [bob, cy]) {
     const got = await waitFor('all four verified', () => p.page.evaluate(() => (window as any).received), (r: any[]) => r.length === 4, 120_000);
@@ -59,6 +70,7 @@ test('0 B, 1 B, 1 MiB + 7 B and 50 MiB of random bytes reach 2 receivers with id
   }
   const states = await ann.page.evaluate(() => document.querySelector('av-file')!.transfers.map((t) => t.state));
   assert.deepEqual(states, Array(8).fill('done'), 'the sender sees every transfer verified');
+  assert.equal(await ann.page.evaluate(() => (window as any).maxParallel), 1, 'one file at a time per member');
   for (const p of open.splice(0)) await p.close();
 });
 
