@@ -1,5 +1,6 @@
 /** av-elements: the public face. Elements register themselves when this module loads. */
-export { AvRoom, onOffConverter } from './av-room/av-room.js';
+export { AvRoom, onOffConverter, type SnapshotDetail } from './av-room/av-room.js';
+export { snapshotJpeg, type Snapshot } from './core/snapshot.js';
 export { avRoomStrings, type AvRoomStrings } from './av-room/av-room.strings.js';
 export type { RoomJoinDetail, RoomLeaveDetail, PeerDetail, RoomErrorDetail, PathDetail, MessageDetail } from './av-room/room-controller.js';
 export { RoomSession, connect, type RoomSessionOptions, type SessionEvents, type SessionState, type SendOptions } from './core/session.js';

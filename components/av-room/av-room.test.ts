@@ -102,6 +102,24 @@ describe('<av-room>', () => {
     await expect(el).to.be.accessible();
   });
 
+  it('snapshot() gives JPEGs of the self-view and of a member at their real sizes', async () => {
+    const { ann, bob } = await twoInOneRoom();
+    await expectMediaFlowing(bob);
+    const events: string[] = [];
+    ann.addEventListener('av-snapshot', (e) => events.push((e as CustomEvent).detail.peerId));
+    const self = await ann.snapshot();
+    expect(self.blob.type).to.equal('image/jpeg');
+    const selfBitmap = await createImageBitmap(self.blob);
+    const track = ann.session!.localStream.getVideoTracks()[0]!.getSettings();
+    expect([selfBitmap.width, selfBitmap.height]).to.deep.equal([track.width, track.height]);
+    const peerId = ann.peers[0]!.peerId;
+    const remote = await ann.snapshot(peerId);
+    const bitmap = await createImageBitmap(remote.blob);
+    const video = ann.shadowRoot!.querySelector<HTMLVideoElement>('video.remote')!;
+    expect([bitmap.width, bitmap.height]).to.deep.equal([video.videoWidth, video.videoHeight]);
+    expect(events).to.deep.equal([ann.session!.peerId, peerId]);
+  });
+
   it('reports an unreachable server with av-room-error and state="error"', async () => {
     const el = await fixture<AvRoom>(html`<av-room server="http://127.0.0.1:9" room=${uniqueRoom()} name="Ann"></av-room>`);
     const err = await eventWithin<{ code: string; fatal: boolean }>(el, 'av-room-error', 15_000);

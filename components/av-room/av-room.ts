@@ -5,9 +5,16 @@ import type { LogLevel } from '../core/log.js';
 import type { RemotePeer } from '../core/peer-link.js';
 import type { Role } from '../core/room-protocol.js';
 import type { RoomSession, RoomSessionOptions, SessionState } from '../core/session.js';
+import { snapshotJpeg, type Snapshot } from '../core/snapshot.js';
 import { avRoomStrings, type AvRoomStrings } from './av-room.strings.js';
 import { styles } from './av-room.styles.js';
 import { RoomController } from './room-controller.js';
+
+/** Detail of `av-snapshot`. */
+export interface SnapshotDetail extends Snapshot {
+  /** Whose video it is (our own peer id for the self-view). */
+  peerId: string;
+}
 
 /** `audio="off"` / `audio="false"` turn a default-on feature off; no attribute means on. */
 export const onOffConverter = {
@@ -31,6 +38,7 @@ export const onOffConverter = {
  * @fires {CustomEvent<PeerDetail>} av-peer-leave - A member left: `{ peerId, name }`.
  * @fires {CustomEvent<RoomErrorDetail>} av-room-error - Something failed: `{ code, message, fatal }` (codes include `auth-failed`, `room-full`, `peer-unreachable`).
  * @fires {CustomEvent<{ session: RoomSession }>} av-room-session - A new session was created (joining or re-joining); companions such as `<av-chat>` follow it.
+ * @fires {CustomEvent<SnapshotDetail>} av-snapshot - A JPEG was captured with `snapshot()`: `{ blob, width, height, peerId }`.
  * @fires {CustomEvent<PathDetail>} av-peer-path - How data reaches a member changed: `{ peerId, path }` (`p2p`, `turn` or `server`).
  * @fires {CustomEvent<MessageDetail>} av-room-message - Data on the transparent channel: `{ from, data, via }`.
  *
@@ -214,6 +222,21 @@ export class AvRoom extends LitElement {
     this.soundBlocked = false;
     for (const v of this.renderRoot.querySelectorAll<HTMLVideoElement>('video.remote')) void v.play().catch(() => {});
     this.requestUpdate();
+  }
+
+  /**
+   * Captures a JPEG of a tile: our own camera (no argument) or a member's video (`peerId`), at the source's size.
+   * Also fires `av-snapshot`.
+   */
+  async snapshot(peerId?: string, quality = 0.92): Promise<Snapshot> {
+    const session = this.controller.session;
+    const source = peerId
+      ? this.renderRoot.querySelector<HTMLVideoElement>(`figure[data-peer-id="${CSS.escape(peerId)}"] video`)
+      : session?.localStream;
+    if (!source) throw new Error(peerId ? `no tile for ${peerId}` : 'not in a room');
+    const shot = await snapshotJpeg(source, quality);
+    this.dispatchEvent(new CustomEvent<SnapshotDetail>('av-snapshot', { detail: { ...shot, peerId: peerId ?? session?.peerId ?? '' }, bubbles: true, composed: true }));
+    return shot;
   }
 
   /** Leaves the room (the element stays, showing a "join again" button). */
