@@ -22,6 +22,13 @@ async function page(body = '') {
   return { page: p, close: () => context.close() };
 }
 
+/** Waits for the receiver's `window.done` (its clock) and reads its heap peak; `t0` is the sender's start. */
+async function measured(receiver, t0) {
+  const t1 = await receiver.page.evaluate(async () => (await window.done) + performance.timeOrigin);
+  const heap = await receiver.page.evaluate(() => window.heap.peak - window.heap.base);
+  return { seconds: (t1 - t0) / 1000, heap };
+}
+
 /** In the page: a File of `size` bytes made of one random MiB repeated (cheap to hold, real to send). */
 const MAKE_FILE = `window.makeFile = (size) => {
   const block = new Uint8Array(1024 * 1024);
@@ -65,9 +72,7 @@ async function avFileRun() {
       document.querySelector('av-file').send([file]);
       return t;
     }, SIZE);
-    const t1 = await b.page.evaluate(async () => (await window.done) + performance.timeOrigin);
-    const heap = await b.page.evaluate(() => window.heap.peak - window.heap.base);
-    return { seconds: (t1 - t0) / 1000, heap };
+    return await measured(b, t0);
   } finally {
     await a.close();
     await b.close();
@@ -131,9 +136,7 @@ async function bareRun() {
       }
       return t;
     }, SIZE);
-    const t1 = await b.page.evaluate(async () => (await window.done) + performance.timeOrigin);
-    const heap = await b.page.evaluate(() => window.heap.peak - window.heap.base);
-    return { seconds: (t1 - t0) / 1000, heap };
+    return await measured(b, t0);
   } finally {
     await a.close();
     await b.close();
