@@ -1,0 +1,140 @@
+import { Emitter } from './emitter.js';
+
+/** A finished recording. */
+export interface RecordingResult {
+  blob: Blob;
+  mimeType: string;
+  /** Seconds recorded (pauses excluded). */
+  duration: number;
+  size: number;
+}
+
+export interface StreamRecorderOptions {
+  /** `mp4` (H.264 + Opus where the browser records MP4 natively) or `webm`. Default `mp4`. */
+  format?: 'mp4' | 'webm';
+  /** Chunk interval: data leaves MediaRecorder every this many ms, so long recordings are not one buffer. */
+  timesliceMs?: number;
+  /** Stop by itself after this many seconds (pauses excluded). */
+  maxDurationSeconds?: number;
+  videoBitsPerSecond?: number;
+  audioBitsPerSecond?: number;
+}
+
+export interface StreamRecorderEvents {
+  start: void;
+  pause: void;
+  resume: void;
+  /** Bytes recorded so far. */
+  data: { size: number };
+  stop: RecordingResult;
+  error: { message: string };
+}
+
+/** Candidate MIME types, best first; MP4 with AAC is never native in Chromium (it needs a remux). */
+const CANDIDATES = {
+  mp4: { av: ['video/mp4;codecs=avc1,opus', 'video/mp4;codecs=avc1.42E01E,opus', 'video/mp4'], v: ['video/mp4;codecs=avc1', 'video/mp4'], a: ['audio/mp4;codecs=opus', 'audio/mp4'] },
+  webm: { av: ['video/webm;codecs=vp8,opus', 'video/webm;codecs=vp9,opus', 'video/webm'], v: ['video/webm;codecs=vp8', 'video/webm'], a: ['audio/webm;codecs=opus', 'audio/webm'] },
+};
+
+/** The first MIME type this browser records for `format` and the stream's kinds of tracks, if any. */
+export function pickMimeType(format: 'mp4' | 'webm', hasVideo: boolean, hasAudio: boolean): string | undefined {
+  const list = CANDIDATES[format][hasVideo && hasAudio ? 'av' : hasVideo ? 'v' : 'a'];
+  return list.find((t) => typeof MediaRecorder !== 'undefined' && MediaRecorder.isTypeSupported(t));
+}
+
+/**
+ * Records a MediaStream with MediaRecorder in timeslices: start, pause, resume, stop, elapsed time, a maximum
+ * duration. Part of the recorder pipeline (the `<av-recorder>` element and ffmpeg.wasm conversions build on it).
+ */
+export class StreamRecorder extends Emitter<StreamRecorderEvents> {
+  readonly mimeType: string;
+  private readonly recorder: MediaRecorder;
+  private readonly chunks: Blob[] = [];
+  private size = 0;
+  private startedAt = 0;
+  private pausedAt = 0;
+  private pausedTotal = 0;
+  private maxTimer: ReturnType<typeof setInterval> | undefined;
+  private stopped: Promise<RecordingResult> | undefined;
+
+  constructor(stream: MediaStream, private readonly options: StreamRecorderOptions = {}) {
+    super();
+    const format = options.format ?? 'mp4';
+    const mimeType = pickMimeType(format, stream.getVideoTracks().length > 0, stream.getAudioTracks().length > 0);
+    if (!mimeType) throw new Error(`this browser cannot record ${format} from this stream`);
+    this.mimeType = mimeType;
+    this.recorder = new MediaRecorder(stream, {
+      mimeType,
+      ...(options.videoBitsPerSecond ? { videoBitsPerSecond: options.videoBitsPerSecond } : {}),
+      ...(options.audioBitsPerSecond ? { audioBitsPerSecond: options.audioBitsPerSecond } : {}),
+    });
+    this.recorder.ondataavailable = (e) => {
+      if (!e.data.size) return;
+      this.chunks.push(e.data);
+      this.size += e.data.size;
+      this.emit('data', { size: this.size });
+    };
+    this.recorder.onerror = (e) => this.emit('error', { message: String((e as unknown as { error?: Error }).error?.message ?? 'recording failed') });
+  }
+
+  get state(): RecordingState {
+    return this.recorder.state;
+  }
+
+  /** Seconds recorded so far, pauses excluded. */
+  get elapsed(): number {
+    if (!this.startedAt) return 0;
+    const now = this.pausedAt || performance.now();
+    return (now - this.startedAt - this.pausedTotal) / 1000;
+  }
+
+  start(): void {
+    if (this.recorder.state !== 'inactive' || this.stopped) return;
+    this.recorder.start(this.options.timesliceMs ?? 1000);
+    this.startedAt = performance.now();
+    const max = this.options.maxDurationSeconds;
+    if (max) this.maxTimer = setInterval(() => this.elapsed >= max && void this.stop(), 100);
+    this.emit('start', undefined);
+  }
+
+  pause(): void {
+    if (this.recorder.state !== 'recording') return;
+    this.recorder.pause();
+    this.pausedAt = performance.now();
+    this.emit('pause', undefined);
+  }
+
+  resume(): void {
+    if (this.recorder.state !== 'paused') return;
+    this.recorder.resume();
+    this.pausedTotal += performance.now() - this.pausedAt;
+    this.pausedAt = 0;
+    this.emit('resume', undefined);
+  }
+
+  /** Stops and resolves with the recording (the same promise on every call). */
+  stop(): Promise<RecordingResult> {
+    this.stopped ??= new Promise<RecordingResult>((resolve) => {
+      clearInterval(this.maxTimer);
+      const duration = this.elapsed;
+      const finish = () => {
+        const blob = new Blob(this.chunks, { type: this.mimeType });
+        const result = { blob, mimeType: this.mimeType, duration, size: blob.size };
+        this.emit('stop', result);
+        resolve(result);
+      };
+      if (this.recorder.state === 'inactive') return finish();
+      this.recorder.addEventListener('stop', finish, { once: true });
+      this.recorder.stop();
+    });
+    return this.stopped;
+  }
+
+  /** Stops without waiting and drops what was recorded. Idempotent; never stops the stream's tracks (not ours). */
+  destroy(): void {
+    clearInterval(this.maxTimer);
+    if (this.recorder.state !== 'inactive') this.recorder.stop();
+    this.chunks.length = 0;
+    this.removeAllListeners();
+  }
+}
