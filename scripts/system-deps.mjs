@@ -9,6 +9,8 @@ export function ensureSystemDeps() {
   const missing = [];
   if (!existsSync(chromium)) missing.push('chromium');
   if (!has('turnserver')) missing.push('coturn');
+  // The TLS test makes a self-signed certificate with it.
+  if (!has('openssl')) missing.push('openssl');
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0) {
     console.error(`Missing system packages: ${missing.join(' ')}.\nInstall them with:\n  sudo apt-get update && sudo apt-get install -y ${missing.join(' ')}`);
