@@ -8,10 +8,10 @@ import { ExpressPeerServer } from 'peer';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ROOM_NAME, type RTCIceServerLike } from '../components/core/room-protocol.js';
 import { createLogger, type Logger } from './log.js';
-import { RoomService, type AppData, type RoomConfig, type ServerHooks } from './rooms.js';
+import { RoomService, type AppData, type RoomPolicy } from './rooms.js';
 import { coturnInstalled, startCoturn, turnIceServers, type LocalCoturn, type TurnConfig } from './turn.js';
 
-export interface ServerOptions {
+export interface ServerOptions extends RoomPolicy {
   /** Interface to listen on. Default 127.0.0.1. */
   host?: string;
   /** Port to listen on; 0 picks a free one. Default 9000. */
@@ -28,18 +28,6 @@ export interface ServerOptions {
   turn?: TurnConfig;
   /** Start a local coturn (when installed) and use it: `{ port }` (default 3478). */
   localTurn?: boolean | { port?: number; minPort?: number; maxPort?: number; allowLoopback?: boolean };
-  /** Server password; clients give it as the element's `key` (or `password`) attribute. */
-  password?: string;
-  /** Secret that signs room tokens (`createToken`). */
-  tokenSecret?: string;
-  /** Per-room settings (password, limits) by room name. */
-  rooms?: Record<string, RoomConfig>;
-  /** Largest mesh per room unless the room's settings say otherwise. Default 6. */
-  maxParticipants?: number;
-  /** Largest audience of a broadcast room. Default 100. */
-  maxViewers?: number;
-  /** Business logic: `authenticate`, `onJoin`, `onLeave`, `onMessage`. */
-  hooks?: ServerHooks;
   /** pino level, or an existing logger. */
   logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   logger?: Logger;
@@ -106,12 +94,7 @@ export function createServer(options: ServerOptions = {}): AvServer {
     logger,
     iceServers: (peerId) => [...extraIceServers, ...turnIceServers(turn, peerId)],
     peerPath: (room) => `/r/${encodeURIComponent(room)}${PEER_PATH}`,
-    password: options.password,
-    tokenSecret: options.tokenSecret,
-    rooms: options.rooms,
-    maxParticipants: options.maxParticipants,
-    maxViewers: options.maxViewers,
-    hooks: options.hooks,
+    ...pickPolicy(options),
   });
 
   // PeerServer's socket is ours to route: two `ws` servers on one http server break each other.
@@ -252,6 +235,10 @@ export function createServer(options: ServerOptions = {}): AvServer {
       return closing;
     },
   };
+}
+
+function pickPolicy({ password, tokenSecret, rooms, maxParticipants, maxViewers, hooks }: RoomPolicy): RoomPolicy {
+  return { password, tokenSecret, rooms, maxParticipants, maxViewers, hooks };
 }
 
 function upgrade(wss: WebSocketServer, req: IncomingMessage, socket: Duplex, head: Buffer, then: (ws: WebSocket) => void): void {

@@ -61,22 +61,28 @@ export interface RoomConfig {
   maxViewers?: number;
 }
 
-export interface RoomServiceOptions {
+/** Who may join and how many: shared by `createServer` options and the room service. */
+export interface RoomPolicy {
+  /** Server password: members give it as the element's `key` (or `password`), or hold a token. */
+  password?: string;
+  /** Secret that signs room tokens (`createToken`). */
+  tokenSecret?: string;
+  /** Per-room settings (password, limits) by room name. */
+  rooms?: Record<string, RoomConfig>;
+  /** Largest mesh per room unless the room's settings say otherwise. Default 6. */
+  maxParticipants?: number;
+  /** Largest audience of a broadcast room. Default 100. */
+  maxViewers?: number;
+  /** Business logic: `authenticate`, `onJoin`, `onLeave`, `onMessage`. */
+  hooks?: ServerHooks;
+}
+
+export interface RoomServiceOptions extends RoomPolicy {
   logger: Logger;
   /** PeerJS `path` for a room (below the base path the client already knows). Default `/r/<room>/peerjs`. */
   peerPath?: (room: string) => string;
   /** ICE servers handed to a member with its join answer (TURN credentials are per member). */
   iceServers: (peerId: string) => RTCIceServerLike[];
-  /** Server password: members give it as the element's `key` (or `password`), or hold a token. */
-  password?: string;
-  /** Secret signing room tokens (see `createToken`). */
-  tokenSecret?: string;
-  /** Per-room settings by room name. */
-  rooms?: Record<string, RoomConfig>;
-  /** Defaults for rooms without settings. */
-  maxParticipants?: number;
-  maxViewers?: number;
-  hooks?: ServerHooks;
   /** Messages a socket may send per second on average, and in a burst. */
   rate?: { perSecond: number; burst: number };
   /** Failed joins allowed per address before it is blocked for `blockSeconds`. */

@@ -1,4 +1,4 @@
-import { createStore, del, get, set, type UseStore } from 'idb-keyval';
+import { createStore, get, set, type UseStore } from 'idb-keyval';
 
 /** Browser storage (IndexedDB through idb-keyval) for what should survive a reload: chat history, device choice. */
 let store: UseStore | undefined;
@@ -18,13 +18,5 @@ export async function save<T>(key: string, value: T): Promise<void> {
     await set(key, value, db());
   } catch {
     /* storage unavailable: nothing persists, nothing breaks */
-  }
-}
-
-export async function remove(key: string): Promise<void> {
-  try {
-    await del(key, db());
-  } catch {
-    /* ignore */
   }
 }
