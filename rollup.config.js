@@ -1,19 +1,70 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import commonjs from '@rollup/plugin-commonjs';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 import terser from '@rollup/plugin-terser';
+import { rollup } from 'rollup';
+
+const require = createRequire(import.meta.url);
+const ASSETS = '\0av-ffmpeg-assets';
+const WORKER = '\0av-ffmpeg-worker';
 
 /**
- * The script-tag bundle: our code (already compiled by tsc into dist/lib) + lit + peerjs in one minified ES module.
- * `sdp` (a peerjs dependency) is CommonJS, hence the commonjs plugin.
+ * ffmpeg.wasm without a CDN: the single-thread ESM core is emitted beside the bundle (dist/ffmpeg/) and its worker is
+ * bundled into one module and inlined as a string (rollup leaves the package's `new Worker(new URL(...))` alone), so
+ * `components/core/ffmpeg-assets.js` is replaced with a module that knows both.
+ */
+function ffmpegAssets() {
+  return {
+    name: 'av-ffmpeg-assets',
+    resolveId(source) {
+      if (source.endsWith('/ffmpeg-assets.js')) return ASSETS;
+      if (source === WORKER) return WORKER;
+      return null;
+    },
+    async load(id) {
+      if (id === ASSETS) {
+        const dir = require.resolve('@ffmpeg/core').replace(/[^/]+$/, '').replace(/\/umd\/$/, '/esm/');
+        const core = this.emitFile({ type: 'asset', fileName: 'ffmpeg/ffmpeg-core.js', source: readFileSync(`${dir}ffmpeg-core.js`) });
+        this.emitFile({ type: 'asset', fileName: 'ffmpeg/ffmpeg-core.wasm', source: readFileSync(`${dir}ffmpeg-core.wasm`) });
+        return `import source from '${WORKER}';
+export const bundledCoreBase = new URL('.', import.meta.ROLLUP_FILE_URL_${core}).href;
+let url;
+export function bundledWorkerURL() {
+  return (url ??= URL.createObjectURL(new Blob([source], { type: 'text/javascript' })));
+}`;
+      }
+      if (id === WORKER) {
+        const bundle = await rollup({ input: require.resolve('@ffmpeg/ffmpeg/worker'), plugins: [terser()] });
+        const { output } = await bundle.generate({ format: 'es' });
+        await bundle.close();
+        return `export default ${JSON.stringify(output[0].code)};`;
+      }
+      return null;
+    },
+  };
+}
+
+/**
+ * The script-tag bundle: our code (already compiled by tsc into dist/lib) + lit + peerjs in one minified ES module,
+ * dist/av-elements.js. Recording code, ffmpeg.wasm's wrapper and the SHA-256 wasm are split into dist/chunks/, loaded by
+ * the bundle when a recorder or a file transfer needs them. `sdp` (a peerjs dependency) is CommonJS, hence the commonjs plugin.
  */
 export default {
   input: 'dist/lib/components/index.js',
+  // Let shared code live in the entry itself (no facade module and no extra request at start).
+  preserveEntrySignatures: 'allow-extension',
   output: {
-    file: 'dist/av-elements.js',
+    dir: 'dist',
+    entryFileNames: 'av-elements.js',
+    chunkFileNames: (chunk) => {
+      const from = (pkg) => chunk.moduleIds.some((id) => id.includes(`/node_modules/${pkg}/`));
+      return `chunks/${from('@ffmpeg/ffmpeg') ? 'ffmpeg' : from('hash-wasm') ? 'sha256' : chunk.name}-[hash].js`;
+    },
     format: 'es',
     sourcemap: true,
   },
-  plugins: [nodeResolve({ browser: true }), commonjs(), terser({ format: { comments: false } })],
+  plugins: [ffmpegAssets(), nodeResolve({ browser: true }), commonjs(), terser({ format: { comments: false } })],
   onwarn(warning, warn) {
     if (warning.code === 'THIS_IS_UNDEFINED') return;
     warn(warning);

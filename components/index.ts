@@ -15,3 +15,14 @@ export { AvFile, type FileTransferDetail, type FileReceivedDetail } from './av-f
 export { avFileStrings, type AvFileStrings } from './av-file/av-file.strings.js';
 export { FileTransfers, type Transfer, type TransferState, type FileTransferOptions } from './core/file-transfer.js';
 export { safeFileName } from './core/file-name.js';
+export {
+  AvRecorder,
+  type RecorderState,
+  type RecorderCompleteDetail,
+  type RecorderStartDetail,
+  type RecorderProgressDetail,
+  type RecorderErrorDetail,
+  type RecorderSnapshotDetail,
+} from './av-recorder/av-recorder.js';
+export { avRecorderStrings, type AvRecorderStrings } from './av-recorder/av-recorder.strings.js';
+export type { RecordingResult } from './core/recorder.js';

@@ -137,7 +137,19 @@ export function createServer(options: ServerOptions = {}): AvServer {
     next();
   });
   app.use(PEER_PATH, peerServer);
-  app.use(express.static(distDir, { index: false, fallthrough: true }));
+  // The bundle is loaded by other sites' pages (`<script type="module" src="https://av.example/av-elements.js">`), and
+  // its chunks and the ffmpeg.wasm core from workers: module scripts and wasm fetches need CORS.
+  app.use(
+    express.static(distDir, {
+      index: false,
+      fallthrough: true,
+      setHeaders(res, path) {
+        res.setHeader('Access-Control-Allow-Origin', '*');
+        res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');
+        if (/[\\/]chunks[\\/]/.test(path)) res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
+      },
+    }),
+  );
   app.use(express.static(demoDir, { index: 'index.html' }));
   app.use((_req, res) => {
     res.status(404).json({ error: 'not-found' });

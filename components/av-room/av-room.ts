@@ -123,6 +123,12 @@ export class AvRoom extends LitElement {
   /** Console logging of the underlying session: `silent`, `error`, `warn`, `info` or `debug`. */
   @property({ attribute: 'log-level' }) logLevel: LogLevel = 'warn';
 
+  /**
+   * Send this MediaStream (a canvas, a screen capture, a Web Audio mix) instead of the camera and microphone. Set it
+   * before the element is added (changing it later joins again). It stays the page's: we never stop its tracks.
+   */
+  @property({ attribute: false }) localStream?: MediaStream;
+
   /** User-visible strings; assign a translated copy of `avRoomStrings`. */
   @property({ attribute: false }) strings: AvRoomStrings = avRoomStrings;
 
@@ -166,12 +172,13 @@ export class AvRoom extends LitElement {
       video: this.video && !this.cameraOff,
       muted: this.muted,
       logLevel: this.logLevel,
+      ...(this.localStream ? { localStream: this.localStream } : {}),
     };
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     const session = this.controller.session;
-    if ((changed.has('room') || changed.has('server') || changed.has('mode') || changed.has('presenter')) && this.hasUpdated) {
+    if ((changed.has('room') || changed.has('server') || changed.has('mode') || changed.has('presenter') || changed.has('localStream')) && this.hasUpdated) {
       this.controller.restart();
       return;
     }

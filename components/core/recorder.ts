@@ -57,7 +57,7 @@ export class StreamRecorder extends Emitter<StreamRecorderEvents> {
   private maxTimer: ReturnType<typeof setInterval> | undefined;
   private stopped: Promise<RecordingResult> | undefined;
 
-  constructor(stream: MediaStream, private readonly options: StreamRecorderOptions = {}) {
+  constructor(readonly stream: MediaStream, private readonly options: StreamRecorderOptions = {}) {
     super();
     const format = options.format ?? 'mp4';
     const mimeType = pickMimeType(format, stream.getVideoTracks().length > 0, stream.getAudioTracks().length > 0);

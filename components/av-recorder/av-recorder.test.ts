@@ -1,0 +1,155 @@
+import { expect, fixture, html } from '@open-wc/testing';
+import { sendKeys } from '@web/test-runner-commands';
+import '../index.js';
+import type { AvRecorder, RecorderCompleteDetail, RecorderErrorDetail, RecorderProgressDetail } from './av-recorder.js';
+import type { AvRoom } from '../av-room/av-room.js';
+import { SERVER, eventWithin, uniqueRoom, until } from '../test-helpers.js';
+
+/** What Chromium says about a recording when it plays it. */
+async function playable(blob: Blob): Promise<{ duration: number; width: number; height: number }> {
+  const video = document.createElement('video');
+  video.muted = true;
+  video.src = URL.createObjectURL(blob);
+  try {
+    await new Promise((resolve, reject) => {
+      video.onloadedmetadata = resolve;
+      video.onerror = () => reject(new Error(`does not play: ${video.error?.message}`));
+    });
+    if (!Number.isFinite(video.duration)) {
+      video.currentTime = 1e6;
+      await new Promise((r) => (video.ondurationchange = r));
+    }
+    return { duration: video.duration, width: video.videoWidth, height: video.videoHeight };
+  } finally {
+    URL.revokeObjectURL(video.src);
+  }
+}
+
+const button = (el: AvRecorder, part: string) => el.shadowRoot!.querySelector<HTMLButtonElement>(`[part~="${part}"]`)!;
+
+async function joinedRecorder(attrs: string) {
+  const wrap = await fixture<HTMLDivElement>(html`<div></div>`);
+  wrap.innerHTML = `<av-room server="${SERVER}" room="${uniqueRoom('rec')}" name="Ann"><av-recorder ${attrs}></av-recorder></av-room>`;
+  const room = wrap.querySelector('av-room') as AvRoom;
+  const rec = wrap.querySelector('av-recorder') as AvRecorder;
+  await until('joined', () => room.session?.state, (s) => s === 'connected');
+  await until('camera', () => room.session!.localStream.getVideoTracks()[0]?.readyState, (s) => s === 'live');
+  await rec.updateComplete;
+  return { wrap, room, rec };
+}
+
+describe('<av-recorder>', () => {
+  it('records itself natively to MP4 from the keyboard, pauses, and offers the file', async () => {
+    const { rec } = await joinedRecorder('source="self" file-name="standup {source}"');
+    await expect(rec).to.be.accessible();
+    const started = eventWithin<{ mimeType: string; conversion?: string }>(rec, 'av-recorder-start', 5000);
+    button(rec, 'start-button').focus();
+    await sendKeys({ press: 'Enter' });
+    const start = (await started).detail;
+    expect(start.mimeType).to.match(/^video\/mp4;codecs=avc1/);
+    expect(start.conversion).to.equal(undefined);
+    await until('recording', () => rec.getAttribute('state'), (s) => s === 'recording');
+    await rec.updateComplete;
+    await expect(rec).to.be.accessible();
+    await new Promise((r) => setTimeout(r, 1500));
+    button(rec, 'pause-button').focus();
+    await sendKeys({ press: 'Space' });
+    expect(rec.state).to.equal('paused');
+    const pausedAt = rec.elapsed;
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(rec.elapsed).to.be.closeTo(pausedAt, 0.05);
+    rec.resume();
+    await new Promise((r) => setTimeout(r, 1000));
+    const done = eventWithin<RecorderCompleteDetail>(rec, 'av-recorder-complete', 10_000);
+    button(rec, 'stop-button').click();
+    const result = (await done).detail;
+    expect(result.fileName).to.equal('standup self.mp4');
+    expect(result.size).to.equal(result.blob.size).and.be.greaterThan(10_000);
+    expect(result.duration).to.be.within(2.2, 3.2);
+    const info = await playable(result.blob);
+    expect(info.width).to.equal(640);
+    expect(info.duration).to.be.within(2, 3.5);
+    await rec.updateComplete;
+    const link = rec.shadowRoot!.querySelector<HTMLAnchorElement>('a[part~="download"]')!;
+    expect(link.download).to.equal('standup self.mp4');
+    expect(link.textContent).to.match(/Save recording \(MP4/);
+    expect(rec.state).to.equal('done');
+  });
+
+  it('stops by itself at max-duration and releases the grid and mix it drew', async () => {
+    const { rec } = await joinedRecorder('source="self" width="320" height="180" max-duration="1.5"');
+    const done = eventWithin<RecorderCompleteDetail>(rec, 'av-recorder-complete', 10_000);
+    await rec.start();
+    const stream = rec.stream!;
+    expect(stream.getVideoTracks()[0]!.getSettings().width).to.equal(320);
+    const result = (await done).detail;
+    expect(result.duration).to.be.within(1.4, 2);
+    expect((await playable(result.blob)).height).to.equal(180);
+    expect(stream.getTracks().map((t) => t.readyState)).to.deep.equal(['ended', 'ended']);
+    expect(rec.stream === undefined, 'no stream after the end').to.equal(true);
+  });
+
+  it('converts to AAC with ffmpeg.wasm from our server, with progress', async () => {
+    const { rec } = await joinedRecorder('source="self" audio-codec="aac"');
+    const progress: RecorderProgressDetail[] = [];
+    rec.addEventListener('av-recorder-progress', (e) => progress.push((e as CustomEvent).detail));
+    const done = eventWithin<RecorderCompleteDetail>(rec, 'av-recorder-complete', 60_000);
+    await rec.start();
+    await new Promise((r) => setTimeout(r, 1500));
+    void rec.stop();
+    await until('converting', () => rec.state, (s) => s === 'converting' || s === 'done');
+    const result = (await done).detail;
+    expect(result.mimeType).to.contain('mp4a');
+    expect(progress[0]!.stage).to.equal('loading');
+    expect(progress.at(-1)).to.deep.equal({ stage: 'converting', progress: 1 });
+    expect((await playable(result.blob)).width).to.equal(640);
+  });
+
+  it('still offers the original when ffmpeg.wasm cannot be loaded', async () => {
+    const { rec } = await joinedRecorder(`source="self" audio-codec="aac" ffmpeg-base="${SERVER}/no-such-folder/"`);
+    const failed = eventWithin<RecorderErrorDetail>(rec, 'av-recorder-error', 30_000);
+    await rec.start();
+    await new Promise((r) => setTimeout(r, 1000));
+    await rec.stop();
+    const error = (await failed).detail;
+    expect(error.code).to.equal('load-failed');
+    expect(error.recording!.mimeType).to.match(/^video\/mp4;codecs=avc1,opus/);
+    expect(error.recording!.size).to.be.greaterThan(1000);
+    await rec.updateComplete;
+    expect(rec.shadowRoot!.querySelector('[role="alert"]')!.textContent).to.contain('original recording');
+    expect(rec.shadowRoot!.querySelector<HTMLAnchorElement>('a[part~="download"]')!.download).to.match(/\.mp4$/);
+    await expect(rec).to.be.accessible();
+  });
+
+  it('records any stream with recordStream() and never stops its tracks', async () => {
+    const wrap = await fixture<AvRecorder>(html`<av-recorder format="webm"></av-recorder>`);
+    const canvas = Object.assign(document.createElement('canvas'), { width: 320, height: 240 });
+    const ctx = canvas.getContext('2d')!;
+    const timer = setInterval(() => ctx.fillRect(Math.random() * 300, 0, 20, 20), 30);
+    const stream = canvas.captureStream(30);
+    try {
+      const done = eventWithin<RecorderCompleteDetail>(wrap, 'av-recorder-complete', 10_000);
+      await wrap.recordStream(stream);
+      await new Promise((r) => setTimeout(r, 1000));
+      await wrap.stop();
+      const result = (await done).detail;
+      expect(result.mimeType).to.match(/^video\/webm/);
+      expect(result.fileName).to.match(/^recording-\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d\.webm$/);
+      expect(stream.getVideoTracks()[0]!.readyState).to.equal('live');
+    } finally {
+      clearInterval(timer);
+      stream.getTracks().forEach((t) => t.stop());
+    }
+  });
+
+  it('finishes the file when removed while recording', async () => {
+    const { rec } = await joinedRecorder('source="room" width="320" height="240"');
+    await rec.start();
+    const stream = rec.stream!;
+    await new Promise((r) => setTimeout(r, 800));
+    const done = eventWithin<RecorderCompleteDetail>(rec, 'av-recorder-complete', 10_000);
+    rec.remove();
+    expect((await done).detail.size).to.be.greaterThan(0);
+    expect(stream.getTracks().every((t) => t.readyState === 'ended')).to.equal(true);
+  });
+});

@@ -1,0 +1,210 @@
+import { convertRecording, ConvertError, type Conversion } from './convert.js';
+import { Emitter } from './emitter.js';
+import { bundledCoreBase } from './ffmpeg-assets.js';
+import { MediaMix, type MixSource } from './media-mix.js';
+import { pickMimeType, StreamRecorder, type RecordingResult } from './recorder.js';
+import type { RoomSession } from './session.js';
+import { snapshotJpeg, type Snapshot } from './snapshot.js';
+
+/** What to record: our own camera and microphone, one member, everyone in the room, or any stream. */
+export type RecordingSource = 'self' | 'room' | `peer:${string}` | MediaStream;
+
+export interface RecordingJobOptions {
+  source: RecordingSource;
+  /** The room, for every source but a MediaStream. */
+  session?: RoomSession;
+  /** Default `mp4`. */
+  format?: 'mp4' | 'webm';
+  /** Audio of an MP4: `opus` (default; native) or `aac` (a remux with ffmpeg.wasm). */
+  audioCodec?: 'opus' | 'aac';
+  /** Use the browser's own MP4 recording when it has one (default true); false records WebM and transcodes to H.264. */
+  nativeMp4?: boolean;
+  /** Size of the recorded video; default 1280x720 for a room, the source's own size for one person. */
+  width?: number;
+  height?: number;
+  /** Frames per second. Default 30. */
+  fps?: number;
+  maxDurationSeconds?: number;
+  /** Folder with ffmpeg-core.js/.wasm, needed only for a conversion; default the bundle's copy, else `<server>/ffmpeg/`. */
+  coreBase?: string;
+  /** MediaRecorder chunk interval. Default 1000 ms. */
+  timesliceMs?: number;
+}
+
+/** The recording plan: what MediaRecorder writes, and what ffmpeg.wasm does afterwards (if anything). */
+export interface RecordingPlan {
+  record: 'mp4' | 'webm';
+  conversion: Conversion | undefined;
+}
+
+/** Cheapest path first: native MP4 as is, native MP4 + AAC remux, else WebM + H.264 transcode (or plain WebM). */
+export function planRecording(o: Pick<RecordingJobOptions, 'format' | 'audioCodec' | 'nativeMp4'>, canRecordMp4: boolean): RecordingPlan {
+  if (o.format === 'webm') return { record: 'webm', conversion: undefined };
+  if (canRecordMp4 && o.nativeMp4 !== false) return { record: 'mp4', conversion: o.audioCodec === 'aac' ? 'aac' : undefined };
+  return { record: 'webm', conversion: 'h264' };
+}
+
+export interface RecordingJobEvents {
+  start: { mimeType: string; plan: RecordingPlan };
+  pause: void;
+  resume: void;
+  progress: { stage: 'loading' | 'converting'; progress: number };
+  /** The final file (converted when the plan asked for it). */
+  complete: RecordingResult;
+  /** A failure; `recording` is the unconverted file when only the conversion failed. */
+  error: { code: string; message: string; recording?: RecordingResult };
+}
+
+/**
+ * One recording from start to file: builds the stream (a {@link MediaMix} following the room for session sources),
+ * records it in timeslices, converts it with ffmpeg.wasm when the plan says so, and lets everything go afterwards.
+ */
+export class RecordingJob extends Emitter<RecordingJobEvents> {
+  readonly plan: RecordingPlan;
+  private readonly mix: MediaMix | undefined;
+  private readonly recorder: StreamRecorder;
+  private readonly off: (() => void)[] = [];
+  private readonly abort = new AbortController();
+  private finished: Promise<RecordingResult> | undefined;
+  private readonly coreBase: string | undefined;
+
+  constructor(private readonly options: RecordingJobOptions) {
+    super();
+    const { source, session } = options;
+    this.coreBase = options.coreBase || bundledCoreBase || (session && `${session.server.replace(/\/$/, '')}/ffmpeg/`);
+    let stream: MediaStream;
+    if (source instanceof MediaStream) {
+      stream = source;
+    } else {
+      if (!session) throw new Error('not in a room');
+      if (source.startsWith('peer:') && !session.peers.has(source.slice(5))) throw new Error(`no member ${source.slice(5)} in the room`);
+      const size = options.width && options.height ? { width: options.width, height: options.height } : defaultSize(source, session);
+      this.mix = new MediaMix({ ...size, fps: options.fps });
+      const update = () => this.mix?.setSources(sourcesOf(source, session));
+      update();
+      for (const type of ['peer-join', 'peer-leave', 'peer-update', 'stream', 'local-stream'] as const) this.off.push(session.on(type, update));
+      stream = this.mix.stream;
+    }
+    const hasVideo = stream.getVideoTracks().length > 0;
+    const hasAudio = stream.getAudioTracks().length > 0;
+    this.plan = planRecording(options, !!pickMimeType('mp4', hasVideo, hasAudio));
+    if (this.plan.conversion && !this.coreBase) {
+      this.destroy();
+      throw new Error('converting needs ffmpeg.wasm: set ffmpeg-base, or record in the browser’s own format');
+    }
+    try {
+      this.recorder = new StreamRecorder(stream, {
+        format: this.plan.record,
+        timesliceMs: options.timesliceMs ?? 1000,
+        maxDurationSeconds: options.maxDurationSeconds,
+      });
+    } catch (e) {
+      this.destroy();
+      throw e;
+    }
+    this.recorder.on('stop', () => void this.stop());
+    this.recorder.on('error', ({ message }) => this.emit('error', { code: 'record-failed', message }));
+  }
+
+  get state(): RecordingState {
+    return this.recorder.state;
+  }
+
+  /** What is being recorded (the drawn grid and mixed voices for a session source). */
+  get stream(): MediaStream {
+    return this.recorder.stream;
+  }
+
+  /** Seconds recorded, pauses excluded. */
+  get elapsed(): number {
+    return this.recorder.elapsed;
+  }
+
+  start(): void {
+    this.recorder.start();
+    this.emit('start', { mimeType: this.recorder.mimeType, plan: this.plan });
+  }
+
+  pause(): void {
+    if (this.recorder.state !== 'recording') return;
+    this.recorder.pause();
+    this.emit('pause', undefined);
+  }
+
+  resume(): void {
+    if (this.recorder.state !== 'paused') return;
+    this.recorder.resume();
+    this.emit('resume', undefined);
+  }
+
+  /** A JPEG of what is being recorded right now. */
+  snapshot(quality?: number): Promise<Snapshot> {
+    return snapshotJpeg(this.recorder.stream, quality);
+  }
+
+  /**
+   * Stops, converts when needed, and resolves with the final file (the same promise on every call). When only the
+   * conversion fails it resolves with the unconverted recording and emits `error` with it.
+   */
+  stop(): Promise<RecordingResult> {
+    this.finished ??= (async () => {
+      const raw = await this.recorder.stop();
+      this.releaseSources();
+      let result = raw;
+      if (this.plan.conversion && raw.size > 0) {
+        try {
+          const blob = await convertRecording(raw.blob, this.plan.conversion, {
+            coreBase: this.coreBase!,
+            audioCodec: this.options.audioCodec,
+            fps: this.options.fps ?? 30,
+            duration: raw.duration,
+            signal: this.abort.signal,
+            onProgress: (stage, progress) => this.emit('progress', { stage, progress }),
+          });
+          result = { blob, mimeType: blob.type, duration: raw.duration, size: blob.size };
+        } catch (e) {
+          const code = e instanceof ConvertError ? e.code : 'convert-failed';
+          this.emit('error', { code, message: (e as Error).message, recording: raw });
+          return raw;
+        }
+      }
+      this.emit('complete', result);
+      return result;
+    })();
+    return this.finished;
+  }
+
+  private releaseSources(): void {
+    for (const off of this.off.splice(0)) off();
+    this.mix?.destroy();
+  }
+
+  /** Drops everything, conversion included. Never stops a MediaStream the page passed in. Idempotent. */
+  destroy(): void {
+    this.abort.abort();
+    this.releaseSources();
+    this.recorder?.destroy();
+    this.removeAllListeners();
+  }
+}
+
+/** The members a session source shows: our own media unless we only watch, then everyone who sends. */
+export function sourcesOf(source: 'self' | 'room' | `peer:${string}`, session: RoomSession): MixSource[] {
+  const self: MixSource = { id: session.peerId ?? 'self', name: session.options.name ?? '', stream: session.localStream };
+  if (source === 'self') return [self];
+  if (source.startsWith('peer:')) {
+    const peer = session.peers.get(source.slice(5));
+    return peer ? [{ id: peer.peerId, name: peer.name, stream: peer.stream }] : [];
+  }
+  const others = [...session.peers.values()].filter((p) => p.role !== 'viewer').map((p) => ({ id: p.peerId, name: p.name, stream: p.stream }));
+  return session.options.role === 'viewer' ? others : [self, ...others];
+}
+
+function defaultSize(source: 'self' | 'room' | `peer:${string}`, session: RoomSession): { width: number; height: number } {
+  if (source !== 'room') {
+    const settings = sourcesOf(source, session)[0]?.stream?.getVideoTracks()[0]?.getSettings();
+    if (settings?.width && settings.height) return { width: settings.width, height: settings.height };
+    return { width: 640, height: 480 };
+  }
+  return { width: 1280, height: 720 };
+}
