@@ -30,6 +30,9 @@ export interface StreamRecorderEvents {
   error: { message: string };
 }
 
+/** How long a WebM recording is paused before it stops, so the encoder can write out the frames it still holds. */
+export const WEBM_DRAIN_MS = 1500;
+
 /** Candidate MIME types, best first; MP4 with AAC is never native in Chromium (it needs a remux). */
 const CANDIDATES = {
   mp4: { av: ['video/mp4;codecs=avc1,opus', 'video/mp4;codecs=avc1.42E01E,opus', 'video/mp4'], v: ['video/mp4;codecs=avc1', 'video/mp4'], a: ['audio/mp4;codecs=opus', 'audio/mp4'] },
@@ -125,7 +128,12 @@ export class StreamRecorder extends Emitter<StreamRecorderEvents> {
       };
       if (this.recorder.state === 'inactive') return finish();
       this.recorder.addEventListener('stop', finish, { once: true });
-      this.recorder.stop();
+      // Chromium's VP8/VP9 encoder runs behind and drops what it still holds at stop() (the last ~0.8 s of video):
+      // pause (nothing new goes in, nothing is counted), let it drain, then stop. Its MP4 (H.264) loses nothing.
+      if (this.mimeType.includes('webm') && this.recorder.state === 'recording') {
+        this.recorder.pause();
+        setTimeout(() => this.recorder.stop(), WEBM_DRAIN_MS);
+      } else this.recorder.stop();
     });
     return this.stopped;
   }
