@@ -370,11 +370,12 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
     const { info, file } = t;
     const run = ++t.run;
     t.channel?.close();
-    const hasher = await t.hasher;
-    if (t.run !== run) return;
+    // Active at once, before any await: startNext() must see this file moving (the hasher may still be loading).
     info.state = 'active';
     if (from === 0) t.started = performance.now();
     info.bytes = from;
+    const hasher = await t.hasher;
+    if (t.run !== run) return;
     this.changed(info, true);
     const pc = this.session.getDataPeerConnection(info.peerId);
     if (info.size > 0 && from < info.size && !pc) {
