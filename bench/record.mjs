@@ -1,6 +1,7 @@
 // Recording: for a room recording of N seconds (default 60) with two members, the time from stop() to the file being
 // ready for each path — native MP4, MP4 + AAC remux (ffmpeg.wasm), WebM → H.264 transcode (ffmpeg.wasm) — and the
-// peak memory of Chromium (every process of it: the renderer holds MediaRecorder's chunks and ffmpeg.wasm's heap).
+// peak memory of Chromium (PSS of every process of it: the renderer holds MediaRecorder's chunks and ffmpeg.wasm's
+// heap; PSS splits shared pages between processes, so the sum does not count them several times).
 // Baseline, in the same browser: a bare MediaRecorder recording the camera to MP4 for as long (no grid, no mix).
 // Usage: node bench/record.mjs [seconds=60]
 import { readdirSync, readFileSync } from 'node:fs';
@@ -9,19 +10,20 @@ import { launchChromium, startBuiltServer } from './lib/setup.mjs';
 const SECONDS = Number(process.argv[2] ?? 60);
 const MARK = `--av-bench-record=${process.pid}`;
 const server = await startBuiltServer();
-const chromium = await launchChromium(['--use-fake-device-for-media-stream=fps=30', MARK]);
+const chromium = await launchChromium(['--use-fake-device-for-media-stream=fps=30', '--js-flags=--expose-gc', MARK]);
 
-/** Resident memory of every process of our Chromium (the marked browser process and its descendants), in bytes. */
-function chromiumRss() {
+/** Proportional memory (PSS) of every process of our Chromium (the marked browser process and its descendants), in bytes. */
+function chromiumPss() {
   const procs = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${name}/status`, 'utf8'))?.[1] ?? 0) * 1024;
       const marked = readFileSync(`/proc/${name}/cmdline`, 'utf8').includes(MARK);
-      procs.push({ pid: Number(name), ppid, rss, marked });
+      const chromiumish = marked || /chrom/i.test(stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')));
+      const pss = chromiumish ? Number(/Pss:\s+(\d+)/.exec(readFileSync(`/proc/${name}/smaps_rollup`, 'utf8'))?.[1] ?? 0) * 1024 : 0;
+      procs.push({ pid: Number(name), ppid, pss, marked });
     } catch {
       // The process ended while we looked.
     }
@@ -31,13 +33,13 @@ function chromiumRss() {
     grew = false;
     for (const p of procs) if (!ours.has(p.pid) && ours.has(p.ppid)) ours.add(p.pid), (grew = true);
   }
-  return procs.filter((p) => ours.has(p.pid)).reduce((sum, p) => sum + p.rss, 0);
+  return procs.filter((p) => ours.has(p.pid)).reduce((sum, p) => sum + p.pss, 0);
 }
 
 /** Samples Chromium's memory every 250 ms until stopped; resolves the peak. */
 function sampleMemory() {
-  let peak = chromiumRss();
-  const timer = setInterval(() => (peak = Math.max(peak, chromiumRss())), 250);
+  let peak = chromiumPss();
+  const timer = setInterval(() => (peak = Math.max(peak, chromiumPss())), 250);
   return () => (clearInterval(timer), peak);
 }
 
@@ -64,8 +66,10 @@ await ann.page.waitForFunction(() => document.querySelector('av-room').peers[0]?
 
 /** Records for SECONDS with `attrs` (or a bare MediaRecorder), then times stop → file. */
 async function run(attrs) {
+  await ann.page.evaluate(() => window.gc?.());
   await ann.page.waitForTimeout(1000);
-  const before = chromiumRss();
+  const before = chromiumPss();
+  const heap = await ann.page.evaluate(() => performance.memory?.usedJSHeapSize ?? 0);
   const stopSampling = sampleMemory();
   const out = await ann.page.evaluate(
     async ({ attrs, seconds }) => {
@@ -94,6 +98,8 @@ async function run(attrs) {
       await rec.start();
       await wait(seconds * 1000);
       const t0 = performance.now();
+      let loaded = 0;
+      rec.addEventListener('av-recorder-progress', (e) => (loaded ||= e.detail.stage === 'converting' ? performance.now() - t0 : 0));
       const result = await new Promise((resolve, reject) => {
         rec.addEventListener('av-recorder-complete', (e) => resolve(e.detail), { once: true });
         rec.addEventListener('av-recorder-error', (e) => reject(new Error(e.detail.message)), { once: true });
@@ -101,16 +107,17 @@ async function run(attrs) {
       });
       const ms = performance.now() - t0;
       rec.remove();
-      return { ms, size: result.size, mimeType: result.mimeType };
+      return { ms, loaded, size: result.size, mimeType: result.mimeType };
     },
     { attrs, seconds: SECONDS },
   );
-  return { ...out, peak: stopSampling(), before };
+  return { ...out, peak: stopSampling(), before, heap };
 }
 
 const MiB = (b) => `${(b / 1048576).toFixed(0)} MiB`;
 try {
-  console.log(`${SECONDS} s recordings of a 2-member room (1280x720 grid, 30 fps), stop → file ready; Chromium RSS peak (before)`);
+  console.log(`${SECONDS} s recordings of a 2-member room (1280x720 grid, 30 fps) on a 2-core machine that also runs the call:`);
+  console.log('stop → file ready (of which: until ffmpeg.wasm is loaded and converting), file size, Chromium PSS peak (before the run)');
   const baseline = await run(null);
   const rows = [['bare MediaRecorder (camera, MP4)', baseline]];
   for (const [label, attrs] of [
@@ -121,10 +128,12 @@ try {
     rows.push([label, await run(attrs)]);
   }
   for (const [label, r] of rows) {
-    console.log(`  ${label.padEnd(38)} ${`${r.ms.toFixed(0)} ms`.padStart(9)}   ${(r.size / 1048576).toFixed(1).padStart(5)} MiB file   peak ${MiB(r.peak)} (before ${MiB(r.before)})   ${r.mimeType}`);
+    const load = r.loaded ? ` (${r.loaded.toFixed(0)} ms)` : '';
+    console.log(`  ${label.padEnd(38)} ${`${r.ms.toFixed(0)} ms${load}`.padStart(18)}   ${(r.size / 1048576).toFixed(1).padStart(5)} MiB file   peak ${MiB(r.peak)} (before ${MiB(r.before)}, page JS heap ${MiB(r.heap)})   ${r.mimeType}`);
   }
   for (const [label, r] of rows.slice(1)) {
-    console.log(`  ratio stop→ready (${label.replace('<av-recorder> ', '')} / bare): ${(r.ms / baseline.ms).toFixed(1)}; peak memory ratio ${(r.peak / baseline.peak).toFixed(2)}`);
+    const speed = r.loaded ? `; converted at ${(SECONDS / ((r.ms - r.loaded) / 1000)).toFixed(1)}x real time` : '';
+    console.log(`  ratio (${label.replace('<av-recorder> ', '')} / bare): stop→ready ${(r.ms / baseline.ms).toFixed(1)}, peak memory ${(r.peak / baseline.peak).toFixed(2)}${speed}`);
   }
 } finally {
   await ann.close();

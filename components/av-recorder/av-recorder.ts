@@ -242,6 +242,12 @@ export class AvRecorder extends LitElement {
       this.fire('av-recorder-progress', p);
     });
     job.on('error', ({ code, message, recording }) => {
+      if (code === 'record-failed') {
+        // MediaRecorder stops itself after an error: what it recorded still arrives through 'complete'.
+        this.error = message;
+        this.fire('av-recorder-error', { code, message });
+        return;
+      }
       const original = recording && this.finish(recording);
       this.fail({ code, message, ...(original ? { recording: original } : {}) });
     });
@@ -358,7 +364,6 @@ export class AvRecorder extends LitElement {
     const t = Math.floor(this.elapsed);
     const clock = `${String(Math.floor(t / 60)).padStart(2, '0')}:${String(t % 60).padStart(2, '0')}`;
     const result = this.result;
-    const canStart = !!this.session || this.source === 'stream';
     return html`
       <div part="controls" role="toolbar" aria-label=${s.toolbar}>
         ${active || st === 'converting'
@@ -366,7 +371,7 @@ export class AvRecorder extends LitElement {
                 ${st === 'paused' ? s.resume : s.pause}
               </button>
               <button part="button stop-button" ?disabled=${!active} @click=${() => void this.stop()}>${s.stop}</button>`
-          : html`<button part="button start-button" ?disabled=${!canStart} @click=${() => void this.start()}>${s.start}</button>`}
+          : html`<button part="button start-button" ?disabled=${!this.session} @click=${() => void this.start()}>${s.start}</button>`}
         <button part="button snapshot-button" ?disabled=${!this.session && !this.job} @click=${() => void this.snapshot().catch((e) => (this.error = e.message))}>
           ${s.snapshot}
         </button>

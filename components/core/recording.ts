@@ -103,7 +103,10 @@ export class RecordingJob extends Emitter<RecordingJobEvents> {
       throw e;
     }
     this.recorder.on('stop', () => void this.stop());
-    this.recorder.on('error', ({ message }) => this.emit('error', { code: 'record-failed', message }));
+    this.recorder.on('error', ({ message }) => {
+      this.emit('error', { code: 'record-failed', message });
+      void this.stop();
+    });
   }
 
   get state(): RecordingState {
