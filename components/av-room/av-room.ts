@@ -5,7 +5,8 @@ import type { LogLevel } from '../core/log.js';
 import type { RemotePeer } from '../core/peer-link.js';
 import type { Role } from '../core/room-protocol.js';
 import type { RoomSession, RoomSessionOptions, SessionState } from '../core/session.js';
-import { snapshotJpeg, type Snapshot } from '../core/snapshot.js';
+import { saveBlob, snapshotJpeg, type Snapshot } from '../core/snapshot.js';
+import { safeFileName } from '../core/file-name.js';
 import { avRoomStrings, type AvRoomStrings } from './av-room.strings.js';
 import { styles } from './av-room.styles.js';
 import { RoomController } from './room-controller.js';
@@ -233,9 +234,9 @@ export class AvRoom extends LitElement {
 
   /**
    * Captures a JPEG of a tile: our own camera (no argument) or a member's video (`peerId`), at the source's size.
-   * Also fires `av-snapshot`.
+   * Also fires `av-snapshot`; with `download`, the browser also saves it (`snapshot-<name>.jpg`).
    */
-  async snapshot(peerId?: string, quality = 0.92): Promise<Snapshot> {
+  async snapshot(peerId?: string, quality = 0.92, download = false): Promise<Snapshot> {
     const session = this.controller.session;
     const source = peerId
       ? this.renderRoot.querySelector<HTMLVideoElement>(`figure[data-peer-id="${CSS.escape(peerId)}"] video`)
@@ -243,6 +244,7 @@ export class AvRoom extends LitElement {
     if (!source) throw new Error(peerId ? `no tile for ${peerId}` : 'not in a room');
     const shot = await snapshotJpeg(source, quality);
     this.dispatchEvent(new CustomEvent<SnapshotDetail>('av-snapshot', { detail: { ...shot, peerId: peerId ?? session?.peerId ?? '' }, bubbles: true, composed: true }));
+    if (download) saveBlob(shot.blob, `${safeFileName(`snapshot-${peerId ? session?.peers.get(peerId)?.name ?? peerId : this.name || 'me'}`)}.jpg`);
     return shot;
   }
 

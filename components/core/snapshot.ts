@@ -37,3 +37,10 @@ async function playing(stream: MediaStream): Promise<HTMLVideoElement> {
   if (!video.videoWidth) await new Promise((r) => video.addEventListener('resize', r, { once: true }));
   return video;
 }
+
+/** Offers a Blob as a download (an `<a download>` clicked once), e.g. a snapshot. */
+export function saveBlob(blob: Blob, fileName: string): void {
+  const a = Object.assign(document.createElement('a'), { href: URL.createObjectURL(blob), download: fileName });
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
+}

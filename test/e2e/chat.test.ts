@@ -56,7 +56,10 @@ test('3 members each send 200 messages in a burst: all 600 shown once everywhere
   const dee = await chatMember('burst', 'Dee');
   const late = await waitFor('recent history', () => rows(dee.page), (r) => r.length >= 100, 15_000);
   assert.equal(late.length, 100);
-  for (const name of names) assert.ok(late.some((r) => r.text === `${name} 199`), `${name}'s latest message is in the shared history`);
+  // The latest 100 in the shared order (sender clock), whoever answered: under load one sender's burst may end before
+  // another's starts, so which names they hold depends on timing, but not which messages.
+  const shared = (await rows(members[0]!.page)).slice(-100).map((r) => r.id);
+  assert.deepEqual(late.map((r) => r.id), shared, 'the latest 100 messages of the shared history, in order');
   for (const p of open.splice(0)) await p.close();
 });
 

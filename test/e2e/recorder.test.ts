@@ -220,29 +220,38 @@ test('native-mp4="off": WebM transcoded to H.264 MP4 with a sane frame rate', as
   assert.equal(decodeErrors(file.path), '');
 });
 
-test('snapshots of 640x480 and 1280x720 sources are JPEGs of those sizes', async () => {
+test('snapshots of 640x480 and 1280x720 sources are JPEGs of those sizes, as files the browser saves', async () => {
   for (const [width, height] of [
     [640, 480],
     [1280, 720],
   ] as const) {
     const page = await member(`rec-shot-${width}`, 'Ann', { camera: { width, height }, recorder: { source: 'self', quality: '0.8' } });
-    const b64 = await page.evaluate(async () => {
+    await page.evaluate(async () => {
       const rec = document.querySelector('av-recorder')!;
       const event = new Promise<any>((r) => rec.addEventListener('av-snapshot', (e) => r((e as CustomEvent).detail), { once: true }));
       const shot = await rec.snapshot();
       const detail = await event;
       if (detail.blob !== shot.blob || detail.source !== 'self') throw new Error('av-snapshot detail');
-      const bytes = new Uint8Array(await shot.blob.arrayBuffer());
-      let s = '';
-      bytes.forEach((b) => (s += String.fromCharCode(b)));
-      return btoa(s);
+      await rec.updateComplete;
     });
+    // The recorder's "Save snapshot" link, then <av-room>.snapshot(undefined, quality, true): both are downloads.
+    const files: string[] = [];
+    for (const save of [
+      () => page.evaluate(() => document.querySelector('av-recorder')!.shadowRoot!.querySelector<HTMLAnchorElement>('a[part~="snapshot-download"]')!.click()),
+      () => page.evaluate(() => document.querySelector('av-room')!.snapshot(undefined, 0.8, true).then(() => {})),
+    ]) {
+      const [download] = await Promise.all([page.waitForEvent('download'), save()]);
+      const path = join(dir, `${files.length}-${download.suggestedFilename()}`);
+      await download.saveAs(path);
+      files.push(path);
+    }
     await page.close();
-    const path = join(dir, `shot-${width}.jpg`);
-    writeFileSync(path, Buffer.from(b64, 'base64'));
-    const stream = probe(path).streams[0]!;
-    assert.equal(stream.codec_name, 'mjpeg');
-    assert.deepEqual([stream.width, stream.height], [width, height]);
+    assert.match(files[1]!, /snapshot-Ann\.jpg$/);
+    for (const path of files) {
+      const stream = probe(path).streams[0]!;
+      assert.equal(stream.codec_name, 'mjpeg');
+      assert.deepEqual([stream.width, stream.height], [width, height]);
+    }
   }
 });
 
