@@ -121,6 +121,29 @@ describe('<av-recorder>', () => {
     await expect(rec).to.be.accessible();
   });
 
+  it('refuses an unknown source or format with a clear error, and records nothing', async () => {
+    const { rec } = await joinedRecorder('source="everyone"');
+    const errors: RecorderErrorDetail[] = [];
+    rec.addEventListener('av-recorder-error', (e) => errors.push((e as CustomEvent).detail));
+    await rec.start();
+    rec.source = 'room';
+    rec.setAttribute('format', 'mov');
+    await rec.start();
+    rec.setAttribute('format', 'mp4');
+    rec.source = 'peer:nobody';
+    await rec.start();
+    expect(errors.map((e) => e.code)).to.deep.equal(['not-ready', 'not-ready', 'not-ready']);
+    expect(errors.map((e) => e.message)).to.deep.equal([
+      'unknown source "everyone": use self, room or peer:<peer id>',
+      'unknown format "mov": use mp4 or webm',
+      'no member nobody in the room',
+    ]);
+    await rec.updateComplete;
+    expect(rec.state).to.equal('error');
+    expect(rec.shadowRoot!.querySelector('[role="alert"]')!.textContent).to.contain('no member nobody');
+    expect(rec.stream === undefined).to.equal(true);
+  });
+
   it('records any stream with recordStream() and never stops its tracks', async () => {
     const wrap = await fixture<AvRecorder>(html`<av-recorder format="webm"></av-recorder>`);
     const canvas = Object.assign(document.createElement('canvas'), { width: 320, height: 240 });

@@ -71,6 +71,13 @@ export class RecordingJob extends Emitter<RecordingJobEvents> {
   constructor(private readonly options: RecordingJobOptions) {
     super();
     const { source, session } = options;
+    if (!(source instanceof MediaStream) && source !== 'self' && source !== 'room' && !/^peer:./.test(source)) {
+      throw new Error(`unknown source "${String(source).slice(0, 80)}": use self, room or peer:<peer id>`);
+    }
+    if (options.format && options.format !== 'mp4' && options.format !== 'webm') throw new Error(`unknown format "${String(options.format).slice(0, 20)}": use mp4 or webm`);
+    if (options.audioCodec && options.audioCodec !== 'opus' && options.audioCodec !== 'aac') {
+      throw new Error(`unknown audio codec "${String(options.audioCodec).slice(0, 20)}": use opus or aac`);
+    }
     this.coreBase = options.coreBase || bundledCoreBase || (session && `${session.server.replace(/\/$/, '')}/ffmpeg/`);
     let stream: MediaStream;
     if (source instanceof MediaStream) {
