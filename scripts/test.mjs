@@ -12,17 +12,42 @@ const files = (dir) =>
     .sort()
     .map((f) => `${dir}/${f}`);
 
-/** Runs a command, echoing its output, and returns [output, exit code]. */
-function run(cmd, args) {
+/**
+ * Runs a command in its own process group, echoing its output, and returns [output, exit code, timed out]. After
+ * `timeoutMs` the whole group is killed (SIGKILL) and the promise resolves even if a grandchild still holds the pipe.
+ */
+let current;
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    // Children run in their own process group: take it down with us.
+    if (current) process.kill(-current.pid, 'SIGKILL');
+    process.exit(130);
+  });
+}
+
+function run(cmd, args, timeoutMs = 30 * 60_000) {
   return new Promise((resolve) => {
     console.log(`\n$ ${cmd} ${args.join(' ')}`);
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' } });
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], detached: true, env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' } });
+    current = child;
     let out = '';
+    const clean = () => out.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+      resolve([clean(), 1, true]);
+    }, timeoutMs);
     child.stdout.on('data', (d) => {
       out += d;
       process.stdout.write(d);
     });
-    child.on('close', (code) => resolve([out.replace(/\x1b\[[0-9;]*[A-Za-z]/g, ''), code ?? 1]));
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve([clean(), code ?? 1, false]);
+    });
   });
 }
 
@@ -33,16 +58,28 @@ if (buildCode !== 0) {
   process.exit(1);
 }
 
+// One node:test run per file: the runner of Node 20 has hung at 50% CPU after every file had passed (no summary, no
+// child left), once in three full runs here. Per file, such a hang is bounded (5 min), reported, and the file run again once.
 const nodeTests = [...files('server/test'), ...files('test'), ...files('test/e2e')];
-const [nodeOut, nodeCode] = await run(process.execPath, ['--import', 'tsx', '--test', '--test-force-exit', '--test-concurrency=1', '--test-reporter=spec', ...nodeTests]);
-stages.push({
-  name: 'node:test',
-  passed: Number(/ℹ pass (\d+)/.exec(nodeOut)?.[1] ?? 0),
-  failed: Number(/ℹ fail (\d+)/.exec(nodeOut)?.[1] ?? 0) + Number(/ℹ cancelled (\d+)/.exec(nodeOut)?.[1] ?? 0),
-  code: nodeCode,
-});
+const node = { name: 'node:test', passed: 0, failed: 0, code: 0 };
+for (const file of nodeTests) {
+  for (let attempt = 1; ; attempt++) {
+    const [out, code, hung] = await run(process.execPath, ['--import', 'tsx', '--test', '--test-force-exit', '--test-reporter=spec', file], 5 * 60_000);
+    if (hung && attempt === 1) {
+      console.log(`\n!! node --test did not finish ${file} within 5 minutes (runner hang): killed; running it once more`);
+      continue;
+    }
+    const passed = Number(/ℹ pass (\d+)/.exec(out)?.[1] ?? 0);
+    const failed = Number(/ℹ fail (\d+)/.exec(out)?.[1] ?? 0) + Number(/ℹ cancelled (\d+)/.exec(out)?.[1] ?? 0);
+    node.passed += passed;
+    node.failed += failed || (code && !hung ? 1 : 0) || (hung ? 1 : 0);
+    if (hung) console.log(`\n!! node --test hung twice on ${file}: counted as failed`);
+    break;
+  }
+}
+stages.push(node);
 
-const [wtrOut, wtrCode] = await run(process.execPath, ['node_modules/@web/test-runner/dist/bin.js']);
+const [wtrOut, wtrCode] = await run(process.execPath, ['node_modules/@web/test-runner/dist/bin.js'], 15 * 60_000);
 const wtr = [...wtrOut.matchAll(/(\d+) passed, (\d+) failed/g)].at(-1);
 stages.push({ name: 'web-test-runner', passed: Number(wtr?.[1] ?? 0), failed: Number(wtr?.[2] ?? 0), code: wtrCode });
 
