@@ -76,6 +76,25 @@ describe('<av-recorder>', () => {
     expect(rec.state).to.equal('done');
   });
 
+  it('records one member with source="peer:<id>" at that member\'s video size', async () => {
+    const room = uniqueRoom('rec-peer');
+    const wrap = await fixture<HTMLDivElement>(html`<div></div>`);
+    wrap.innerHTML = `<av-room server="${SERVER}" room="${room}" name="Ann"><av-recorder max-duration="1.5"></av-recorder></av-room>
+      <av-room server="${SERVER}" room="${room}" name="Bob" audio="off"></av-room>`;
+    const [ann, bob] = [...wrap.querySelectorAll('av-room')] as [AvRoom, AvRoom];
+    const rec = wrap.querySelector('av-recorder') as AvRecorder;
+    const bobId = await until('Bob joined', () => bob.session?.peerId, Boolean);
+    await until('Bob\'s video at Ann', () => ann.peers.find((p) => p.peerId === bobId)?.stream?.getVideoTracks()[0]?.getSettings().width, (w) => w === 640);
+    rec.source = `peer:${bobId}`;
+    rec.fileName = '{source}';
+    const done = eventWithin<RecorderCompleteDetail>(rec, 'av-recorder-complete', 10_000);
+    await rec.start();
+    expect(rec.stream!.getVideoTracks()[0]!.getSettings().width).to.equal(640);
+    const result = (await done).detail;
+    expect(result.fileName).to.equal(`peer-${bobId}.mp4`);
+    expect((await playable(result.blob)).width).to.equal(640);
+  });
+
   it('stops by itself at max-duration and releases the grid and mix it drew', async () => {
     const { rec } = await joinedRecorder('source="self" width="320" height="180" max-duration="1.5"');
     const done = eventWithin<RecorderCompleteDetail>(rec, 'av-recorder-complete', 10_000);
