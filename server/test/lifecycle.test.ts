@@ -1,4 +1,4 @@
-// Service mode: SIGTERM tells members and exits within 5 s; /readyz and /healthz; the systemd unit verifies.
+// Service mode: SIGTERM tells members and exits within 5 s; /readyz and /healthz; the systemd unit verifies; static files carry CORS.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -34,4 +34,26 @@ test('the systemd unit passes systemd-analyze verify', { skip: !existsSync('/usr
     .filter((l) => l.trim() && !/Command .* is not executable|No such file or directory|Failed to resolve user|user .* does not exist/i.test(l));
   assert.deepEqual(complaints, [], 'no complaints');
   assert.equal(r.status, 0);
+});
+
+test('the bundle, its chunks and the ffmpeg.wasm core are served with CORS, for pages and workers on other origins', async () => {
+  const server = await startServer();
+  try {
+    const bundle = await fetch(`${server.url}/av-elements.js`, { headers: { Origin: 'https://customer.example' } });
+    assert.equal(bundle.status, 200);
+    assert.equal(bundle.headers.get('access-control-allow-origin'), '*');
+    const chunk = /import\("\.\/(chunks\/recording-[\w-]+\.js)"\)/.exec(await bundle.text())?.[1];
+    assert.ok(chunk, 'the bundle loads the recording chunk lazily');
+    const lazy = await fetch(`${server.url}/${chunk}`, { method: 'HEAD' });
+    assert.equal(lazy.headers.get('access-control-allow-origin'), '*');
+    assert.match(lazy.headers.get('cache-control') ?? '', /immutable/);
+    const wasm = await fetch(`${server.url}/ffmpeg/ffmpeg-core.wasm`, { method: 'HEAD' });
+    assert.equal(wasm.status, 200);
+    assert.equal(wasm.headers.get('content-type'), 'application/wasm');
+    assert.equal(wasm.headers.get('access-control-allow-origin'), '*');
+    assert.equal(wasm.headers.get('cross-origin-resource-policy'), 'cross-origin');
+    assert.equal((await fetch(`${server.url}/ffmpeg/ffmpeg-core.js`, { method: 'HEAD' })).status, 200);
+  } finally {
+    await server.stop();
+  }
 });
