@@ -8,7 +8,7 @@ import type { LogLevel } from '../core/log.js';
 import type { RecordingResult } from '../core/recorder.js';
 import type { RecordingJob, RecordingSource } from '../core/recording.js';
 import type { RoomSession } from '../core/session.js';
-import { snapshotJpeg, type Snapshot } from '../core/snapshot.js';
+import type { Snapshot } from '../core/snapshot.js';
 import { avRecorderStrings, type AvRecorderStrings } from './av-recorder.strings.js';
 import { styles } from './av-recorder.styles.js';
 
@@ -89,7 +89,6 @@ export class AvRecorder extends LitElement {
   private readonly binding = new SessionBinding(this, (session) => this.onSession(session));
   private job: RecordingJob | undefined;
   private jobSource = '';
-  private tick: ReturnType<typeof setInterval> | undefined;
   private resultUrl = '';
 
   /** Id of the `<av-room>` to record (not needed when nested inside it). */
@@ -234,8 +233,15 @@ export class AvRecorder extends LitElement {
     this.job = job;
     this.jobSource = label;
     job.on('start', ({ mimeType, plan }) => this.fire('av-recorder-start', { mimeType, source: label, ...(plan.conversion ? { conversion: plan.conversion } : {}) }));
-    job.on('pause', () => this.fire('av-recorder-pause', {}));
-    job.on('resume', () => this.fire('av-recorder-resume', {}));
+    job.on('tick', () => this.requestUpdate());
+    job.on('pause', () => {
+      this.state = 'paused';
+      this.fire('av-recorder-pause', {});
+    });
+    job.on('resume', () => {
+      this.state = 'recording';
+      this.fire('av-recorder-resume', {});
+    });
     job.on('progress', (p) => {
       this.progress = p;
       this.state = 'converting';
@@ -260,33 +266,28 @@ export class AvRecorder extends LitElement {
     this.revokeResult();
     job.start();
     this.state = 'recording';
-    this.tick = setInterval(() => this.requestUpdate(), 250);
   }
 
   /** Pauses the recording. */
   pause(): void {
     this.job?.pause();
-    if (this.job?.state === 'paused') this.state = 'paused';
   }
 
   /** Resumes a paused recording. */
   resume(): void {
     this.job?.resume();
-    if (this.job?.state === 'recording') this.state = 'recording';
   }
 
   /** Stops and resolves with the file once it is ready (converted when needed); `undefined` when nothing was recording. */
   async stop(): Promise<RecorderCompleteDetail | undefined> {
     const job = this.job;
     if (!job) return this.result;
-    clearInterval(this.tick);
     await job.stop();
     return this.result;
   }
 
   /** Lets go of a finished (or failed) recording job and everything it drew or mixed. */
   private release(job: RecordingJob): void {
-    clearInterval(this.tick);
     job.destroy();
     if (this.job === job) this.job = undefined;
   }
@@ -299,23 +300,9 @@ export class AvRecorder extends LitElement {
     let shot: Snapshot;
     if (this.job) shot = await this.job.snapshot(this.quality);
     else {
-      const session = this.session;
-      if (!session) throw new Error(this.strings.noRoom);
-      const { sourcesOf, RecordingJob } = await import('../core/recording.js');
-      if (this.source === 'room') {
-        // Draw the grid once, capture it and let it go.
-        const job = new RecordingJob({ source: 'room', session, format: 'webm', width: this.width, height: this.height, fps: this.fps });
-        try {
-          await new Promise((r) => setTimeout(r, 200));
-          shot = await job.snapshot(this.quality);
-        } finally {
-          job.destroy();
-        }
-      } else {
-        const stream = sourcesOf(this.source as 'self', session)[0]?.stream;
-        if (!stream) throw new Error(`nothing to capture for ${this.source}`);
-        shot = await snapshotJpeg(stream, this.quality);
-      }
+      if (!this.session) throw new Error(this.strings.noRoom);
+      const { snapshotSource } = await import('../core/recording.js');
+      shot = await snapshotSource(this.source as 'room', this.session, { width: this.width, height: this.height, quality: this.quality });
     }
     if (this.shot) URL.revokeObjectURL(this.shot.url);
     this.shot = { ...shot, url: URL.createObjectURL(shot.blob) };

@@ -42,6 +42,7 @@ export async function convertRecording(input: Blob, conversion: Conversion, opti
   const abort = () => ffmpeg.terminate();
   options.signal?.addEventListener('abort', abort, { once: true });
   const logs: string[] = [];
+  const aac = conversion === 'aac' || options.audioCodec === 'aac';
   try {
     report('loading', 0);
     const base = options.coreBase.endsWith('/') ? options.coreBase : `${options.coreBase}/`;
@@ -63,14 +64,14 @@ export async function convertRecording(input: Blob, conversion: Conversion, opti
     const inName = input.type.includes('webm') ? 'input.webm' : 'input.mp4';
     await ffmpeg.createDir('/in');
     await ffmpeg.mount(FFFSType.WORKERFS, { blobs: [{ name: inName, data: input }] }, '/in');
-    const audio = conversion === 'aac' || options.audioCodec === 'aac' ? ['-c:a', 'aac', '-b:a', '128k'] : ['-c:a', 'copy'];
+    const audio = aac ? ['-c:a', 'aac', '-b:a', '128k'] : ['-c:a', 'copy'];
     const video = conversion === 'aac' ? ['-c:v', 'copy'] : ['-r', String(options.fps ?? 30), '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '23', '-pix_fmt', 'yuv420p'];
     const code = await ffmpeg.exec(['-hide_banner', '-i', `/in/${inName}`, ...video, ...audio, '-movflags', '+faststart', 'output.mp4']);
     if (code !== 0) throw new ConvertError('convert-failed', `ffmpeg exited with ${code}: ${logs.slice(-3).join(' | ')}`);
     const data = await ffmpeg.readFile('output.mp4');
     if (typeof data === 'string' || !data.length) throw new ConvertError('convert-failed', 'ffmpeg wrote no output');
     report('converting', 1);
-    return new Blob([data as Uint8Array<ArrayBuffer>], { type: conversion === 'aac' || options.audioCodec === 'aac' ? 'video/mp4;codecs=avc1,mp4a.40.2' : 'video/mp4;codecs=avc1,opus' });
+    return new Blob([data as Uint8Array<ArrayBuffer>], { type: `video/mp4;codecs=avc1,${aac ? 'mp4a.40.2' : 'opus'}` });
   } catch (e) {
     if (options.signal?.aborted) throw new ConvertError('convert-failed', 'conversion cancelled');
     throw e instanceof ConvertError ? e : new ConvertError('convert-failed', String((e as Error)?.message ?? e));

@@ -46,6 +46,7 @@ export class MediaMix {
   private timer: ReturnType<typeof setInterval> | undefined;
   private workerUrl: string | undefined;
   private destroyed = false;
+  private waiting: (() => void)[] = [];
 
   constructor(private readonly options: MediaMixOptions) {
     this.width = even(options.width);
@@ -136,6 +137,18 @@ export class MediaMix {
     }
   }
 
+  /** Resolves once a frame has been drawn with every live camera's picture in it (at most `timeoutMs`). */
+  ready(timeoutMs = 1500): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.waiting.push(done);
+    });
+  }
+
   /** Draws one frame: a grid of tiles, videos fitted inside (never cropped), names as labels. */
   private draw(): void {
     const { ctx, width: W, height: H } = this;
@@ -143,7 +156,8 @@ export class MediaMix {
     ctx.fillRect(0, 0, W, H);
     const tiles = [...this.tiles.values()];
     const n = tiles.length;
-    if (!n) return;
+    let missing = 0;
+    if (!n) return this.drew(missing);
     const cols = Math.ceil(Math.sqrt(n));
     const rows = Math.ceil(n / cols);
     const gap = n > 1 ? Math.round(Math.min(W, H) / 120) : 0;
@@ -162,6 +176,7 @@ export class MediaMix {
         ctx.fillStyle = TILE_BACKGROUND;
         ctx.fillRect(x, y, tw, th);
       }
+      if (!hasFrame && tile.source.stream?.getVideoTracks().some((t) => t.readyState === 'live' && !t.muted)) missing++;
       if (hasFrame) {
         const scale = Math.min(tw / v.videoWidth, th / v.videoHeight);
         const w = v.videoWidth * scale;
@@ -176,6 +191,13 @@ export class MediaMix {
       }
       if (labels && tile.source.name) this.label(tile.source.name, x, y + th, tw);
     });
+    this.drew(missing);
+  }
+
+  /** After a frame: wakes `ready()` callers once no live camera is missing from it. */
+  private drew(missing: number): void {
+    if (missing || !this.waiting.length) return;
+    for (const done of this.waiting.splice(0)) done();
   }
 
   private label(name: string, x: number, bottom: number, maxWidth: number): void {
@@ -200,6 +222,7 @@ export class MediaMix {
     clearInterval(this.timer);
     if (this.workerUrl) URL.revokeObjectURL(this.workerUrl);
     for (const [id, tile] of this.tiles) this.removeTile(id, tile);
+    for (const done of this.waiting.splice(0)) done();
     for (const track of this.stream.getTracks()) track.stop();
     void this.audio.close().catch(() => {});
   }

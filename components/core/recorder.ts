@@ -26,6 +26,8 @@ export interface StreamRecorderEvents {
   resume: void;
   /** Bytes recorded so far. */
   data: { size: number };
+  /** Every 250 ms while recording or paused: seconds recorded (for a clock on screen). */
+  tick: { elapsed: number };
   stop: RecordingResult;
   error: { message: string };
 }
@@ -57,7 +59,7 @@ export class StreamRecorder extends Emitter<StreamRecorderEvents> {
   private startedAt = 0;
   private pausedAt = 0;
   private pausedTotal = 0;
-  private maxTimer: ReturnType<typeof setInterval> | undefined;
+  private clock: ReturnType<typeof setInterval> | undefined;
   private stopped: Promise<RecordingResult> | undefined;
 
   constructor(readonly stream: MediaStream, private readonly options: StreamRecorderOptions = {}) {
@@ -96,7 +98,10 @@ export class StreamRecorder extends Emitter<StreamRecorderEvents> {
     this.recorder.start(this.options.timesliceMs ?? 1000);
     this.startedAt = performance.now();
     const max = this.options.maxDurationSeconds;
-    if (max) this.maxTimer = setInterval(() => this.elapsed >= max && void this.stop(), 100);
+    this.clock = setInterval(() => {
+      if (max && this.elapsed >= max) void this.stop();
+      else this.emit('tick', { elapsed: this.elapsed });
+    }, 250);
     this.emit('start', undefined);
   }
 
@@ -118,7 +123,7 @@ export class StreamRecorder extends Emitter<StreamRecorderEvents> {
   /** Stops and resolves with the recording (the same promise on every call). */
   stop(): Promise<RecordingResult> {
     this.stopped ??= new Promise<RecordingResult>((resolve) => {
-      clearInterval(this.maxTimer);
+      clearInterval(this.clock);
       const duration = this.elapsed;
       const finish = () => {
         const blob = new Blob(this.chunks, { type: this.mimeType });
@@ -140,7 +145,7 @@ export class StreamRecorder extends Emitter<StreamRecorderEvents> {
 
   /** Stops without waiting and drops what was recorded. Idempotent; never stops the stream's tracks (not ours). */
   destroy(): void {
-    clearInterval(this.maxTimer);
+    clearInterval(this.clock);
     if (this.recorder.state !== 'inactive') this.recorder.stop();
     this.chunks.length = 0;
     this.removeAllListeners();

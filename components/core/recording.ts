@@ -48,6 +48,8 @@ export interface RecordingJobEvents {
   start: { mimeType: string; plan: RecordingPlan };
   pause: void;
   resume: void;
+  /** Every 250 ms while recording or paused. */
+  tick: { elapsed: number };
   progress: { stage: 'loading' | 'converting'; progress: number };
   /** The final file (converted when the plan asked for it). */
   complete: RecordingResult;
@@ -71,9 +73,7 @@ export class RecordingJob extends Emitter<RecordingJobEvents> {
   constructor(private readonly options: RecordingJobOptions) {
     super();
     const { source, session } = options;
-    if (!(source instanceof MediaStream) && source !== 'self' && source !== 'room' && !/^peer:./.test(source)) {
-      throw new Error(`unknown source "${String(source).slice(0, 80)}": use self, room or peer:<peer id>`);
-    }
+    if (!(source instanceof MediaStream)) checkSource(source);
     if (options.format && options.format !== 'mp4' && options.format !== 'webm') throw new Error(`unknown format "${String(options.format).slice(0, 20)}": use mp4 or webm`);
     if (options.audioCodec && options.audioCodec !== 'opus' && options.audioCodec !== 'aac') {
       throw new Error(`unknown audio codec "${String(options.audioCodec).slice(0, 20)}": use opus or aac`);
@@ -110,6 +110,9 @@ export class RecordingJob extends Emitter<RecordingJobEvents> {
       throw e;
     }
     this.recorder.on('stop', () => void this.stop());
+    this.recorder.on('pause', () => this.emit('pause', undefined));
+    this.recorder.on('resume', () => this.emit('resume', undefined));
+    this.recorder.on('tick', (t) => this.emit('tick', t));
     this.recorder.on('error', ({ message }) => {
       this.emit('error', { code: 'record-failed', message });
       void this.stop();
@@ -136,15 +139,11 @@ export class RecordingJob extends Emitter<RecordingJobEvents> {
   }
 
   pause(): void {
-    if (this.recorder.state !== 'recording') return;
     this.recorder.pause();
-    this.emit('pause', undefined);
   }
 
   resume(): void {
-    if (this.recorder.state !== 'paused') return;
     this.recorder.resume();
-    this.emit('resume', undefined);
   }
 
   /** A JPEG of what is being recorded right now. */
@@ -195,6 +194,37 @@ export class RecordingJob extends Emitter<RecordingJobEvents> {
     this.releaseSources();
     this.recorder?.destroy();
     this.removeAllListeners();
+  }
+}
+
+/**
+ * A JPEG of a session source while nothing records it: our camera or a member's video at its own size, or the room
+ * grid drawn once (at `width`x`height`, default 1280x720) and let go.
+ */
+export async function snapshotSource(
+  source: 'self' | 'room' | `peer:${string}`,
+  session: RoomSession,
+  options: { width?: number; height?: number; quality?: number } = {},
+): Promise<Snapshot> {
+  checkSource(source);
+  if (source !== 'room') {
+    const stream = sourcesOf(source, session)[0]?.stream;
+    if (!stream) throw new Error(`nothing to capture for ${source}`);
+    return snapshotJpeg(stream, options.quality);
+  }
+  const mix = new MediaMix({ ...defaultSize('room', session), ...(options.width && options.height ? { width: options.width, height: options.height } : {}) });
+  try {
+    mix.setSources(sourcesOf('room', session));
+    await mix.ready();
+    return await snapshotJpeg(mix.stream, options.quality);
+  } finally {
+    mix.destroy();
+  }
+}
+
+function checkSource(source: string): void {
+  if (source !== 'self' && source !== 'room' && !/^peer:./.test(source)) {
+    throw new Error(`unknown source "${String(source).slice(0, 80)}": use self, room or peer:<peer id>`);
   }
 }
 
