@@ -163,6 +163,17 @@ describe('<av-recorder>', () => {
     expect(rec.stream === undefined).to.equal(true);
   });
 
+  it('snapshot() of an idle room recorder draws the grid once at the asked size', async () => {
+    const { rec } = await joinedRecorder('source="room" width="320" height="180"');
+    const shot = await rec.snapshot();
+    expect([shot.width, shot.height]).to.deep.equal([320, 180]);
+    const bitmap = await createImageBitmap(shot.blob);
+    expect([bitmap.width, bitmap.height]).to.deep.equal([320, 180]);
+    expect(rec.stream === undefined, 'nothing left recording').to.equal(true);
+    await rec.updateComplete;
+    expect(rec.shadowRoot!.querySelector('a[part~="snapshot-download"]')!.textContent).to.contain('320×180');
+  });
+
   it('records any stream with recordStream() and never stops its tracks', async () => {
     const wrap = await fixture<AvRecorder>(html`<av-recorder format="webm"></av-recorder>`);
     const canvas = Object.assign(document.createElement('canvas'), { width: 320, height: 240 });

@@ -162,9 +162,23 @@ function power(samples: Float32Array, sampleRate: number, freq: number): number 
 test('source="room": two members with distinct tones are both in the mix, on the asked grid size, without clipping', async () => {
   const bob = await member('rec-room', 'Bob', { tone: 1250 });
   const ann = await member('rec-room', 'Ann', { tone: 440, recorder: { source: 'room', width: '960', height: '540', 'max-duration': '5' } });
-  // Both tiles have video before recording starts.
-  await ann.waitForFunction(() => document.querySelector('av-room')!.peers[0]?.stream?.getVideoTracks().length === 1, null, { timeout: 20_000 });
-  await ann.waitForTimeout(1000);
+  // Ann decodes Bob's video and receives his audio (getStats) before recording starts.
+  await ann.waitForFunction(
+    async () => {
+      const room = document.querySelector('av-room')!;
+      const peer = room.peers[0];
+      if (!peer) return false;
+      let frames = 0;
+      let packets = 0;
+      (await room.session!.getStats(peer.peerId))?.forEach((s: any) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'video') frames += s.framesDecoded ?? 0;
+        if (s.type === 'inbound-rtp' && s.kind === 'audio') packets += s.packetsReceived ?? 0;
+      });
+      return frames > 30 && packets > 50;
+    },
+    null,
+    { timeout: 20_000, polling: 250 },
+  );
   const file = await record(ann, 'room.mp4');
   await ann.close();
   await bob.close();
@@ -174,6 +188,13 @@ test('source="room": two members with distinct tones are both in the mix, on the
   assert.deepEqual([video?.width, video?.height], [960, 540]);
   const duration = Number(p.format.duration);
   assert.ok(duration >= 4.5 && duration <= 5.5, `duration ${duration}`);
+  // The grid at 3 s: two tiles side by side, each showing its member's coloured canvas (not the dark tile background).
+  const frame = execFileSync('ffmpeg', ['-v', 'error', '-ss', '3', '-i', file.path, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { maxBuffer: 16 << 20 });
+  for (const [x, who] of [[240, 'Ann (left)'], [720, 'Bob (right)']] as const) {
+    const i = (270 * 960 + x) * 3;
+    const [r, g, b] = [frame[i]!, frame[i + 1]!, frame[i + 2]!];
+    assert.ok(Math.max(r, g, b) - Math.min(r, g, b) > 60, `${who} tile shows video: rgb(${r}, ${g}, ${b})`);
+  }
   const sampleRate = 16000;
   // One channel as it is: `-ac 1` to float sums the channels at -3 dB each, +3 dB over either (not clipping).
   const pcm = execFileSync('ffmpeg', ['-v', 'error', '-i', file.path, '-vn', '-af', 'pan=mono|c0=c0', '-ar', String(sampleRate), '-f', 'f32le', '-'], { maxBuffer: 64 << 20 });
