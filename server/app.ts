@@ -7,9 +7,14 @@ import express from 'express';
 import { ExpressPeerServer } from 'peer';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ROOM_NAME, type RTCIceServerLike } from '../components/core/room-protocol.js';
+import { AddressCounter } from './budget.js';
 import { createLogger, type Logger } from './log.js';
+import { Metrics } from './metrics.js';
 import { RoomService, type AppData, type RoomPolicy } from './rooms.js';
+import { SignallingGuard } from './signalling.js';
+import { safeEqual } from './auth.js';
 import { coturnInstalled, startCoturn, turnIceServers, type LocalCoturn, type TurnConfig } from './turn.js';
+import { clientAddress, isLoopback, originAllowed, trustFunction, type TrustProxy } from './trust.js';
 
 export interface ServerOptions extends RoomPolicy {
   /** Interface to listen on. Default 127.0.0.1. */
@@ -33,6 +38,23 @@ export interface ServerOptions extends RoomPolicy {
   logger?: Logger;
   /** Folders served statically; default the package's `dist/` at `/` and `demo/` at `/`. */
   staticDirs?: { dist?: string; demo?: string };
+  /**
+   * Which proxies to believe about the client's address (`X-Forwarded-For`): `false` (default: the socket's own
+   * address), `true` (any), a number of hops, or addresses/subnets such as `loopback` or `10.0.0.0/8`.
+   */
+  trustProxy?: TrustProxy;
+  /** Page origins allowed to use this server (room socket, PeerServer, CORS), e.g. `https://app.example.com`. Default any. */
+  allowedOrigins?: string[];
+  /** Most members on this server at once (PeerServer's concurrent limit follows it). Default 30,000. */
+  maxMembers?: number;
+  /** Most open connections and sockets from one client address. Default 256. */
+  maxSocketsPerAddress?: number;
+  /** `GET /metrics` (Prometheus) answers requests with this bearer token; without one, only direct local requests. */
+  metricsToken?: string;
+  /** Serve the bundle's source maps. Default false. */
+  sourceMaps?: boolean;
+  /** Room socket limits: seconds to join, grace for a lost member, messages per second and at once, invalid frames. */
+  limits?: { joinTimeoutMs?: number; graceMs?: number };
 }
 
 export interface AvServer {
@@ -89,13 +111,32 @@ export function createServer(options: ServerOptions = {}): AvServer {
 
   const app = express();
   app.disable('x-powered-by');
+  const trust = trustFunction(options.trustProxy ?? false);
+  app.set('trust proxy', trust);
+  const allowed = options.allowedOrigins?.length ? options.allowedOrigins : undefined;
+  const maxMembers = options.maxMembers ?? 30_000;
   const http: Server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, app) : createHttpServer(app);
+  // Slow clients (slowloris) must not hold connections: headers within 10 s, a whole request within 30 s.
+  http.headersTimeout = 10_000;
+  http.requestTimeout = 30_000;
+  http.keepAliveTimeout = 5_000;
+  let guard: SignallingGuard | undefined;
   const rooms: RoomService = new RoomService({
     logger,
     iceServers: (peerId) => [...extraIceServers, ...turnIceServers(turn, peerId)],
     peerPath: (room) => `/r/${encodeURIComponent(room)}${PEER_PATH}`,
     ...pickPolicy(options),
+    maxMembers,
+    joinTimeoutMs: options.limits?.joinTimeoutMs,
+    graceMs: options.limits?.graceMs,
+    onMemberGone: (member) => guard?.memberGone(member),
+    get metrics() {
+      return metrics;
+    },
   });
+  const metrics = new Metrics({ members: () => rooms.memberCount, rooms: () => rooms.roomCount, signalling: () => guard?.size ?? 0 });
+  guard = new SignallingGuard(rooms, { logger, metrics });
+  const perAddress = new AddressCounter(options.maxSocketsPerAddress ?? 256);
 
   // PeerServer's socket is ours to route: two `ws` servers on one http server break each other.
   let peerWss: WebSocketServer | undefined;
@@ -103,13 +144,16 @@ export function createServer(options: ServerOptions = {}): AvServer {
     path: '/',
     proxied: false,
     allow_discovery: false,
+    concurrent_limit: maxMembers,
+    corsOptions: { origin: (origin: string | undefined, done: (err: null, allow: boolean) => void) => done(null, originAllowed(origin, allowed)) },
     // No `path` here: ws would refuse the room-prefixed URLs that the upgrade router sends it.
     createWebSocketServer: () => {
       peerWss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
       return peerWss;
     },
   } as Parameters<typeof ExpressPeerServer>[1]);
-  peerServer.on('error', (err: unknown) => logger.warn({ err: String(err) }, 'peerserver error'));
+  peerServer.disable('x-powered-by');
+  peerServer.on('error', (err: unknown) => logger.debug({ err: String(err) }, 'peerserver error'));
 
   let draining = false;
   if (basePath) {
@@ -120,15 +164,28 @@ export function createServer(options: ServerOptions = {}): AvServer {
       next();
     });
   }
-  // Ready = accepting members (load balancers, systemd); alive = the process answers.
-  app.get('/readyz', (_req, res) => {
-    res.status(draining ? 503 : 200).json({ ready: !draining });
+  app.use((_req, res, next) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    next();
   });
-  app.get('/healthz', (req, res) => {
+  // Ready = accepting members (load balancers, systemd); alive = the process answers. Neither tells the world more.
+  app.get('/readyz', (_req, res) => {
+    res.status(draining ? 503 : 200).type('text').send(draining ? 'draining' : 'ready');
+  });
+  app.get('/healthz', (_req, res) => {
+    res.type('text').send('ok');
+  });
+  // Counts and memory are for the operator: a bearer token, or a direct request from this machine (not via a proxy).
+  app.get('/metrics', async (req, res) => {
+    const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    const local = isLoopback(req.socket.remoteAddress) && !req.headers['x-forwarded-for'] && !req.headers.forwarded;
+    if (!(options.metricsToken ? bearer !== undefined && safeEqual(bearer, options.metricsToken) : local)) {
+      return void res.status(404).json({ error: 'not-found' });
+    }
     // `?gc=1` collects garbage first when the process runs with --expose-gc (leak tests).
     if (req.query.gc === '1') (globalThis as { gc?: () => void }).gc?.();
-    const { heapUsed, rss } = process.memoryUsage();
-    res.json({ ok: true, members: rooms.memberCount, rooms: rooms.roomCount, memory: { heapUsed, rss } });
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
   // `/r/<room>/peerjs/...` is PeerServer's HTTP API for that room.
   app.use((req, _res, next) => {
@@ -137,32 +194,64 @@ export function createServer(options: ServerOptions = {}): AvServer {
     next();
   });
   app.use(PEER_PATH, peerServer);
-  // The bundle is loaded by other sites' pages (`<script type="module" src="https://av.example/av-elements.js">`), and
-  // its chunks and the ffmpeg.wasm core from workers: module scripts and wasm fetches need CORS.
+  // Public files: the bundle, its chunks and the ffmpeg.wasm core; never the compiled server (dist/lib), and source
+  // maps only when asked for. Other sites' pages load them (`<script type="module" src="https://av.example/…">`), and
+  // workers fetch the chunks and the core: module scripts and wasm need CORS (set above) and CORP.
+  const publicFile = /^\/(?:av-elements\.js|chunks\/[^/]+\.js|ffmpeg\/[^/]+\.(?:js|wasm))$/;
+  const mapFile = /^\/(?:av-elements\.js|chunks\/[^/]+\.js)\.map$/;
+  const dist = express.static(distDir, {
+    index: false,
+    fallthrough: true,
+    dotfiles: 'ignore',
+    setHeaders(res, path) {
+      res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');
+      if (/[\\/]chunks[\\/]/.test(path)) res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
+    },
+  });
+  app.use((req, res, next) => {
+    if (!publicFile.test(req.path) && !(options.sourceMaps && mapFile.test(req.path))) return next();
+    // CORS for the origins allowed (any by default); a refused origin gets no CORS header and the browser blocks it.
+    if (!allowed) res.setHeader('Access-Control-Allow-Origin', '*');
+    else {
+      res.setHeader('Vary', 'Origin');
+      if (req.headers.origin && originAllowed(req.headers.origin, allowed, req)) res.setHeader('Access-Control-Allow-Origin', req.headers.origin);
+    }
+    dist(req, res, next);
+  });
   app.use(
-    express.static(distDir, {
-      index: false,
-      fallthrough: true,
+    express.static(demoDir, {
+      index: 'index.html',
+      dotfiles: 'ignore',
       setHeaders(res, path) {
-        res.setHeader('Access-Control-Allow-Origin', '*');
-        res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');
-        if (/[\\/]chunks[\\/]/.test(path)) res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
+        if (path.endsWith('.html')) res.setHeader('Content-Security-Policy', DEMO_CSP);
       },
     }),
   );
-  app.use(express.static(demoDir, { index: 'index.html' }));
   app.use((_req, res) => {
     res.status(404).json({ error: 'not-found' });
   });
 
   const sockets = new Set<Duplex>();
+  // Without a trusted proxy, every TCP connection counts against its address (a slowloris host cannot fill the
+  // process's file table); behind a proxy, the proxy's own address is shared by all, so only upgraded sockets count,
+  // by the forwarded address.
+  const trustsProxy = options.trustProxy !== undefined && options.trustProxy !== false;
   http.on('connection', (s) => {
+    const address = s.remoteAddress ?? 'unknown';
+    if (!trustsProxy && !perAddress.acquire(address)) {
+      metrics.socketsCut.inc({ socket: 'http', reason: 'address cap' });
+      return void s.destroy();
+    }
     sockets.add(s);
-    s.on('close', () => sockets.delete(s));
+    s.on('close', () => {
+      sockets.delete(s);
+      if (!trustsProxy) perAddress.release(address);
+    });
   });
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     if (draining) return reject(socket, 503);
+    if (!originAllowed(req.headers.origin, allowed, req)) return reject(socket, 403);
     let pathname: string;
     const rest = local(req.url ?? '/');
     if (rest === undefined) return reject(socket, 404);
@@ -171,20 +260,33 @@ export function createServer(options: ServerOptions = {}): AvServer {
     } catch {
       return reject(socket, 400);
     }
-    // PeerServer registrations must carry the id and token this server issued with a room join.
-    const peerAllowed = (room: string | undefined) => {
-      const q = new URL(rest, 'http://x').searchParams;
-      return rooms.isMemberToken(room, q.get('id') ?? '', q.get('token') ?? '');
-    };
-    if (pathname === `${PEER_PATH}/peerjs` && peerWss) {
-      return peerAllowed(undefined) ? upgrade(peerWss, req, socket, head, () => {}) : reject(socket, 401);
-    }
     const m = roomFromPath(pathname, ROOM_URL);
     if (!m) return reject(socket, 404);
+    const address = clientAddress(req, trust);
+    // Behind a proxy, the cap applies to the forwarded address, for the sockets themselves.
+    const counted = (ws: WebSocket) => {
+      if (!trustsProxy) return true;
+      if (!perAddress.acquire(address)) {
+        metrics.socketsCut.inc({ socket: 'upgrade', reason: 'address cap' });
+        ws.close(1008, 'too many connections from this address');
+        return false;
+      }
+      ws.once('close', () => perAddress.release(address));
+      return true;
+    };
+    // PeerServer registrations must carry the id and token this server issued with a join to this room.
     if (m.rest === `${peerSegment}/peerjs` && peerWss) {
-      return peerAllowed(m.room) ? upgrade(peerWss, req, socket, head, () => {}) : reject(socket, 401);
+      const member = guard.admit(m.room, rest);
+      if (!member) return reject(socket, 401);
+      return void peerWss.handleUpgrade(req, socket, head, (ws) => {
+        if (counted(ws)) void guard.attach(peerWss!, ws, req, member);
+      });
     }
-    if (m.rest === 'ws') return upgrade(rooms.wss, req, socket, head, (ws) => rooms.accept(ws, req, m.room));
+    if (m.rest === 'ws') {
+      return void rooms.wss.handleUpgrade(req, socket, head, (ws) => {
+        if (counted(ws)) rooms.accept(ws, address, m.room);
+      });
+    }
     reject(socket, 404);
   });
 
@@ -238,6 +340,7 @@ export function createServer(options: ServerOptions = {}): AvServer {
         // A moment for the notice to leave before the sockets go.
         await new Promise((r) => setTimeout(r, 100));
         rooms.close();
+        guard.close();
         for (const c of peerWss?.clients ?? []) c.terminate();
         peerWss?.close();
         const closed = new Promise<void>((resolve) => http.close(() => resolve()));
@@ -253,14 +356,25 @@ function pickPolicy({ password, tokenSecret, rooms, maxParticipants, maxViewers,
   return { password, tokenSecret, rooms, maxParticipants, maxViewers, hooks };
 }
 
-function upgrade(wss: WebSocketServer, req: IncomingMessage, socket: Duplex, head: Buffer, then: (ws: WebSocket) => void): void {
-  wss.handleUpgrade(req, socket, head, (ws) => {
-    wss.emit('connection', ws, req);
-    then(ws);
-  });
-}
+/**
+ * The demo page's policy: scripts only from this server (wasm allowed for hashing and ffmpeg), no inline script,
+ * connections only back here, workers from here or blob: (ffmpeg's), never framed.
+ */
+const DEMO_CSP = [
+  "default-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
+  "style-src 'self'",
+  "img-src 'self' data: blob:",
+  "media-src 'self' blob:",
+  "connect-src 'self' blob:",
+  "worker-src 'self' blob:",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
 
-const STATUS: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 503: 'Service Unavailable' };
+const STATUS: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' };
 
 function reject(socket: Duplex, status: number): void {
   socket.end(`HTTP/1.1 ${status} ${STATUS[status] ?? 'Error'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);

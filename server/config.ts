@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { ServerOptions } from './app.js';
+import { parseTrustProxy } from './trust.js';
 
 /**
  * Configuration: defaults < JSON config file (`--config`, `AV_CONFIG`) < environment (`AV_*`) < command-line flags.
@@ -37,6 +38,14 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'localTurn.port', flag: 'turn-port', env: 'AV_LOCAL_TURN_PORT', kind: 'int', help: 'port of the local coturn (default 3478)' },
   { key: 'localTurn.minPort', flag: 'turn-min-port', env: 'AV_LOCAL_TURN_MIN_PORT', kind: 'int', help: 'lowest relay port of the local coturn (default 49160)' },
   { key: 'localTurn.maxPort', flag: 'turn-max-port', env: 'AV_LOCAL_TURN_MAX_PORT', kind: 'int', help: 'highest relay port of the local coturn (default 49260)' },
+  { key: 'trustProxy', flag: 'trust-proxy', env: 'AV_TRUST_PROXY', kind: 'string', help: 'believe X-Forwarded-For from these proxies: true, a hop count, or addresses/subnets (loopback, 10.0.0.0/8); default false' },
+  { key: 'allowedOrigins', flag: 'allowed-origin', env: 'AV_ALLOWED_ORIGINS', kind: 'list', help: 'page origin allowed to use this server, e.g. https://app.example.com (repeatable; env: comma-separated; default any)' },
+  { key: 'maxMembers', flag: 'max-members', env: 'AV_MAX_MEMBERS', kind: 'int', help: 'most members on this server at once; each holds 2 sockets, keep under half of LimitNOFILE (default 30000)' },
+  { key: 'maxSocketsPerAddress', flag: 'max-sockets-per-address', env: 'AV_MAX_SOCKETS_PER_ADDRESS', kind: 'int', help: 'most open connections from one client address (default 256)' },
+  { key: 'metricsToken', flag: 'metrics-token', env: 'AV_METRICS_TOKEN', kind: 'string', help: 'bearer token for GET /metrics (default: only direct requests from this machine)' },
+  { key: 'sourceMaps', flag: 'source-maps', env: 'AV_SOURCE_MAPS', kind: 'bool', help: "serve the bundle's source maps (default off)" },
+  { key: 'joinTimeoutSeconds', flag: 'join-timeout', env: 'AV_JOIN_TIMEOUT', kind: 'int', help: 'seconds a room socket may stay open without joining (default 10)' },
+  { key: 'graceSeconds', flag: 'member-grace', env: 'AV_MEMBER_GRACE', kind: 'int', help: 'seconds a member whose connection dropped stays in its room, to come back as itself (default 10)' },
   { key: 'tls.cert', flag: 'tls-cert', env: 'AV_TLS_CERT', kind: 'string', help: 'PEM certificate file: serve HTTPS and WSS on the same port' },
   { key: 'tls.key', flag: 'tls-key', env: 'AV_TLS_KEY', kind: 'string', help: 'PEM private key file for --tls-cert' },
 ];
@@ -78,6 +87,14 @@ export const configSchema = z
       .strict()
       .optional(),
     tls: z.object({ cert: z.string().min(1), key: z.string().min(1) }).strict().optional(),
+    trustProxy: z.union([z.boolean(), z.number().int().min(0).max(32), z.string().min(1), z.array(z.string().min(1))]).default(false),
+    allowedOrigins: z.array(z.string().regex(/^https?:\/\/[^/]+$/, 'must be an origin such as https://app.example.com (no path)')).default([]),
+    maxMembers: z.number().int().min(1).max(1_000_000).default(30_000),
+    maxSocketsPerAddress: z.number().int().min(2).max(1_000_000).default(256),
+    metricsToken: z.string().min(16, 'must be at least 16 characters').optional(),
+    sourceMaps: z.boolean().default(false),
+    joinTimeoutSeconds: z.number().int().min(1).max(3600).default(10),
+    graceSeconds: z.number().int().min(0).max(3600).default(10),
   })
   .strict();
 
@@ -274,5 +291,12 @@ export function serverOptions(config: AvConfig, read = (p: string) => readFileSy
     turn: config.turn,
     localTurn: config.localTurn?.enabled ? config.localTurn : undefined,
     tls,
+    trustProxy: parseTrustProxy(config.trustProxy),
+    allowedOrigins: config.allowedOrigins,
+    maxMembers: config.maxMembers,
+    maxSocketsPerAddress: config.maxSocketsPerAddress,
+    metricsToken: config.metricsToken,
+    sourceMaps: config.sourceMaps,
+    limits: { joinTimeoutMs: config.joinTimeoutSeconds * 1000, graceMs: config.graceSeconds * 1000 },
   };
 }

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import type { ClientMessage } from '../components/core/room-protocol.js';
-import { PEER_ID } from '../components/core/room-protocol.js';
 
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
 
@@ -31,14 +30,13 @@ const schemas = {
     .object({
       type: z.literal('join'),
       name: displayName,
-      peerId: z.string().regex(PEER_ID, 'peerId must be 4–64 letters, digits, "-" or "_"').optional(),
       media: media.optional(),
       role: role.optional(),
       key: secret.optional(),
       password: secret.optional(),
       token: z.string().max(4096).optional(),
       maxParticipants: z.number().int().min(1).max(64).optional(),
-      resume: z.string().max(64).optional(),
+      resume: z.string().min(16).max(64).optional(),
     })
     .strict(),
   leave: z.object({ type: z.literal('leave') }).strict(),

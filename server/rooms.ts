@@ -1,5 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import { createHash, randomBytes } from 'node:crypto';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { WebSocket, WebSocketServer } from 'ws';
 import type {
@@ -14,7 +13,9 @@ import type {
 } from '../components/core/room-protocol.js';
 import { MAX_MESSAGE_BYTES, roomPeerPath, shouldConnect } from '../components/core/room-protocol.js';
 import { safeEqual, verifyToken } from './auth.js';
+import { POLICY_VIOLATION, SocketBudget, closeSocket, sendText, type SocketLimits } from './budget.js';
 import type { Logger } from './log.js';
+import type { Metrics } from './metrics.js';
 import { parseClientMessage } from './protocol.js';
 
 /** What the server application sees of a member. */
@@ -25,6 +26,8 @@ export interface MemberContext {
   role: Role;
   identity?: string;
   address: string;
+  /** When this join happened (ms since the epoch). */
+  joinedAt: number;
 }
 
 /** What a join asks, for the `authenticate` hook. */
@@ -83,40 +86,45 @@ export interface RoomServiceOptions extends RoomPolicy {
   peerPath?: (room: string) => string;
   /** ICE servers handed to a member with its join answer (TURN credentials are per member). */
   iceServers: (peerId: string) => RTCIceServerLike[];
-  /** Messages a socket may send per second on average, and in a burst. */
-  rate?: { perSecond: number; burst: number };
-  /** Failed joins allowed per address before it is blocked for `blockSeconds`. */
+  /** What one room socket may send: messages per second and at once, invalid frames at once. */
+  limits?: SocketLimits;
+  /** Failed joins allowed per (address, room) before that pair is blocked for `blockSeconds`. */
   authFailures?: { points: number; durationSeconds: number; blockSeconds: number };
   heartbeatMs?: number;
+  /** A room socket that has not joined within this time is closed. Default 10 s. */
+  joinTimeoutMs?: number;
+  /** A member whose room socket drops without leaving is kept this long, so it can come back as itself. Default 10 s. */
+  graceMs?: number;
+  /** Most members on this server at once. */
+  maxMembers?: number;
+  metrics?: Metrics;
+  /** A member is gone for good: its signalling socket must go too. */
+  onMemberGone?(member: MemberContext): void;
 }
 
 interface Member extends MemberContext {
+  /** Proves this member to PeerServer (in its URL); new at every join. */
   readonly peerToken: string;
+  /** Secret that owns the peer id (the id is derived from it): only a holder can come back as this member. */
+  readonly resumeToken: string;
   media: MediaState;
-  readonly socket: WebSocket;
+  /** The room socket; undefined while the member is away within its grace period. */
+  socket: WebSocket | undefined;
+  graceTimer?: NodeJS.Timeout;
+}
+
+/**
+ * A member's peer id is derived from the room and its resume token: ids cannot be chosen, only proven. Any server
+ * (a standby with no shared state included) can check that a returning member owns the id it comes back as.
+ */
+export function peerIdFor(room: string, resumeToken: string): string {
+  return `p${createHash('sha256').update(`${room}\n${resumeToken}`).digest('hex').slice(0, 31)}`;
 }
 
 interface Room {
   readonly members: Map<string, Member>;
   readonly maxParticipants: number;
   readonly maxViewers: number;
-}
-
-/** Per-socket token bucket: cheap, and enough to stop one client from flooding the process. */
-class TokenBucket {
-  private tokens: number;
-  private last = Date.now();
-  constructor(private readonly perSecond: number, private readonly burst: number) {
-    this.tokens = burst;
-  }
-  take(): boolean {
-    const now = Date.now();
-    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.perSecond);
-    this.last = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
-  }
 }
 
 class JoinRefused extends Error {
@@ -161,13 +169,26 @@ export class RoomService {
     return [...(this.rooms.get(room)?.members.values() ?? [])].map(info);
   }
 
-  /** Whether `peerToken` is the one issued to `peerId` (in `room`, or in any room) — PeerServer registration check. */
-  isMemberToken(room: string | undefined, peerId: string, peerToken: string): boolean {
-    const rooms = room === undefined ? [...this.rooms.values()] : [this.rooms.get(room)];
-    return rooms.some((r) => {
-      const m = r?.members.get(peerId);
-      return !!m && safeEqual(peerToken, m.peerToken);
-    });
+  /** The member `peerId` of `room` if `peerToken` is the one issued at its current join (PeerServer registration). */
+  memberByToken(room: string, peerId: string, peerToken: string): MemberContext | undefined {
+    const m = this.rooms.get(room)?.members.get(peerId);
+    return m && safeEqual(peerToken, m.peerToken) ? m : undefined;
+  }
+
+  /** Whether `member` (as registered) is still in its room, as that same join. */
+  isCurrent(member: MemberContext): boolean {
+    return this.rooms.get(member.room)?.members.get(member.peerId) === member;
+  }
+
+  /**
+   * Whether `from` may signal `toPeerId` now: both are members of the same room at this moment and exchange media
+   * (in broadcast rooms, viewers with presenters only). When true, returns the target.
+   */
+  signallingTarget(from: MemberContext, toPeerId: string): MemberContext | undefined {
+    const r = this.rooms.get(from.room);
+    if (!r || r.members.get(from.peerId) !== from || toPeerId === from.peerId) return undefined;
+    const to = r.members.get(toPeerId);
+    return to && shouldConnect(from.role, to.role) ? to : undefined;
   }
 
   /** Sends application data to one member as from `'server'`. Returns false when there is no such member. */
@@ -175,7 +196,7 @@ export class RoomService {
     for (const room of this.rooms.values()) {
       const m = room.members.get(peerId);
       if (m) {
-        send(m.socket, { type: 'app', from: 'server', ...encodePayload(data) });
+        if (m.socket) send(m.socket, { type: 'app', from: 'server', ...encodePayload(data) });
         return true;
       }
     }
@@ -186,36 +207,56 @@ export class RoomService {
   broadcastApp(room: string, data: AppData): number {
     const members = [...(this.rooms.get(room)?.members.values() ?? [])];
     const text = JSON.stringify({ type: 'app', from: 'server', ...encodePayload(data) } satisfies ServerMessage);
-    for (const m of members) if (m.socket.readyState === WebSocket.OPEN) m.socket.send(text);
+    for (const m of members) if (m.socket) sendText(m.socket, text);
     return members.length;
   }
 
-  /** Takes over an upgraded socket for `room`. */
-  accept(socket: WebSocket, req: IncomingMessage, room: string): void {
-    const address = req.socket.remoteAddress ?? 'unknown';
+  /** Takes over an upgraded socket for `room`; `address` is the client's (through a trusted proxy, the forwarded one). */
+  accept(socket: WebSocket, address: string, room: string): void {
     const log = this.options.logger.child({ room });
-    const rate = this.options.rate ?? { perSecond: 50, burst: 200 };
-    const bucket = new TokenBucket(rate.perSecond, rate.burst);
-    const state: { member?: Member; joining: boolean } = { joining: false };
+    const state: { member?: Member; joining: boolean; left?: boolean } = { joining: false };
+    const budget = new SocketBudget(socket, this.options.limits ?? { perSecond: 50, burst: 200, invalid: 20 }, (reason) => {
+      log.warn({ address, peerId: state.member?.peerId, reason }, 'room socket cut off');
+      this.options.metrics?.socketsCut.inc({ socket: 'room', reason });
+    });
+    const joinTimer = setTimeout(() => {
+      if (state.member || state.joining) return;
+      this.options.metrics?.socketsCut.inc({ socket: 'room', reason: 'join timeout' });
+      closeSocket(socket, POLICY_VIOLATION, 'join timeout');
+    }, this.options.joinTimeoutMs ?? 10_000);
+    joinTimer.unref();
     this.alive.add(socket);
 
     socket.on('pong', () => this.alive.add(socket));
     socket.on('error', (err) => log.debug({ err: err.message }, 'room socket error'));
-    socket.on('close', () => {
-      if (state.member) this.remove(state.member, 'disconnect', log);
+    socket.on('close', (code) => {
+      clearTimeout(joinTimer);
+      const member = state.member;
       state.member = undefined;
+      if (!member || member.socket !== socket) return;
+      // Closed with a handshake (a page going away says so) or cut off: gone now. Lost without one (1006: network
+      // gone, process killed): kept for a grace period, so a member whose connection blipped comes back as itself.
+      if (code !== 1006 || budget.closed) return this.remove(member, 'disconnect', log);
+      this.away(member, log);
     });
     socket.on('message', (data, isBinary) => {
       try {
+        if (!budget.message()) return;
         const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : (data as Buffer).byteLength;
-        if (!bucket.take()) return this.sendError(socket, 'rate-limited', 'too many messages; slow down');
         if (size > MAX_MESSAGE_BYTES) {
+          if (!budget.invalid()) return;
           return this.sendError(socket, 'too-large', `message of ${size} bytes exceeds the ${MAX_MESSAGE_BYTES}-byte limit`);
         }
-        if (isBinary) return this.sendError(socket, 'bad-json', 'binary frames are not accepted on the room socket');
+        if (isBinary) {
+          if (!budget.invalid()) return;
+          return this.sendError(socket, 'bad-json', 'binary frames are not accepted on the room socket');
+        }
         const parsed = parseClientMessage(data.toString());
-        if (!parsed.ok) return this.sendError(socket, parsed.code, parsed.message);
-        this.handle(socket, room, address, state, parsed.message, log);
+        if (!parsed.ok) {
+          if (!budget.invalid()) return;
+          return this.sendError(socket, parsed.code, parsed.message);
+        }
+        this.handle(socket, room, address, state, parsed.message, log, budget);
       } catch (err) {
         log.error({ err }, 'room message handler failed');
         this.sendError(socket, 'internal', 'internal error');
@@ -223,7 +264,15 @@ export class RoomService {
     });
   }
 
-  private handle(socket: WebSocket, room: string, address: string, state: { member?: Member; joining: boolean }, msg: ClientMessage, log: Logger): void {
+  private handle(
+    socket: WebSocket,
+    room: string,
+    address: string,
+    state: { member?: Member; joining: boolean },
+    msg: ClientMessage,
+    log: Logger,
+    budget: SocketBudget,
+  ): void {
     const member = state.member;
     if (msg.type === 'ping') return send(socket, msg.t === undefined ? { type: 'pong' } : { type: 'pong', t: msg.t });
     if (msg.type === 'join') {
@@ -233,16 +282,23 @@ export class RoomService {
         .then((joined) => {
           if (socket.readyState !== WebSocket.OPEN) return this.remove(joined, 'disconnect', log);
           state.member = joined;
+          this.options.metrics?.joins.inc({ result: 'ok' });
         })
         .catch((err: unknown) => {
-          if (err instanceof JoinRefused) return this.sendError(socket, err.code, err.message);
+          if (err instanceof JoinRefused) {
+            this.options.metrics?.joins.inc({ result: err.code });
+            return this.sendError(socket, err.code, err.message);
+          }
           log.error({ err }, 'join failed');
           this.sendError(socket, 'internal', 'internal error');
         })
         .finally(() => (state.joining = false));
       return;
     }
-    if (!member) return this.sendError(socket, 'not-joined', `cannot ${msg.type}: not joined`);
+    if (!member) {
+      if (!budget.invalid()) return;
+      return this.sendError(socket, 'not-joined', `cannot ${msg.type}: not joined`);
+    }
     switch (msg.type) {
       case 'leave':
         this.remove(member, 'leave', log);
@@ -257,15 +313,17 @@ export class RoomService {
         const text = JSON.stringify({ type: 'relayed', from: member.peerId, ...payload } satisfies ServerMessage);
         if (msg.to === '*') {
           for (const m of members?.values() ?? []) {
-            if (m !== member && shouldConnect(member.role, m.role) && m.socket.readyState === WebSocket.OPEN) m.socket.send(text);
+            if (m !== member && shouldConnect(member.role, m.role) && m.socket) sendText(m.socket, text);
           }
           return;
         }
         const target = members?.get(msg.to);
         if (!target || target === member || !shouldConnect(member.role, target.role)) {
+          // Nothing is kept for members that do not exist; asking for them again and again counts against the socket.
+          if (!budget.invalid()) return;
           return this.sendError(socket, 'unknown-peer', `no member "${msg.to.slice(0, 64)}" to relay to in this room`);
         }
-        if (target.socket.readyState === WebSocket.OPEN) target.socket.send(text);
+        if (target.socket) sendText(target.socket, text);
         return;
       }
       case 'app': {
@@ -282,14 +340,18 @@ export class RoomService {
 
   private async join(socket: WebSocket, room: string, address: string, msg: Extract<ClientMessage, { type: 'join' }>, log: Logger): Promise<Member> {
     const role: Role = msg.role ?? 'member';
+    // Failed attempts count per (address, room): one address guessing one room's password locks out only itself from
+    // that room; the right password from anyone else, and this address in other rooms, still work.
+    const lockKey = `${address}|${room}`;
     const refuse = async (code: ErrorCode, message: string): Promise<never> => {
       if (code === 'auth-failed') {
-        await this.authLimiter.consume(address).catch(() => {});
+        await this.authLimiter.consume(lockKey).catch(() => {});
+        this.options.metrics?.authFailures.inc();
         log.warn({ address, reason: message }, 'auth failure');
       }
       throw new JoinRefused(code, message);
     };
-    const blocked = await this.authLimiter.get(address);
+    const blocked = await this.authLimiter.get(lockKey);
     if (blocked && blocked.remainingPoints <= 0 && blocked.msBeforeNext > 0) {
       throw new JoinRefused('rate-limited', `too many failed attempts; retry in ${Math.ceil(blocked.msBeforeNext / 1000)} s`);
     }
@@ -328,17 +390,21 @@ export class RoomService {
     if (socket.readyState !== WebSocket.OPEN) throw new JoinRefused('internal', 'socket closed while joining');
 
     let r = this.rooms.get(room);
-    const maxParticipants = r?.maxParticipants ?? config?.maxParticipants ?? msg.maxParticipants ?? this.options.maxParticipants ?? 6;
+    // The server's limit is a ceiling: a client may ask for a smaller room, never a larger one.
+    const ceiling = config?.maxParticipants ?? this.options.maxParticipants ?? 6;
+    const maxParticipants = r?.maxParticipants ?? Math.min(ceiling, msg.maxParticipants ?? ceiling);
     const maxViewers = r?.maxViewers ?? config?.maxViewers ?? this.options.maxViewers ?? 100;
-    const peerId = msg.peerId ?? randomUUID();
+    // Ids are never chosen by clients: a new member gets a new resume token, a returning one proves its old one.
+    const resumeToken = msg.resume ?? randomBytes(24).toString('base64url');
+    const peerId = peerIdFor(room, resumeToken);
     const previous = r?.members.get(peerId);
     if (previous) {
-      // The same member coming back before we noticed it left: its old token proves it, and the old socket goes.
-      if (!msg.resume || !safeEqual(msg.resume, previous.peerToken)) return refuse('id-taken', `peer id ${peerId} is already in room "${room}"`);
+      // The same member coming back (its connection blipped, or it moved back to this server): the old socket goes.
+      this.retire(previous);
       r!.members.delete(peerId);
-      previous.socket.removeAllListeners('close');
-      previous.socket.terminate();
       log.info({ peerId }, 'resume');
+    } else if (this.options.maxMembers !== undefined && this.memberCount >= this.options.maxMembers) {
+      return refuse('server-full', `this server holds its maximum of ${this.options.maxMembers} members`);
     }
     const counted = [...(r?.members.values() ?? [])].filter((m) => (role === 'viewer') === (m.role === 'viewer')).length;
     const limit = role === 'viewer' ? maxViewers : maxParticipants;
@@ -356,6 +422,8 @@ export class RoomService {
       identity,
       address,
       peerToken: randomBytes(16).toString('hex'),
+      resumeToken,
+      joinedAt: Date.now(),
       media: role === 'viewer' ? { audio: false, video: false } : (msg.media ?? { audio: true, video: true }),
       socket,
     };
@@ -369,6 +437,7 @@ export class RoomService {
       room,
       self: info(joined),
       peerToken: joined.peerToken,
+      resumeToken,
       peerPath: this.options.peerPath?.(room) ?? roomPeerPath(room),
       peers,
       iceServers: this.options.iceServers(peerId),
@@ -383,11 +452,34 @@ export class RoomService {
     return joined;
   }
 
+  /** The member's room socket was lost: keep it in the room for the grace period, then remove it. */
+  private away(member: Member, log: Logger): void {
+    member.socket = undefined;
+    clearTimeout(member.graceTimer);
+    member.graceTimer = setTimeout(() => this.remove(member, 'disconnect', log), this.options.graceMs ?? 10_000);
+    member.graceTimer.unref();
+    log.info({ peerId: member.peerId }, 'away');
+  }
+
+  /** Ends a member's current join without announcing a leave (it is coming back as itself). */
+  private retire(member: Member): void {
+    clearTimeout(member.graceTimer);
+    const socket = member.socket;
+    member.socket = undefined;
+    if (socket) {
+      socket.removeAllListeners('close');
+      socket.terminate();
+    }
+    this.options.onMemberGone?.(member);
+  }
+
   private remove(member: Member, reason: 'leave' | 'disconnect' | 'shutdown', log: Logger): void {
     const r = this.rooms.get(member.room);
     if (!r || r.members.get(member.peerId) !== member) return;
+    clearTimeout(member.graceTimer);
     r.members.delete(member.peerId);
     if (r.members.size === 0) this.rooms.delete(member.room);
+    this.options.onMemberGone?.(member);
     this.broadcast(member.room, { type: 'peer-left', peerId: member.peerId });
     log.info({ peerId: member.peerId, reason, members: r.members.size }, 'leave');
     try {
@@ -400,7 +492,7 @@ export class RoomService {
   private broadcast(room: string, msg: ServerMessage, except?: string): void {
     const text = JSON.stringify(msg);
     for (const m of this.rooms.get(room)?.members.values() ?? []) {
-      if (m.peerId !== except && m.socket.readyState === WebSocket.OPEN) m.socket.send(text);
+      if (m.peerId !== except && m.socket) sendText(m.socket, text);
     }
   }
 
@@ -429,6 +521,7 @@ export class RoomService {
   close(): void {
     clearInterval(this.heartbeat);
     for (const socket of this.wss.clients) socket.terminate();
+    for (const r of this.rooms.values()) for (const m of r.members.values()) clearTimeout(m.graceTimer);
     this.rooms.clear();
     this.wss.close();
   }
@@ -439,7 +532,7 @@ function info(m: Member): MemberInfo {
 }
 
 function context(m: Member): MemberContext {
-  return { room: m.room, peerId: m.peerId, name: m.name, role: m.role, identity: m.identity, address: m.address };
+  return { room: m.room, peerId: m.peerId, name: m.name, role: m.role, identity: m.identity, address: m.address, joinedAt: m.joinedAt };
 }
 
 function encodePayload(data: AppData): Payload {
@@ -448,5 +541,5 @@ function encodePayload(data: AppData): Payload {
 }
 
 function send(socket: WebSocket, msg: ServerMessage): void {
-  if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(msg));
+  sendText(socket, JSON.stringify(msg));
 }

@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RTCIceServerLike } from '../components/core/room-protocol.js';
@@ -51,16 +51,19 @@ export async function startCoturn(options: {
 }): Promise<LocalCoturn> {
   const host = options.host ?? '127.0.0.1';
   const secret = options.secret ?? randomBytes(24).toString('hex');
+  // The secret goes in a file only this user can read (mkdtemp makes the folder 0700), never on the command line
+  // where `ps` shows it to every user of the machine.
   const dir = mkdtempSync(join(tmpdir(), 'av-coturn-'));
+  const configFile = join(dir, 'turnserver.conf');
+  writeFileSync(configFile, `use-auth-secret\nstatic-auth-secret=${secret}\n`, { mode: 0o600 });
   const args = [
-    '-n',
+    '-c',
+    configFile,
     `--listening-ip=${host}`,
     `--relay-ip=${host}`,
     `--listening-port=${options.port}`,
     `--min-port=${options.minPort}`,
     `--max-port=${options.maxPort}`,
-    '--use-auth-secret',
-    `--static-auth-secret=${secret}`,
     '--realm=av-elements',
     '--fingerprint',
     '--no-tls',

@@ -29,7 +29,6 @@ export type ClientMessage =
   | {
       type: 'join';
       name: string;
-      peerId?: string;
       media?: MediaState;
       role?: Role;
       /** Server password. */
@@ -38,9 +37,12 @@ export type ClientMessage =
       password?: string;
       /** Signed room token from the app's backend. */
       token?: string;
-      /** Largest mesh the joiner accepts; the first member's value sets the room's limit unless configured. */
+      /** Largest mesh the joiner accepts (the first member's value, up to the server's limit, sets the room's). */
       maxParticipants?: number;
-      /** Re-joining after a lost connection: the peer token this server issued before, to take the same id over. */
+      /**
+       * Coming back as the same member (after a lost connection, on this server or another): the resume token a server
+       * issued before. The peer id is derived from it, so only its holder can take that id.
+       */
       resume?: string;
     }
   | { type: 'leave' }
@@ -56,8 +58,10 @@ export type ServerMessage =
       type: 'joined';
       room: string;
       self: MemberInfo;
-      /** Token the client must register with at PeerServer under `self.peerId`. */
+      /** Token the client must register with at PeerServer under `self.peerId` (new at every join). */
       peerToken: string;
+      /** Secret that owns `self.peerId`: give it as `resume` to come back as this member. Never put it in a URL. */
+      resumeToken: string;
       /** Path of PeerServer for this room, as PeerJS's `path` option. */
       peerPath: string;
       peers: MemberInfo[];
@@ -92,6 +96,7 @@ export type ErrorCode =
   | 'bad-room'
   | 'auth-failed'
   | 'room-full'
+  | 'server-full'
   | 'unknown-peer'
   | 'rate-limited'
   | 'internal';

@@ -17,6 +17,7 @@ import { createLog, type Log, type LogLevel } from './log.js';
 import { PeerLink, type DataPath, type RemotePeer } from './peer-link.js';
 import { RoomLink, parseServer, type JoinedMessage, type ServerAddress } from './room-link.js';
 import { ROOM_NAME, shouldConnect, type MemberInfo, type Payload, type Role, type ServerMessage } from './room-protocol.js';
+import { SignallingGate } from './signalling-gate.js';
 
 export type SessionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed' | 'error';
 
@@ -80,7 +81,6 @@ export interface SendOptions {
   channel?: string;
 }
 
-const EARLY_WAIT_MS = 10_000;
 /** After a failover, members not (yet) on the new server are kept this long: they may still be moving. */
 const FAILOVER_GRACE_MS = 15_000;
 /** How long a session keeps trying to reach a server after losing its own before giving up. */
@@ -99,8 +99,8 @@ export class RoomSession extends Emitter<SessionEvents> {
   private readonly log: Log;
   private readonly media: LocalMedia;
   private readonly links = new Map<string, PeerLink>();
-  /** Calls and data connections from members the room service has not announced yet. */
-  private readonly early = new Map<string, { conns: (MediaConnection | DataConnection)[]; timer: ReturnType<typeof setTimeout> }>();
+  /** Only members we connect with reach PeerJS; others are never answered. */
+  private readonly gate: SignallingGate;
   private roomLink: RoomLink | undefined;
   private peer: Peer | undefined;
   /** Peers registered with servers we lost: they still own live calls, so they are only destroyed at the end. */
@@ -111,7 +111,8 @@ export class RoomSession extends Emitter<SessionEvents> {
   private outbox: (() => void)[] = [];
   private _state: SessionState = 'idle';
   private _peerId: string | undefined;
-  private peerToken: string | undefined;
+  /** Owns our peer id: given back to a server (this one or a standby) to return as the same member. */
+  private resumeToken: string | undefined;
   private joining: Promise<void> | undefined;
   /** Settles once local capture has succeeded or failed: calls are answered only then. */
   private mediaReady: Promise<void> = Promise.resolve();
@@ -126,6 +127,7 @@ export class RoomSession extends Emitter<SessionEvents> {
     const urls = list.map((u) => u.trim()).filter(Boolean);
     this.servers = (urls.length ? urls : [globalThis.location.origin]).map((u) => parseServer(u));
     this.log = createLog(`room ${this.room}`, options.logLevel);
+    this.gate = new SignallingGate((peerId) => this.links.has(peerId), this.log);
     const publishes = this.role !== 'viewer';
     this.media = new LocalMedia({
       audio: publishes && (options.audio ?? true),
@@ -236,8 +238,7 @@ export class RoomSession extends Emitter<SessionEvents> {
           name: this.name,
           media: rejoin ? this.media.state : this.intendedMedia(),
           role: this.role,
-          ...(rejoin && this._peerId ? { peerId: this._peerId } : {}),
-          ...(rejoin && this.peerToken && this.servers[this.serverIndex] === address ? { resume: this.peerToken } : {}),
+          ...(rejoin && this.resumeToken ? { resume: this.resumeToken } : {}),
           ...(o.key ? { key: o.key } : {}),
           ...(o.password ? { password: o.password } : {}),
           ...(o.token ? { token: o.token } : {}),
@@ -259,7 +260,7 @@ export class RoomSession extends Emitter<SessionEvents> {
     this.roomLink = link;
     this.serverIndex = index;
     this._peerId = joined.self.peerId;
-    this.peerToken = joined.peerToken;
+    this.resumeToken = joined.resumeToken;
     link.on('message', (m) => this.onRoomMessage(m));
     link.on('lost', ({ code, reason }) => {
       if (this.roomLink === link) void this.failover(`${reason || 'connection closed'} (${code})`);
@@ -280,6 +281,7 @@ export class RoomSession extends Emitter<SessionEvents> {
       config: { iceServers: joined.iceServers, iceTransportPolicy: o.icePolicy ?? 'all' },
       debug: 0,
     });
+    this.gate.guard(peer);
     this.peer = peer;
     peer.on('call', (call) => this.onIncoming(call));
     peer.on('connection', (conn) => this.onIncoming(conn));
@@ -422,14 +424,7 @@ export class RoomSession extends Emitter<SessionEvents> {
           known.media = msg.peer.media;
           break;
         }
-        const l = this.addMember(msg.peer);
-        const early = this.early.get(msg.peer.peerId);
-        if (early) {
-          clearTimeout(early.timer);
-          this.early.delete(msg.peer.peerId);
-          for (const conn of early.conns) this.onIncoming(conn);
-        }
-        l?.startDeadline();
+        this.addMember(msg.peer)?.startDeadline();
         break;
       }
       case 'peer-left':
@@ -485,24 +480,17 @@ export class RoomSession extends Emitter<SessionEvents> {
     );
     this.links.set(member.peerId, l);
     this.emit('peer-join', { peer: l });
+    // What it sent before the room announced it (its offer can overtake its `peer-joined`) goes to PeerJS now.
+    this.gate.admit(member.peerId);
     return l;
   }
 
-  /** A call or data connection from a member: taken when the room service has announced it, else held briefly. */
+  /** A call or data connection from a member (the gate lets nothing else through to PeerJS). */
   private onIncoming(conn: MediaConnection | DataConnection): void {
-    if (this.closed) return void conn.close();
-    if (this.links.has(conn.peer)) {
-      if (conn.type === 'data') return this.links.get(conn.peer)!.attachData(conn as DataConnection);
-      return void this.answer(conn as MediaConnection);
-    }
-    const pending = this.early.get(conn.peer);
-    if (pending) return void pending.conns.push(conn);
-    const timer = setTimeout(() => {
-      // Not a member (or not one we connect with): refuse.
-      this.early.get(conn.peer)?.conns.forEach((c) => c.close());
-      this.early.delete(conn.peer);
-    }, EARLY_WAIT_MS);
-    this.early.set(conn.peer, { conns: [conn], timer });
+    const l = this.links.get(conn.peer);
+    if (this.closed || !l) return void conn.close();
+    if (conn.type === 'data') return l.attachData(conn as DataConnection);
+    void this.answer(conn as MediaConnection);
   }
 
   private async answer(call: MediaConnection): Promise<void> {
@@ -594,11 +582,7 @@ export class RoomSession extends Emitter<SessionEvents> {
 
   private teardown(final: 'closed' | 'error'): void {
     if (this.closed) return;
-    for (const { conns, timer } of this.early.values()) {
-      clearTimeout(timer);
-      conns.forEach((c) => c.close());
-    }
-    this.early.clear();
+    this.gate.destroy();
     for (const timer of this.graceTimers.values()) clearTimeout(timer);
     this.graceTimers.clear();
     this.outbox = [];

@@ -81,7 +81,7 @@ function peerServerSocket(path: string, id: string, token: string): Promise<stri
 }
 
 test('PeerServer registers only the id and token a room join issued', async () => {
-  assert.equal(await peerServerSocket('/peerjs/peerjs', 'bare-client-1', 'whatever'), 'http 401');
+  assert.equal(await peerServerSocket('/peerjs/peerjs', 'bare-client-1', 'whatever'), 'http 404', 'only room-scoped signalling exists');
   assert.equal(await peerServerSocket('/r/open/peerjs/peerjs', 'bare-client-2', 'whatever'), 'http 401');
   const { c, answer } = await join('open', { key: 'server-pw' });
   assert.equal(await peerServerSocket('/r/open/peerjs/peerjs', answer.self.peerId, 'wrong-token'), 'http 401');
@@ -90,7 +90,7 @@ test('PeerServer registers only the id and token a room join issued', async () =
   c.close();
 });
 
-test('failed attempts are rate-limited per address', async () => {
+test('failed attempts are rate-limited per address and room', async () => {
   const limited = await startServer(['--password', 'pw']);
   try {
     const codes: string[] = [];
@@ -104,8 +104,12 @@ test('failed attempts are rate-limited per address', async () => {
     assert.deepEqual(codes.slice(10), ['rate-limited', 'rate-limited']);
     const c = await roomClient(limited.url, 'r');
     c.send({ type: 'join', name: 'x', key: 'pw' });
-    assert.equal((await c.next()).code, 'rate-limited', 'even the right password waits out the block');
+    assert.equal((await c.next()).code, 'rate-limited', 'from this address, even the right password waits out the block');
     c.close();
+    const elsewhere = await roomClient(limited.url, 'another room');
+    elsewhere.send({ type: 'join', name: 'x', key: 'pw' });
+    assert.equal((await elsewhere.next()).type, 'joined', 'the same address still joins other rooms');
+    elsewhere.close();
   } finally {
     await limited.stop();
   }

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { inboundByPeer, launchChromium, memberPage, waitFor, type MemberPage } from '../helpers/browser.js';
-import { startServer, type RunningServer } from '../helpers/server.js';
+import { serverMetrics, startServer, type RunningServer } from '../helpers/server.js';
 
 let a: RunningServer;
 let b: RunningServer;
@@ -20,7 +20,7 @@ after(async () => {
 });
 
 const frames = async (p: MemberPage) => Object.values(await inboundByPeer(p.page)).map((r) => r.framesDecoded);
-const members = async (s: RunningServer) => ((await (await fetch(`${s.url}/healthz`)).json()) as { members: number }).members;
+const members = async (s: RunningServer) => (await serverMetrics(s.url)).av_members;
 
 test('failover from a killed server to the standby keeps the call and the identity', async () => {
   const ann = await memberPage(chromium.browser, a.url, { room: 'standby', name: 'Ann', server: `${a.url} ${b.url}` });

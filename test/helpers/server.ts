@@ -72,3 +72,25 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * The server's Prometheus metrics as numbers by series (`av_members`, `av_process_resident_memory_bytes`,
+ * `av_signalling_dropped_total{reason="not-member"}`…); `gc` collects garbage first (server run with --expose-gc).
+ */
+export async function serverMetrics(url: string, { gc = false } = {}): Promise<Record<string, number>> {
+  const res = await fetch(`${url}/metrics${gc ? '?gc=1' : ''}`);
+  if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);
+  const out: Record<string, number> = {};
+  for (const line of (await res.text()).split('\n')) {
+    const m = /^([a-z_:]+(?:\{[^}]*\})?) (\S+)$/.exec(line);
+    if (m) out[m[1]!] = Number(m[2]);
+  }
+  return out;
+}
+
+/** A metric summed over all its label sets (0 when absent). */
+export function metricSum(metrics: Record<string, number>, name: string): number {
+  return Object.entries(metrics)
+    .filter(([k]) => k === name || k.startsWith(`${name}{`))
+    .reduce((n, [, v]) => n + v, 0);
+}
