@@ -1,0 +1,48 @@
+import { expect } from '@open-wc/testing';
+import type { Peer } from 'peerjs';
+import { SignallingGate } from './signalling-gate.js';
+
+/** Stands in for PeerJS's Peer: only the one method the gate wraps (a pure unit: no network here). */
+function fakePeer() {
+  const handled: { type: string; src?: string }[] = [];
+  const peer = { _handleMessage: (m: { type: string; src?: string }) => handled.push(m) };
+  return { peer: peer as unknown as Peer, handled, receive: (m: { type: string; src?: string }) => peer._handleMessage(m) };
+}
+
+function recordingLog() {
+  const warnings: string[] = [];
+  const log = { error() {}, info() {}, debug() {}, warn: (...a: unknown[]) => warnings.push(a.join(' ')) };
+  return { log, warnings };
+}
+
+describe('SignallingGate', () => {
+  it('passes server messages and messages from members; holds others until the room announces them', () => {
+    const members = new Set(['member-1']);
+    const { log } = recordingLog();
+    const gate = new SignallingGate((id) => members.has(id), log);
+    const { peer, handled, receive } = fakePeer();
+    gate.guard(peer);
+    receive({ type: 'OPEN' });
+    receive({ type: 'OFFER', src: 'member-1' });
+    receive({ type: 'OFFER', src: 'newcomer' });
+    receive({ type: 'CANDIDATE', src: 'newcomer' });
+    expect(handled.map((m) => `${m.type} ${m.src ?? ''}`)).to.deep.equal(['OPEN ', 'OFFER member-1']);
+    members.add('newcomer');
+    gate.admit('newcomer');
+    expect(handled.map((m) => `${m.type} ${m.src ?? ''}`)).to.deep.equal(['OPEN ', 'OFFER member-1', 'OFFER newcomer', 'CANDIDATE newcomer']);
+    gate.destroy();
+  });
+
+  it('never hands an outsider to PeerJS, and logs it once', async () => {
+    const { log, warnings } = recordingLog();
+    const gate = new SignallingGate(() => false, log);
+    const { peer, handled, receive } = fakePeer();
+    gate.guard(peer);
+    // More ids than it holds at once: the extra ones are refused at once.
+    for (let i = 0; i < 40; i++) for (const type of ['OFFER', 'CANDIDATE', 'LEAVE']) receive({ type, src: `outsider-${i % 20}` });
+    gate.admit('outsider-1');
+    expect(handled).to.have.length(0);
+    expect(warnings.filter((w) => w.includes('outsider-19'))).to.have.length(1);
+    gate.destroy();
+  });
+});
