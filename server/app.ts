@@ -8,6 +8,7 @@ import { ExpressPeerServer } from 'peer';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ROOM_NAME, type RTCIceServerLike } from '../components/core/room-protocol.js';
 import { AddressCounter } from './budget.js';
+import { Cluster } from './cluster.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { RoomService, type AppData, type RoomPolicy } from './rooms.js';
@@ -53,8 +54,13 @@ export interface ServerOptions extends RoomPolicy {
   metricsToken?: string;
   /** Serve the bundle's source maps. Default false. */
   sourceMaps?: boolean;
-  /** Room socket limits: seconds to join, grace for a lost member, messages per second and at once, invalid frames. */
+  /** Room socket limits: time to join, and grace for a member whose connection dropped. */
   limits?: { joinTimeoutMs?: number; graceMs?: number };
+  /**
+   * `redis://host:port`: this server becomes a node of a cluster sharing rooms through Redis. Members of one room
+   * meet on whichever nodes they reached; without it the server runs alone.
+   */
+  redis?: string;
 }
 
 export interface AvServer {
@@ -67,10 +73,18 @@ export interface AvServer {
   readonly url: string;
   /** Stops accepting, closes every socket and the http server. Idempotent. */
   close(): Promise<void>;
-  /** Sends application data (JSON value or bytes) to one member, as from `'server'`. */
-  send(peerId: string, data: AppData): boolean;
-  /** Sends application data to every member of a room; returns how many. */
-  broadcast(room: string, data: AppData): number;
+  /** Sends application data (JSON value or bytes) to one member, as from `'server'`, on whichever node it is. */
+  send(peerId: string, data: AppData): Promise<boolean>;
+  /** Sends application data to every member of a room; resolves with how many. */
+  broadcast(room: string, data: AppData): Promise<number>;
+  /** Removes a member now: its sockets close, its peers drop it, its page says why. */
+  kick(peerId: string, reason?: string): Promise<boolean>;
+  /** Asks a member's page to mute its microphone; the page shows who asked. */
+  requestMute(peerId: string, by?: string): Promise<boolean>;
+  /** Ends a room for all its members; resolves with how many there were. */
+  closeRoom(room: string, reason?: string): Promise<number>;
+  /** This node's id in a cluster (`redis`); undefined when alone. */
+  readonly node: string | undefined;
 }
 
 function roomFromPath(pathname: string, roomUrl: RegExp): { room: string; rest: string } | undefined {
@@ -121,7 +135,10 @@ export function createServer(options: ServerOptions = {}): AvServer {
   http.requestTimeout = 30_000;
   http.keepAliveTimeout = 5_000;
   let guard: SignallingGuard | undefined;
+  const cluster = options.redis ? new Cluster(options.redis, { event: (room, event) => rooms.onClusterEvent(room, event) }, logger) : undefined;
   const rooms: RoomService = new RoomService({
+    cluster,
+    onSignal: (peerId, text) => guard?.deliver(peerId, text),
     logger,
     iceServers: (peerId) => [...extraIceServers, ...turnIceServers(turn, peerId)],
     peerPath: (room) => `/r/${encodeURIComponent(room)}${PEER_PATH}`,
@@ -299,9 +316,16 @@ export function createServer(options: ServerOptions = {}): AvServer {
     get url() {
       return url;
     },
+    get node() {
+      return cluster?.node;
+    },
     send: (peerId, data) => rooms.send(peerId, data),
     broadcast: (room, data) => rooms.broadcastApp(room, data),
+    kick: (peerId, reason) => rooms.kick(peerId, reason),
+    requestMute: (peerId, by) => rooms.requestMute(peerId, by),
+    closeRoom: (room, reason) => rooms.closeRoom(room, reason),
     async listen() {
+      await cluster?.start();
       if (options.localTurn && !turn) {
         if (!coturnInstalled()) {
           logger.warn('coturn is not installed (apt-get install coturn): running peer-to-peer only');
@@ -345,7 +369,7 @@ export function createServer(options: ServerOptions = {}): AvServer {
         peerWss?.close();
         const closed = new Promise<void>((resolve) => http.close(() => resolve()));
         for (const s of sockets) s.destroy();
-        await Promise.all([closed, coturn?.stop()]);
+        await Promise.all([closed, coturn?.stop(), cluster?.close()]);
       })();
       return closing;
     },

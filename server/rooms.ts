@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { WebSocket, WebSocketServer } from 'ws';
 import type {
   ClientMessage,
@@ -14,6 +14,7 @@ import type {
 import { MAX_MESSAGE_BYTES, roomPeerPath, shouldConnect } from '../components/core/room-protocol.js';
 import { safeEqual, verifyToken } from './auth.js';
 import { POLICY_VIOLATION, SocketBudget, closeSocket, sendText, type SocketLimits } from './budget.js';
+import type { Cluster, ClusterEvent, MemberRecord } from './cluster.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { parseClientMessage } from './protocol.js';
@@ -46,11 +47,18 @@ export interface JoinRequest {
 /** Application data: a JSON value, or bytes. */
 export type AppData = unknown;
 
+/** Why a member left: itself, a lost connection, the server stopping, a kick, or the room closed. */
+export type LeaveReason = 'leave' | 'disconnect' | 'shutdown' | 'kick' | 'closed';
+
 export interface ServerHooks {
   /** Runs after the built-in checks pass; return false (or throw) to refuse, or `{ identity, name }` to set them. */
   authenticate?(request: JoinRequest): boolean | { identity?: string; name?: string } | Promise<boolean | { identity?: string; name?: string }>;
   onJoin?(member: MemberContext): void;
-  onLeave?(member: MemberContext, reason: 'leave' | 'disconnect' | 'shutdown'): void;
+  onLeave?(member: MemberContext, reason: LeaveReason): void;
+  /** A room got its first member (in a cluster: its first anywhere). */
+  onRoomOpen?(room: string): void;
+  /** A room's last member left (in a cluster: its last anywhere). */
+  onRoomEmpty?(room: string): void;
   /** A member sent data to `'server'` on the transparent channel. Bytes arrive as a Uint8Array. */
   onMessage?(from: MemberContext, data: AppData): void;
 }
@@ -100,6 +108,10 @@ export interface RoomServiceOptions extends RoomPolicy {
   metrics?: Metrics;
   /** A member is gone for good: its signalling socket must go too. */
   onMemberGone?(member: MemberContext): void;
+  /** Shared room state: members of a room meet on whichever nodes they reached. */
+  cluster?: Cluster;
+  /** Signalling for a member of this node, routed from another node. */
+  onSignal?(peerId: string, text: string): void;
 }
 
 interface Member extends MemberContext {
@@ -108,9 +120,11 @@ interface Member extends MemberContext {
   /** Secret that owns the peer id (the id is derived from it): only a holder can come back as this member. */
   readonly resumeToken: string;
   media: MediaState;
-  /** The room socket; undefined while the member is away within its grace period. */
+  /** The room socket; undefined while the member is away within its grace period, and for members on other nodes. */
   socket: WebSocket | undefined;
   graceTimer?: NodeJS.Timeout;
+  /** The node of a member on another node of the cluster; undefined for members here. */
+  node?: string;
 }
 
 /**
@@ -122,9 +136,10 @@ export function peerIdFor(room: string, resumeToken: string): string {
 }
 
 interface Room {
+  /** Members here, and in a cluster also the room's members on other nodes (while some member is here). */
   readonly members: Map<string, Member>;
-  readonly maxParticipants: number;
-  readonly maxViewers: number;
+  maxParticipants: number;
+  maxViewers: number;
 }
 
 class JoinRefused extends Error {
@@ -138,29 +153,58 @@ class JoinRefused extends Error {
  * between members and the transparent channel to the server application. Every inbound frame is size-checked,
  * rate-limited and schema-validated; a bad one gets an `error {code, message}` reply and nothing else happens.
  */
+/** How long members of a node that died are kept in its rooms, at least: they are moving to other nodes meanwhile. */
+const DEAD_NODE_GRACE_MS = 30_000;
+const REAP_INTERVAL_MS = 2000;
+
+/**
+ * Room membership: join (with passwords, tokens and limits), leave, roster, media state, the data relay between
+ * members and the transparent channel to the server application. Every inbound frame is size-checked, rate-limited
+ * and schema-validated; a bad one gets an `error {code, message}` reply and nothing else happens.
+ *
+ * Alone, the state lives in this process. With a cluster (Redis), the room's roster lives in Redis and each node keeps
+ * a copy of the rooms it has members in, kept current by the other nodes' events; what a member sends to a member on
+ * another node (relay, signalling) goes through that node.
+ */
 export class RoomService {
   readonly wss: WebSocketServer;
   private readonly rooms = new Map<string, Room>();
   private readonly heartbeat: NodeJS.Timeout;
+  private readonly reaper: NodeJS.Timeout | undefined;
   private readonly alive = new WeakSet<WebSocket>();
-  private readonly authLimiter: RateLimiterMemory;
+  private readonly authLimiter: RateLimiterAbstract;
+  private readonly cluster: Cluster | undefined;
+  /** In a cluster: when each node was first seen dead, so its members are removed only after a grace period. */
+  private readonly deadSince = new Map<string, number>();
+  private readonly log: Logger;
 
   constructor(private readonly options: RoomServiceOptions) {
     // Frames above MAX_MESSAGE_BYTES get a readable error; only absurd ones (16x) make ws close with 1009.
     this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES * 16 });
     this.heartbeat = setInterval(() => this.sweep(), options.heartbeatMs ?? 30_000);
     this.heartbeat.unref();
+    this.log = options.logger;
+    this.cluster = options.cluster;
     const f = options.authFailures ?? { points: 10, durationSeconds: 60, blockSeconds: 60 };
-    this.authLimiter = new RateLimiterMemory({ points: f.points, duration: f.durationSeconds, blockDuration: f.blockSeconds });
+    const limits = { points: f.points, duration: f.durationSeconds, blockDuration: f.blockSeconds };
+    // In a cluster, lockouts are shared: guessing on another node counts too.
+    this.authLimiter = this.cluster
+      ? new RateLimiterRedis({ storeClient: this.cluster.client, keyPrefix: 'av:auth', ...limits })
+      : new RateLimiterMemory(limits);
+    if (this.cluster) {
+      this.reaper = setInterval(() => void this.reap().catch((err: Error) => this.log.warn({ err: err.message }, 'reaping failed')), REAP_INTERVAL_MS);
+      this.reaper.unref();
+    }
   }
 
-  /** Number of members across rooms, for health and tests. */
+  /** Members connected to this server (in a cluster: to this node). */
   get memberCount(): number {
     let n = 0;
-    for (const room of this.rooms.values()) n += room.members.size;
+    for (const room of this.rooms.values()) for (const m of room.members.values()) if (!m.node) n++;
     return n;
   }
 
+  /** Rooms with members on this server. */
   get roomCount(): number {
     return this.rooms.size;
   }
@@ -169,10 +213,10 @@ export class RoomService {
     return [...(this.rooms.get(room)?.members.values() ?? [])].map(info);
   }
 
-  /** The member `peerId` of `room` if `peerToken` is the one issued at its current join (PeerServer registration). */
+  /** The member `peerId` of `room` if `peerToken` is the one issued at its current join here (PeerServer registration). */
   memberByToken(room: string, peerId: string, peerToken: string): MemberContext | undefined {
     const m = this.rooms.get(room)?.members.get(peerId);
-    return m && safeEqual(peerToken, m.peerToken) ? m : undefined;
+    return m && !m.node && safeEqual(peerToken, m.peerToken) ? m : undefined;
   }
 
   /** Whether `member` (as registered) is still in its room, as that same join. */
@@ -182,39 +226,79 @@ export class RoomService {
 
   /**
    * Whether `from` may signal `toPeerId` now: both are members of the same room at this moment and exchange media
-   * (in broadcast rooms, viewers with presenters only). When true, returns the target.
+   * (in broadcast rooms, viewers with presenters only). When true, returns the target and, for a member on another
+   * node, that node.
    */
-  signallingTarget(from: MemberContext, toPeerId: string): MemberContext | undefined {
+  signallingTarget(from: MemberContext, toPeerId: string): (MemberContext & { node?: string }) | undefined {
     const r = this.rooms.get(from.room);
     if (!r || r.members.get(from.peerId) !== from || toPeerId === from.peerId) return undefined;
     const to = r.members.get(toPeerId);
     return to && shouldConnect(from.role, to.role) ? to : undefined;
   }
 
-  /** Sends application data to one member as from `'server'`. Returns false when there is no such member. */
-  send(peerId: string, data: AppData): boolean {
-    for (const room of this.rooms.values()) {
-      const m = room.members.get(peerId);
-      if (m) {
-        if (m.socket) send(m.socket, { type: 'app', from: 'server', ...encodePayload(data) });
-        return true;
-      }
-    }
-    return false;
+  /** Routes a signalling message to a member on another node. */
+  routeSignal(node: string, dst: string, text: string): void {
+    this.cluster?.publishNode(node, { t: 'signal', dst, text });
   }
 
-  /** Sends application data to every member of a room; returns how many. */
-  broadcastApp(room: string, data: AppData): number {
-    const members = [...(this.rooms.get(room)?.members.values() ?? [])];
+  /** Sends application data to one member as from `'server'`, wherever it is. Resolves false when there is no such member. */
+  async send(peerId: string, data: AppData): Promise<boolean> {
     const text = JSON.stringify({ type: 'app', from: 'server', ...encodePayload(data) } satisfies ServerMessage);
-    for (const m of members) if (m.socket) sendText(m.socket, text);
-    return members.length;
+    if (this.cluster) {
+      if (!(await this.cluster.roomOf(peerId))) return false;
+      this.cluster.publishAll({ t: 'send', peerId, text });
+      return true;
+    }
+    const m = this.localMember(peerId);
+    if (m?.socket) sendText(m.socket, text);
+    return !!m;
+  }
+
+  /** Sends application data to every member of a room, wherever they are; resolves with how many. */
+  async broadcastApp(room: string, data: AppData): Promise<number> {
+    const text = JSON.stringify({ type: 'app', from: 'server', ...encodePayload(data) } satisfies ServerMessage);
+    this.deliverLocal(room, text);
+    if (!this.cluster) return this.rooms.get(room)?.members.size ?? 0;
+    this.cluster.publishRoom(room, { t: 'app', text });
+    return this.cluster.roomSize(room);
+  }
+
+  /** Removes a member from its room now: its sockets close and its peers drop it at once. */
+  async kick(peerId: string, reason = 'removed by the server'): Promise<boolean> {
+    if (this.cluster) {
+      if (!(await this.cluster.roomOf(peerId))) return false;
+      this.cluster.publishAll({ t: 'kick', peerId, reason });
+      return true;
+    }
+    const m = this.localMember(peerId);
+    if (m) this.kickLocal(m, reason);
+    return !!m;
+  }
+
+  /** Asks a member's page to mute its microphone; the page shows who asked. */
+  async requestMute(peerId: string, by = 'the server'): Promise<boolean> {
+    if (this.cluster) {
+      if (!(await this.cluster.roomOf(peerId))) return false;
+      this.cluster.publishAll({ t: 'mute', peerId, by });
+      return true;
+    }
+    const m = this.localMember(peerId);
+    if (m?.socket) send(m.socket, { type: 'mute-request', by });
+    return !!m;
+  }
+
+  /** Ends a room for everyone in it, wherever they are; resolves with how many members it had. */
+  async closeRoom(room: string, reason = 'the room was closed'): Promise<number> {
+    const size = this.cluster ? await this.cluster.roomSize(room) : (this.rooms.get(room)?.members.size ?? 0);
+    this.cluster?.publishRoom(room, { t: 'close', reason });
+    this.closeLocal(room, reason);
+    return size;
   }
 
   /** Takes over an upgraded socket for `room`; `address` is the client's (through a trusted proxy, the forwarded one). */
   accept(socket: WebSocket, address: string, room: string): void {
-    const log = this.options.logger.child({ room });
-    const state: { member?: Member; joining: boolean; left?: boolean } = { joining: false };
+    const log = this.log.child({ room });
+    const state: { member?: Member; joining: boolean } = { joining: false };
     const budget = new SocketBudget(socket, this.options.limits ?? { perSecond: 50, burst: 200, invalid: 20 }, (reason) => {
       log.warn({ address, peerId: state.member?.peerId, reason }, 'room socket cut off');
       this.options.metrics?.socketsCut.inc({ socket: 'room', reason });
@@ -289,7 +373,7 @@ export class RoomService {
             this.options.metrics?.joins.inc({ result: err.code });
             return this.sendError(socket, err.code, err.message);
           }
-          log.error({ err }, 'join failed');
+          log.error({ err: String(err) }, 'join failed');
           this.sendError(socket, 'internal', 'internal error');
         })
         .finally(() => (state.joining = false));
@@ -306,15 +390,19 @@ export class RoomService {
         return send(socket, { type: 'left' });
       case 'update':
         member.media = msg.media;
-        return this.broadcast(room, { type: 'peer-updated', peerId: member.peerId, media: msg.media }, member.peerId);
+        this.broadcast(room, { type: 'peer-updated', peerId: member.peerId, media: msg.media }, member.peerId);
+        if (this.cluster) {
+          this.cluster.publishRoom(room, { t: 'update', peerId: member.peerId, media: msg.media });
+          this.cluster.update(room, member.peerId, msg.media).catch((err: Error) => log.warn({ err: err.message }, 'update not stored'));
+        }
+        return;
       case 'relay': {
         const members = this.rooms.get(room)?.members;
         const payload = { ...(msg.bin !== undefined ? { bin: msg.bin } : { data: msg.data }), ...(msg.ch ? { ch: msg.ch } : {}) };
         const text = JSON.stringify({ type: 'relayed', from: member.peerId, ...payload } satisfies ServerMessage);
         if (msg.to === '*') {
-          for (const m of members?.values() ?? []) {
-            if (m !== member && shouldConnect(member.role, m.role) && m.socket) sendText(m.socket, text);
-          }
+          this.deliverRelay(room, member.peerId, '*', text);
+          this.cluster?.publishRoom(room, { t: 'relay', from: member.peerId, to: '*', text });
           return;
         }
         const target = members?.get(msg.to);
@@ -323,7 +411,8 @@ export class RoomService {
           if (!budget.invalid()) return;
           return this.sendError(socket, 'unknown-peer', `no member "${msg.to.slice(0, 64)}" to relay to in this room`);
         }
-        if (target.socket) sendText(target.socket, text);
+        if (target.node) this.cluster?.publishRoom(room, { t: 'relay', from: member.peerId, to: target.peerId, text });
+        else if (target.socket) sendText(target.socket, text);
         return;
       }
       case 'app': {
@@ -389,30 +478,50 @@ export class RoomService {
     }
     if (socket.readyState !== WebSocket.OPEN) throw new JoinRefused('internal', 'socket closed while joining');
 
-    let r = this.rooms.get(room);
     // The server's limit is a ceiling: a client may ask for a smaller room, never a larger one.
     const ceiling = config?.maxParticipants ?? this.options.maxParticipants ?? 6;
-    const maxParticipants = r?.maxParticipants ?? Math.min(ceiling, msg.maxParticipants ?? ceiling);
-    const maxViewers = r?.maxViewers ?? config?.maxViewers ?? this.options.maxViewers ?? 100;
+    const wanted = { maxParticipants: Math.min(ceiling, msg.maxParticipants ?? ceiling), maxViewers: config?.maxViewers ?? this.options.maxViewers ?? 100 };
     // Ids are never chosen by clients: a new member gets a new resume token, a returning one proves its old one.
     const resumeToken = msg.resume ?? randomBytes(24).toString('base64url');
     const peerId = peerIdFor(room, resumeToken);
-    const previous = r?.members.get(peerId);
-    if (previous) {
-      // The same member coming back (its connection blipped, or it moved back to this server): the old socket goes.
-      this.retire(previous);
-      r!.members.delete(peerId);
-      log.info({ peerId }, 'resume');
-    } else if (this.options.maxMembers !== undefined && this.memberCount >= this.options.maxMembers) {
+    const joinedAt = Date.now();
+    const media = role === 'viewer' ? { audio: false, video: false } : (msg.media ?? { audio: true, video: true });
+    if (!this.localMember(peerId) && this.options.maxMembers !== undefined && this.memberCount >= this.options.maxMembers) {
       return refuse('server-full', `this server holds its maximum of ${this.options.maxMembers} members`);
     }
-    const counted = [...(r?.members.values() ?? [])].filter((m) => (role === 'viewer') === (m.role === 'viewer')).length;
-    const limit = role === 'viewer' ? maxViewers : maxParticipants;
-    if (counted >= limit) return refuse('room-full', `room "${room}" is full (${limit} ${role === 'viewer' ? 'viewers' : 'participants'})`);
 
-    if (!r) {
-      r = { members: new Map(), maxParticipants, maxViewers };
-      this.rooms.set(room, r);
+    let r = this.rooms.get(room);
+    let resumed = false;
+    let opened = false;
+    if (this.cluster) {
+      // Hear the room's events before reading its roster, then join atomically (limits count the whole cluster).
+      const roster = await this.cluster.watch(room);
+      r = this.ensureRoom(room, wanted);
+      for (const rec of roster) if (rec.peerId !== peerId && !r.members.has(rec.peerId)) r.members.set(rec.peerId, remoteMember(room, rec));
+      const record: MemberRecord = { peerId, name, media, role, ...(identity ? { identity } : {}), node: this.cluster.node, joinedAt };
+      const result = await this.cluster.join(room, record, wanted);
+      if (!result.ok) {
+        this.dropRoomIfIdle(room);
+        return refuse('room-full', `room "${room}" is full (${result.limit} ${role === 'viewer' ? 'viewers' : 'participants'})`);
+      }
+      r.maxParticipants = result.maxParticipants;
+      r.maxViewers = result.maxViewers;
+      resumed = !!result.previous;
+      opened = result.opened;
+    } else {
+      const counted = [...(r?.members.values() ?? [])].filter((m) => m.peerId !== peerId && (role === 'viewer') === (m.role === 'viewer')).length;
+      const limit = role === 'viewer' ? (r?.maxViewers ?? wanted.maxViewers) : (r?.maxParticipants ?? wanted.maxParticipants);
+      if (counted >= limit) return refuse('room-full', `room "${room}" is full (${limit} ${role === 'viewer' ? 'viewers' : 'participants'})`);
+      opened = !r;
+      r = this.ensureRoom(room, wanted);
+      resumed = r.members.has(peerId);
+    }
+    const previous = r.members.get(peerId);
+    if (previous) {
+      // The same member coming back (its connection blipped, or it moved here from another node): the old join goes.
+      if (!previous.node) this.retire(previous);
+      r.members.delete(peerId);
+      log.info({ peerId }, 'resume');
     }
     const joined: Member = {
       room,
@@ -423,15 +532,15 @@ export class RoomService {
       address,
       peerToken: randomBytes(16).toString('hex'),
       resumeToken,
-      joinedAt: Date.now(),
-      media: role === 'viewer' ? { audio: false, video: false } : (msg.media ?? { audio: true, video: true }),
+      joinedAt,
+      media,
       socket,
     };
     const peers = [...r.members.values()].map(info);
     r.members.set(peerId, joined);
     // Members hear of the newcomer before the newcomer can call them (a resumed member is one they already have).
-    if (previous) this.broadcast(room, { type: 'peer-updated', peerId, media: joined.media }, peerId);
-    else this.broadcast(room, { type: 'peer-joined', peer: info(joined) }, peerId);
+    this.broadcast(room, resumed ? { type: 'peer-updated', peerId, media } : { type: 'peer-joined', peer: info(joined) }, peerId);
+    this.cluster?.publishRoom(room, { t: 'join', member: toRecord(joined, this.cluster.node), resumed });
     send(socket, {
       type: 'joined',
       room,
@@ -441,15 +550,37 @@ export class RoomService {
       peerPath: this.options.peerPath?.(room) ?? roomPeerPath(room),
       peers,
       iceServers: this.options.iceServers(peerId),
-      maxParticipants,
+      maxParticipants: r.maxParticipants,
     });
     log.info({ peerId, role, members: r.members.size }, 'join');
-    try {
-      this.options.hooks?.onJoin?.(context(joined));
-    } catch (err) {
-      log.error({ err: String(err) }, 'onJoin hook threw');
-    }
+    if (opened) this.hook('onRoomOpen', room);
+    this.hook('onJoin', context(joined));
     return joined;
+  }
+
+  private ensureRoom(room: string, limits: { maxParticipants: number; maxViewers: number }): Room {
+    let r = this.rooms.get(room);
+    if (!r) {
+      r = { members: new Map(), ...limits };
+      this.rooms.set(room, r);
+    }
+    return r;
+  }
+
+  /** Forgets a room here once no member of it is on this server (its members elsewhere are the cluster's). */
+  private dropRoomIfIdle(room: string): void {
+    const r = this.rooms.get(room);
+    if (!r || [...r.members.values()].some((m) => !m.node)) return;
+    this.rooms.delete(room);
+    void this.cluster?.unwatch(room);
+  }
+
+  private localMember(peerId: string): Member | undefined {
+    for (const room of this.rooms.values()) {
+      const m = room.members.get(peerId);
+      if (m && !m.node) return m;
+    }
+    return undefined;
   }
 
   /** The member's room socket was lost: keep it in the room for the grace period, then remove it. */
@@ -461,7 +592,7 @@ export class RoomService {
     log.info({ peerId: member.peerId }, 'away');
   }
 
-  /** Ends a member's current join without announcing a leave (it is coming back as itself). */
+  /** Ends a member's current join here without announcing a leave (it is coming back as itself, here or elsewhere). */
   private retire(member: Member): void {
     clearTimeout(member.graceTimer);
     const socket = member.socket;
@@ -473,26 +604,166 @@ export class RoomService {
     this.options.onMemberGone?.(member);
   }
 
-  private remove(member: Member, reason: 'leave' | 'disconnect' | 'shutdown', log: Logger): void {
+  private remove(member: Member, reason: LeaveReason, log: Logger): void {
     const r = this.rooms.get(member.room);
     if (!r || r.members.get(member.peerId) !== member) return;
     clearTimeout(member.graceTimer);
     r.members.delete(member.peerId);
-    if (r.members.size === 0) this.rooms.delete(member.room);
     this.options.onMemberGone?.(member);
     this.broadcast(member.room, { type: 'peer-left', peerId: member.peerId });
     log.info({ peerId: member.peerId, reason, members: r.members.size }, 'leave');
-    try {
-      this.options.hooks?.onLeave?.(context(member), reason);
-    } catch (err) {
-      log.error({ err: String(err) }, 'onLeave hook threw');
+    this.hook('onLeave', context(member), reason);
+    if (!this.cluster) {
+      if (r.members.size === 0) {
+        this.rooms.delete(member.room);
+        this.hook('onRoomEmpty', member.room);
+      }
+      return;
+    }
+    const cluster = this.cluster;
+    this.dropRoomIfIdle(member.room);
+    cluster
+      .leave(member.room, member.peerId, cluster.node, member.joinedAt)
+      .then((removed) => {
+        if (removed) cluster.publishRoom(member.room, { t: 'leave', peerId: member.peerId, joinedAt: member.joinedAt, reason });
+        if (removed === 2) this.hook('onRoomEmpty', member.room);
+      })
+      .catch((err: Error) => log.warn({ err: err.message }, 'leave not stored'));
+  }
+
+  private kickLocal(member: Member, reason: string): void {
+    const socket = member.socket;
+    if (socket) send(socket, { type: 'kicked', reason });
+    this.remove(member, 'kick', this.log.child({ room: member.room }));
+    if (socket) setTimeout(() => closeSocket(socket, 1000, 'kicked'), 50).unref();
+  }
+
+  private closeLocal(room: string, reason: string): void {
+    const r = this.rooms.get(room);
+    if (!r) return;
+    for (const m of [...r.members.values()]) {
+      if (m.node) continue;
+      const socket = m.socket;
+      if (socket) send(socket, { type: 'room-closed', reason });
+      this.remove(m, 'closed', this.log.child({ room }));
+      if (socket) setTimeout(() => closeSocket(socket, 1000, 'room closed'), 50).unref();
     }
   }
 
+  /** An event from another node of the cluster. */
+  onClusterEvent(room: string | undefined, event: ClusterEvent): void {
+    switch (event.t) {
+      case 'signal':
+        return this.options.onSignal?.(event.dst, event.text);
+      case 'send': {
+        const m = this.localMember(event.peerId);
+        if (m?.socket) sendText(m.socket, event.text);
+        return;
+      }
+      case 'kick': {
+        const m = this.localMember(event.peerId);
+        if (m) this.kickLocal(m, event.reason);
+        return;
+      }
+      case 'mute': {
+        const m = this.localMember(event.peerId);
+        if (m?.socket) send(m.socket, { type: 'mute-request', by: event.by });
+        return;
+      }
+    }
+    const r = room === undefined ? undefined : this.rooms.get(room);
+    if (!r || room === undefined) return;
+    switch (event.t) {
+      case 'join': {
+        const existing = r.members.get(event.member.peerId);
+        if (existing && !existing.node) {
+          // It came back on another node: its old join here ends quietly.
+          this.retire(existing);
+        }
+        r.members.set(event.member.peerId, remoteMember(room, event.member));
+        const m = event.member;
+        this.broadcast(room, existing || event.resumed ? { type: 'peer-updated', peerId: m.peerId, media: m.media } : { type: 'peer-joined', peer: info(remoteMember(room, m)) }, m.peerId);
+        this.dropRoomIfIdle(room);
+        return;
+      }
+      case 'leave': {
+        const m = r.members.get(event.peerId);
+        if (!m || !m.node || m.joinedAt !== event.joinedAt) return;
+        r.members.delete(event.peerId);
+        this.broadcast(room, { type: 'peer-left', peerId: event.peerId });
+        return;
+      }
+      case 'update': {
+        const m = r.members.get(event.peerId);
+        if (!m || !m.node) return;
+        m.media = event.media;
+        this.broadcast(room, { type: 'peer-updated', peerId: event.peerId, media: event.media }, event.peerId);
+        return;
+      }
+      case 'relay':
+        return this.deliverRelay(room, event.from, event.to, event.text);
+      case 'app':
+        return this.deliverLocal(room, event.text);
+      case 'close':
+        return this.closeLocal(room, event.reason);
+    }
+  }
+
+  /** Relayed data to the members here that should get it (`to` a peer id, or `*` for everyone the sender connects with). */
+  private deliverRelay(room: string, from: string, to: string, text: string): void {
+    const r = this.rooms.get(room);
+    const sender = r?.members.get(from);
+    if (!r || !sender) return;
+    for (const m of r.members.values()) {
+      if (m.node || m === sender || !m.socket || !shouldConnect(sender.role, m.role)) continue;
+      if (to === '*' || to === m.peerId) sendText(m.socket, text);
+    }
+  }
+
+  private deliverLocal(room: string, text: string): void {
+    for (const m of this.rooms.get(room)?.members.values() ?? []) if (!m.node && m.socket) sendText(m.socket, text);
+  }
+
+  /** Members of dead nodes that did not come back within the grace period are removed from their rooms. */
+  private async reap(): Promise<void> {
+    const cluster = this.cluster;
+    if (!cluster || this.rooms.size === 0) return;
+    const alive = await cluster.liveNodes();
+    const now = Date.now();
+    for (const node of this.deadSince.keys()) if (alive.has(node)) this.deadSince.delete(node);
+    const grace = Math.max(this.options.graceMs ?? 10_000, DEAD_NODE_GRACE_MS);
+    for (const [room, r] of this.rooms) {
+      for (const m of [...r.members.values()]) {
+        if (!m.node || alive.has(m.node)) continue;
+        const since = this.deadSince.get(m.node) ?? now;
+        this.deadSince.set(m.node, since);
+        if (now - since < grace) continue;
+        const removed = await cluster.leave(room, m.peerId, m.node, m.joinedAt);
+        if (r.members.get(m.peerId) !== m) continue;
+        r.members.delete(m.peerId);
+        this.broadcast(room, { type: 'peer-left', peerId: m.peerId });
+        if (removed) {
+          cluster.publishRoom(room, { t: 'leave', peerId: m.peerId, joinedAt: m.joinedAt, reason: 'disconnect' });
+          this.log.info({ room, peerId: m.peerId, node: m.node }, 'leave (its node died)');
+          this.hook('onLeave', context(m), 'disconnect');
+        }
+      }
+    }
+  }
+
+  /** To the members here (in a cluster, the other nodes tell theirs). */
   private broadcast(room: string, msg: ServerMessage, except?: string): void {
     const text = JSON.stringify(msg);
     for (const m of this.rooms.get(room)?.members.values() ?? []) {
-      if (m.peerId !== except && m.socket) sendText(m.socket, text);
+      if (m.peerId !== except && !m.node && m.socket) sendText(m.socket, text);
+    }
+  }
+
+  private hook<K extends 'onJoin' | 'onLeave' | 'onRoomOpen' | 'onRoomEmpty'>(name: K, ...args: Parameters<NonNullable<ServerHooks[K]>>): void {
+    try {
+      (this.options.hooks?.[name] as ((...a: unknown[]) => void) | undefined)?.(...args);
+    } catch (err) {
+      this.log.error({ err: String(err) }, `${name} hook threw`);
     }
   }
 
@@ -517,14 +788,36 @@ export class RoomService {
     for (const socket of this.wss.clients) if (socket.readyState === WebSocket.OPEN) socket.send(text);
   }
 
-  /** Closes every member socket. */
+  /** Closes every member socket. In a cluster, members here stay in their rooms: they move to other nodes. */
   close(): void {
     clearInterval(this.heartbeat);
+    clearInterval(this.reaper);
     for (const socket of this.wss.clients) socket.terminate();
     for (const r of this.rooms.values()) for (const m of r.members.values()) clearTimeout(m.graceTimer);
     this.rooms.clear();
     this.wss.close();
   }
+}
+
+function remoteMember(room: string, rec: MemberRecord): Member {
+  return {
+    room,
+    peerId: rec.peerId,
+    name: rec.name,
+    role: rec.role,
+    ...(rec.identity ? { identity: rec.identity } : {}),
+    address: '',
+    joinedAt: rec.joinedAt,
+    media: rec.media,
+    peerToken: '',
+    resumeToken: '',
+    socket: undefined,
+    node: rec.node,
+  };
+}
+
+function toRecord(m: Member, node: string): MemberRecord {
+  return { peerId: m.peerId, name: m.name, media: m.media, role: m.role, ...(m.identity ? { identity: m.identity } : {}), node, joinedAt: m.joinedAt };
 }
 
 function info(m: Member): MemberInfo {

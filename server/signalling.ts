@@ -89,6 +89,13 @@ export class SignallingGuard {
     }
   }
 
+  /** Signalling routed from another node for a member registered here (dropped when it is not, or not yet). */
+  deliver(peerId: string, text: string): void {
+    const r = this.registered.get(peerId);
+    if (r && this.rooms.isCurrent(r.member)) r.socket.send(text);
+    else this.options.metrics?.signallingDropped.inc({ reason: 'not-registered' });
+  }
+
   close(): void {
     for (const { socket } of this.registered.values()) socket.terminate();
     this.registered.clear();
@@ -119,6 +126,11 @@ export class SignallingGuard {
     const target = this.rooms.signallingTarget(member, msg.dst);
     if (!target) return drop('not-member');
     if (msg.type !== 'LEAVE' && (typeof msg.payload !== 'object' || msg.payload === null)) return drop('malformed');
+    if (target.node) {
+      // A member on another node of the cluster: its node hands the message to its socket, as PeerServer would.
+      this.rooms.routeSignal(target.node, target.peerId, JSON.stringify({ type: msg.type, src: member.peerId, dst: target.peerId, payload: msg.payload }));
+      return false;
+    }
     if (this.registered.get(target.peerId)?.member === target) return true;
     // A member that joined moments ago may not have registered yet: PeerServer keeps a few messages for it.
     const waiting = this.queued.get(target.peerId) ?? 0;

@@ -75,6 +75,12 @@ export type ServerMessage =
   | { type: 'pong'; t?: number }
   /** The server is going down (planned): move to another server now. */
   | { type: 'server-shutdown'; message: string }
+  /** The server application removed us from the room; the sockets close next. */
+  | { type: 'kicked'; reason: string }
+  /** The server application ended the room for everyone. */
+  | { type: 'room-closed'; reason: string }
+  /** The server application asks us to mute our microphone (`by` says who asked). */
+  | { type: 'mute-request'; by: string }
   | ({ type: 'relayed'; from: string; ch?: string } & Payload)
   | ({ type: 'app'; from: 'server' } & Payload)
   | { type: 'error'; code: ErrorCode; message: string };

@@ -1,0 +1,160 @@
+// Two av-server nodes sharing rooms through a real redis-server, driven by plain `ws` members: roster, relay and
+// signalling across nodes, cluster-wide limits and lockouts, and the server SDK (send, broadcast, kick, requestMute,
+// closeRoom, room hooks) used from a node other than the member's. The nodes run in this process for the SDK; the
+// test exits explicitly (PeerServer keeps timers).
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { WebSocket } from 'ws';
+import { createLogger } from '../log.js';
+import { createServer, type AvServer } from '../index.js';
+import { roomClient, type RoomClient } from '../../test/helpers/room-client.js';
+import { startRedis, type RunningRedis } from '../../test/helpers/redis.js';
+
+let redis: RunningRedis;
+let a: AvServer;
+let b: AvServer;
+const events: string[] = [];
+
+function node(name: string): AvServer {
+  return createServer({
+    port: 0,
+    redis: redis.url,
+    maxParticipants: 3,
+    rooms: { locked: { password: 'right' } },
+    logger: createLogger('silent'),
+    hooks: {
+      onRoomOpen: (room) => events.push(`${name} open ${room}`),
+      onRoomEmpty: (room) => events.push(`${name} empty ${room}`),
+    },
+  });
+}
+
+before(async () => {
+  redis = await startRedis();
+  a = node('A');
+  b = node('B');
+  await Promise.all([a.listen(), b.listen()]);
+});
+after(async () => {
+  await Promise.all([a?.close(), b?.close()]);
+  await redis?.stop();
+});
+
+async function member(server: AvServer, room: string, name: string, extra: Record<string, unknown> = {}) {
+  const c = await roomClient(server.url, room);
+  c.send({ type: 'join', name, ...extra });
+  const joined = await c.next('joined');
+  return { c, joined, id: joined.self.peerId as string };
+}
+
+/** A member's PeerServer socket, collecting what it receives. */
+async function signalling(server: AvServer, room: string, joined: { self: { peerId: string }; peerToken: string }) {
+  const ws = new WebSocket(`${server.url.replace('http', 'ws')}/r/${room}/peerjs/peerjs?key=peerjs&id=${joined.self.peerId}&token=${joined.peerToken}&version=1.5.5`);
+  const inbox: any[] = [];
+  ws.on('message', (m) => inbox.push(JSON.parse(m.toString())));
+  await new Promise((resolve, reject) => ws.once('message', resolve).once('error', reject));
+  return { ws, inbox };
+}
+
+const until = async <T>(what: string, fn: () => T | undefined, ms = 3000): Promise<T> => {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+test('members on two nodes meet in one room: roster, media updates, relay, signalling and leaves cross nodes', async () => {
+  const ann = await member(a, 'standup', 'Ann');
+  const bob = await member(b, 'standup', 'Bob');
+  assert.deepEqual(bob.joined.peers.map((p: { name: string }) => p.name), ['Ann'], 'Bob, on B, sees Ann, on A');
+  assert.equal((await ann.c.next('peer-joined')).peer.name, 'Bob');
+
+  bob.c.send({ type: 'update', media: { audio: false, video: true } });
+  assert.deepEqual((await ann.c.next('peer-updated')).media, { audio: false, video: true });
+
+  ann.c.send({ type: 'relay', to: bob.id, data: { hello: 'from A' } });
+  assert.deepEqual(await bob.c.next('relayed'), { type: 'relayed', from: ann.id, data: { hello: 'from A' } });
+  bob.c.send({ type: 'relay', to: '*', data: { hi: 'all' } });
+  assert.equal((await ann.c.next('relayed')).from, bob.id);
+
+  const annSig = await signalling(a, 'standup', ann.joined);
+  const bobSig = await signalling(b, 'standup', bob.joined);
+  annSig.ws.send(JSON.stringify({ type: 'OFFER', dst: bob.id, payload: { sdp: 'v=0', type: 'data', connectionId: 'dc_1' } }));
+  const offer = await until('the offer reaches Bob through node B', () => bobSig.inbox.find((m) => m.type === 'OFFER'));
+  assert.deepEqual(offer, { type: 'OFFER', src: ann.id, dst: bob.id, payload: { sdp: 'v=0', type: 'data', connectionId: 'dc_1' } });
+  bobSig.ws.send(JSON.stringify({ type: 'ANSWER', dst: ann.id, payload: { sdp: 'v=0', type: 'data', connectionId: 'dc_1' } }));
+  assert.equal((await until('the answer reaches Ann', () => annSig.inbox.find((m) => m.type === 'ANSWER'))).src, bob.id);
+  // A member of another room on node B is not reachable from Ann, whatever node it is on.
+  const eve = await member(b, 'elsewhere', 'Eve');
+  const eveSig = await signalling(b, 'elsewhere', eve.joined);
+  annSig.ws.send(JSON.stringify({ type: 'OFFER', dst: eve.id, payload: { sdp: 'v=0', type: 'data', connectionId: 'dc_2' } }));
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(eveSig.inbox.filter((m) => m.type === 'OFFER').length, 0);
+
+  bob.c.send({ type: 'leave' });
+  assert.equal((await ann.c.next('peer-left')).peerId, bob.id);
+  const bobClosed = await until('leaving closes Bob\'s signalling', () => (bobSig.ws.readyState === WebSocket.CLOSED ? true : undefined));
+  assert.ok(bobClosed);
+  for (const s of [annSig, eveSig]) s.ws.close();
+  for (const m of [ann, bob, eve]) m.c.close();
+});
+
+test('limits and lockouts are cluster-wide', async () => {
+  const joined: RoomClient[] = [];
+  const results: string[] = [];
+  for (const [server, name] of [[a, 'Ann'], [b, 'Bob'], [a, 'Cy'], [b, 'Di']] as const) {
+    const c = await roomClient(server.url, 'three');
+    c.send({ type: 'join', name });
+    const m = await c.next();
+    results.push(m.type === 'joined' ? 'joined' : m.code);
+    joined.push(c);
+  }
+  assert.deepEqual(results, ['joined', 'joined', 'joined', 'room-full']);
+  for (const c of joined) c.close();
+
+  for (let i = 0; i < 10; i++) {
+    const c = await roomClient(a.url, 'locked');
+    c.send({ type: 'join', name: 'x', password: `guess-${i}` });
+    assert.equal((await c.next('error')).code, 'auth-failed');
+    c.close();
+  }
+  const onB = await roomClient(b.url, 'locked');
+  onB.send({ type: 'join', name: 'x', password: 'right' });
+  assert.equal((await onB.next('error')).code, 'rate-limited', 'guessing on node A counts on node B');
+  onB.close();
+});
+
+test('server SDK from the other node: send, broadcast, requestMute, kick, closeRoom; room hooks fire once', async () => {
+  events.length = 0;
+  const ann = await member(a, 'sdk', 'Ann');
+  const bob = await member(b, 'sdk', 'Bob');
+  await ann.c.next('peer-joined');
+  assert.deepEqual(events, ['A open sdk'], 'the room opened once, on the node of its first member');
+
+  assert.equal(await a.broadcast('sdk', { notice: 'hello' }), 2);
+  assert.deepEqual((await bob.c.next('app')).data, { notice: 'hello' });
+  assert.deepEqual((await ann.c.next('app')).data, { notice: 'hello' });
+  assert.equal(await a.send(bob.id, { just: 'you' }), true);
+  assert.deepEqual((await bob.c.next('app')).data, { just: 'you' });
+  assert.equal(await a.send('p0000000000000000000000000000000', 1), false, 'nobody by that id');
+
+  assert.equal(await a.requestMute(bob.id, 'Moderator'), true);
+  assert.deepEqual(await bob.c.next('mute-request'), { type: 'mute-request', by: 'Moderator' });
+
+  const bobClosed = new Promise<number>((r) => bob.c.ws.once('close', (code) => r(code)));
+  assert.equal(await a.kick(bob.id, 'spamming'), true);
+  assert.deepEqual(await bob.c.next('kicked'), { type: 'kicked', reason: 'spamming' });
+  assert.equal(await bobClosed, 1000);
+  assert.equal((await ann.c.next('peer-left')).peerId, bob.id, 'its peers drop it at once');
+
+  const cy = await member(b, 'sdk', 'Cy');
+  await ann.c.next('peer-joined');
+  assert.equal(await b.closeRoom('sdk', 'meeting over'), 2);
+  assert.deepEqual(await ann.c.next('room-closed'), { type: 'room-closed', reason: 'meeting over' });
+  assert.deepEqual(await cy.c.next('room-closed'), { type: 'room-closed', reason: 'meeting over' });
+  await until('the room emptied', () => (events.some((e) => e.endsWith('empty sdk')) ? true : undefined));
+  assert.equal(events.filter((e) => e.endsWith('empty sdk')).length, 1, 'empty once');
+});
