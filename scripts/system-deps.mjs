@@ -1,4 +1,4 @@
-// Makes sure Debian's Chromium, coturn, openssl and ffmpeg (ffprobe) are present: installs them with apt when root, else says exactly what to run.
+// Makes sure Debian's Chromium, coturn, openssl, ffmpeg (ffprobe), redis-server and nginx are present: installs them with apt when root, else says exactly what to run.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
@@ -13,6 +13,9 @@ export function ensureSystemDeps() {
   if (!has('openssl')) missing.push('openssl');
   // Recording tests check the files with Debian's ffprobe (never used by the product itself).
   if (!has('ffprobe')) missing.push('ffmpeg');
+  // Cluster tests run real Redis and nginx processes of their own on ephemeral ports.
+  if (!has('redis-server')) missing.push('redis-server');
+  if (!has('nginx') && !existsSync('/usr/sbin/nginx')) missing.push('nginx');
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0) {
     console.error(`Missing system packages: ${missing.join(' ')}.\nInstall them with:\n  sudo apt-get update && sudo apt-get install -y ${missing.join(' ')}`);
