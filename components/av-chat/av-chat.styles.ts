@@ -43,6 +43,9 @@ export const styles = css`
     background: var(--av-chat-other-background, #eef1f5);
     align-self: flex-start;
     overflow-wrap: anywhere;
+    /* Messages out of view are not laid out: appending to a long list of long texts stays cheap. */
+    content-visibility: auto;
+    contain-intrinsic-size: auto 12rem auto 3.5rem;
   }
   .message.own {
     align-self: flex-end;
@@ -67,8 +70,17 @@ export const styles = css`
     font-size: 0.7rem;
     opacity: 0.7;
   }
-  .private {
+  .private,
+  .mark {
     font-style: italic;
+  }
+  .earlier {
+    display: block;
+    margin: 0 auto var(--av-space-s, 0.5rem);
+    min-height: 2.25rem;
+    background: transparent;
+    color: var(--av-chat-link-color, var(--av-accent, #2f6fed));
+    text-decoration: underline;
   }
   a {
     color: var(--av-chat-link-color, var(--av-accent, #2f6fed));

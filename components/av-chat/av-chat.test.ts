@@ -65,6 +65,22 @@ describe('<av-chat>', () => {
     expect(named.every(Boolean)).to.equal(true);
   });
 
+  it('shows the newest max-shown messages, keeps the rest in .messages, and "show earlier" adds more', async () => {
+    const { ann, bob } = await pair();
+    ann.maxShown = 5;
+    const shown = () => [...ann.shadowRoot!.querySelectorAll('[part~="message"] [part~="text"]')].map((t) => t.textContent);
+    for (let i = 0; i < 12; i++) bob.send(`m${i}`);
+    await until('Ann got all 12', () => ann.messages.length, (n) => n === 12);
+    await until('Ann shows the newest 5', shown, (t) => t.length === 5 && t[4] === 'm11');
+    expect(shown()).to.deep.equal(['m7', 'm8', 'm9', 'm10', 'm11']);
+    const earlier = ann.shadowRoot!.querySelector<HTMLButtonElement>('[part="earlier"]')!;
+    expect(earlier.textContent).to.contain('7');
+    await expect(ann).to.be.accessible();
+    earlier.click();
+    await until('5 more shown', shown, (t) => t.length === 10);
+    expect(shown()[0]).to.equal('m2');
+  });
+
   it('a standalone chat joins on its own and releases its session when removed', async () => {
     const room = uniqueRoom('solo');
     const el = await fixture<AvChat>(html`<av-chat server=${SERVER} room=${room} name="Solo" history="off"></av-chat>`);

@@ -1,5 +1,6 @@
 import { LitElement, html, nothing, type PropertyValues } from 'lit';
 import { property, query, state } from 'lit/decorators.js';
+import { guard } from 'lit/directives/guard.js';
 import { repeat } from 'lit/directives/repeat.js';
 import type { ChatMessage } from '../core/chat.js';
 import type { LogLevel } from '../core/log.js';
@@ -21,11 +22,20 @@ export interface ChatMessageDetail {
 }
 
 const URL_PATTERN = /\bhttps?:\/\/[^\s<>"'`]+/g;
+/**
+ * Characters of messages drawn for the first time in one update, at most (each message counts 100 more). Drawing and
+ * laying out text costs about its length: 20 messages of 4,000 characters full of links took 50–70 ms on a busy
+ * 2-core machine, 3 of them (this budget) well under 50 ms. A flood is drawn in such slices, the newest first.
+ */
+const NEW_TEXT_PER_UPDATE = 12_000;
 
 /**
  * Text chat for a room: inside an `<av-room>`, beside one with `for="room-id"`, or on its own with `server` and
  * `room`. Messages are acknowledged, retried after reconnects, shown exactly once in each sender's order, and kept in
- * IndexedDB; late joiners get the recent history from a member already present.
+ * IndexedDB; late joiners get the recent history from a member already present. History is taken only from the
+ * member asked and shown under names from the roster: entries from members who left are marked "(left)", and entries
+ * the sharer attributed to someone unverifiable are shown as the sharer's, marked "not verified". The list shows the
+ * newest `max-shown` messages (a button shows earlier ones) and re-renders at most every 50 ms, so floods stay cheap.
  *
  * @summary Text chat with delivery receipts and history: `<av-chat for="room"></av-chat>`.
  * @tag av-chat
@@ -40,6 +50,9 @@ const URL_PATTERN = /\bhttps?:\/\/[^\s<>"'`]+/g;
  * @csspart time - Message times.
  * @csspart text - Message texts.
  * @csspart status - Delivery status of own messages.
+ * @csspart former - The "(left)" mark on history from a member no longer in the room.
+ * @csspart unverified - The "not verified" mark on history shown as the sharer's (see `ChatMessage.unverified`).
+ * @csspart earlier - The "show earlier messages" button, when more messages are kept than shown.
  * @csspart link - Links in message texts.
  * @csspart form - The compose area.
  * @csspart recipient - The "send to" select.
@@ -84,6 +97,9 @@ export class AvChat extends LitElement {
   /** Longest message, in characters, enforced on send and on receipt. */
   @property({ type: Number, attribute: 'max-length' }) maxLength = 4000;
 
+  /** Most messages in the list at once (the newest); older ones stay in `messages` and history. */
+  @property({ type: Number, attribute: 'max-shown' }) maxShown = 200;
+
   /** Console logging of the chat: `silent`, `error`, `warn`, `info` or `debug`. */
   @property({ attribute: 'log-level' }) logLevel: LogLevel = 'warn';
 
@@ -91,13 +107,16 @@ export class AvChat extends LitElement {
   @property({ attribute: false }) strings: AvChatStrings = avChatStrings;
 
   @state() private notice = '';
-  @state() private unread = 0;
+  /** Messages shown beyond `maxShown`, after "show earlier messages". */
+  @state() private extraShown = 0;
+  /** Counted per incoming message but rendered with the next batched update (a flood must not render per message). */
+  private unread = 0;
   @query('.list') private listEl?: HTMLDivElement;
   @query('textarea') private inputEl?: HTMLTextAreaElement;
   @query('select') private recipientEl?: HTMLSelectElement;
   private atBottom = true;
-  /** Rendered messages, reused while their status and the strings are unchanged (long lists stay cheap). */
-  private rendered = new WeakMap<ChatMessage, { key: string; strings: AvChatStrings; result: unknown }>();
+  /** Messages drawn at least once (the others are drawn within NEW_TEXT_PER_UPDATE). */
+  private readonly drawn = new WeakSet<ChatMessage>();
 
   /** Every message, oldest first (read-only). */
   get messages(): readonly ChatMessage[] {
@@ -179,7 +198,21 @@ export class AvChat extends LitElement {
     const el = this.listEl;
     if (!el) return;
     this.atBottom = el.scrollHeight - el.scrollTop - el.clientHeight < 24;
-    if (this.atBottom) this.unread = 0;
+    if (this.atBottom && (this.unread || this.extraShown)) {
+      // Back at the newest: the list shrinks to `maxShown` again.
+      this.unread = 0;
+      this.extraShown = 0;
+      this.requestUpdate();
+    }
+  }
+
+  private showEarlier(): void {
+    this.atBottom = false;
+    this.extraShown += this.shownStep;
+  }
+
+  private get shownStep(): number {
+    return Number.isFinite(this.maxShown) && this.maxShown >= 1 ? Math.floor(this.maxShown) : 200;
   }
 
   private showLatest(): void {
@@ -202,13 +235,34 @@ export class AvChat extends LitElement {
     return parts;
   }
 
+  /**
+   * The newest `maxShown` messages (plus earlier ones asked for), leaving out for now those not drawn yet beyond
+   * NEW_TEXT_PER_UPDATE: the newest show at once and the gaps fill in over the next updates. `earlier`: how many
+   * older messages the list does not hold.
+   */
+  private visible(messages: readonly ChatMessage[]): { shown: ChatMessage[]; earlier: number } {
+    const window = messages.slice(-(this.shownStep + this.extraShown));
+    let budget = NEW_TEXT_PER_UPDATE;
+    let deferred = false;
+    const out: ChatMessage[] = [];
+    for (let i = window.length - 1; i >= 0; i--) {
+      const m = window[i]!;
+      if (this.drawn.has(m)) out.push(m);
+      else if (budget > 0) {
+        budget -= m.text.length + 100;
+        out.push(m);
+      } else deferred = true;
+    }
+    if (deferred) this.controller.renderSoon();
+    return { shown: out.reverse(), earlier: messages.length - window.length };
+  }
+
   private renderMessage(m: ChatMessage) {
-    const key = `${m.status ?? ''}|${m.to ? (this.controller.session?.peers.get(m.to)?.name ?? '') : ''}`;
-    const cached = this.rendered.get(m);
-    if (cached && cached.key === key && cached.strings === this.strings) return cached.result;
-    const result = this.renderMessageNow(m);
-    this.rendered.set(m, { key, strings: this.strings, result });
-    return result;
+    this.drawn.add(m);
+    const toName = m.to ? (this.controller.session?.peers.get(m.to)?.name ?? '') : '';
+    // An unchanged message costs nothing to update: without guard, lit would walk every part of every shown message
+    // (a text with 70 links has 140) on each update, which is most of an update's time during a flood.
+    return guard([m.status, toName, this.strings], () => this.renderMessageNow(m));
   }
 
   private renderMessageNow(m: ChatMessage) {
@@ -219,6 +273,8 @@ export class AvChat extends LitElement {
     return html`<li class="message ${m.own ? 'own' : ''}" part="message${m.own ? ' own' : ''}" data-id=${m.id}>
       <span class="meta">
         <span class="name" part="name">${m.own ? s.you : m.name}</span>
+        ${m.former ? html`<span class="mark" part="former">${s.former}</span>` : nothing}
+        ${m.unverified ? html`<span class="mark" part="unverified" title=${s.unverifiedTitle(m.name)}>${s.unverified}</span>` : nothing}
         <time part="time" datetime=${when.toISOString()}>${when.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}</time>
         ${privateLabel ? html`<span class="private">${privateLabel}</span>` : nothing}
       </span>
@@ -242,10 +298,12 @@ export class AvChat extends LitElement {
             ? s.empty
             : '';
     const peers = [...(session?.peers.values() ?? [])];
+    const { shown, earlier } = this.visible(messages);
     return html`
       <div class="list" part="list" role="log" aria-label=${s.messages} aria-live="polite" tabindex="0" @scroll=${this.onScroll}>
+        ${earlier > 0 ? html`<button class="earlier" part="earlier" @click=${this.showEarlier}>${s.earlier(earlier)}</button>` : nothing}
         <ol class="items">
-          ${repeat(messages, (m) => m.id, (m) => this.renderMessage(m))}
+          ${repeat(shown, (m) => m.id, (m) => this.renderMessage(m))}
         </ol>
       </div>
       ${stateText ? html`<p class="state" role="status">${stateText}</p>` : nothing}

@@ -38,7 +38,7 @@ export class ChatController implements ReactiveController {
       const chat = new ChatChannel(session, this.host.chatOptions());
       this.chat = chat;
       this.off.push(
-        chat.on('change', () => this.scheduleUpdate()),
+        chat.on('change', () => this.renderSoon()),
         chat.on('message', (m) => this.host.onIncoming(m)),
         session.on('state', () => this.host.requestUpdate()),
         session.on('peer-join', () => this.host.requestUpdate()),
@@ -49,7 +49,7 @@ export class ChatController implements ReactiveController {
   }
 
   /** Bursts of messages re-render at most every 50 ms. */
-  private scheduleUpdate(): void {
+  renderSoon(): void {
     this.updateTimer ??= setTimeout(() => {
       this.updateTimer = undefined;
       this.host.requestUpdate();
