@@ -22,7 +22,8 @@ export interface FileReceivedDetail {
 
 /**
  * Peer-to-peer file transfer for a room: pick or drop files, send them to everyone or one member, with progress on
- * both sides, accept/decline, cancel from either side, and a SHA-256 check before a file is handed over.
+ * both sides, accept/decline, cancel from either side, and a SHA-256 check before a file is handed over. A member
+ * may have at most `max-pending-offers` unfinished offers with us; more are declined with a reason and not listed.
  *
  * @summary Verified peer-to-peer file transfer: `<av-file for="room"></av-file>`.
  * @tag av-file
@@ -84,6 +85,12 @@ export class AvFile extends LitElement {
   /** Largest file sent through the server when there is no peer-to-peer path, in bytes (default 1 MiB). */
   @property({ type: Number, attribute: 'relay-max-size' }) relayMaxSize = 1024 * 1024;
 
+  /**
+   * Unfinished files one member may have offered us at once (default 8); further offers are declined with a reason the
+   * sender sees, and not listed. Also how many files we offer one member at once (the rest wait their turn).
+   */
+  @property({ type: Number, attribute: 'max-pending-offers' }) maxPendingOffers = 8;
+
   /** Console logging: `silent`, `error`, `warn`, `info` or `debug`. */
   @property({ attribute: 'log-level' }) logLevel: LogLevel = 'warn';
 
@@ -109,7 +116,12 @@ export class AvFile extends LitElement {
     this.files?.destroy();
     this.files = undefined;
     if (session) {
-      const files = new FileTransfers(session, { maxSize: this.maxSize, relayMaxSize: this.relayMaxSize, logLevel: this.logLevel });
+      const files = new FileTransfers(session, {
+        maxSize: this.maxSize,
+        relayMaxSize: this.relayMaxSize,
+        maxPendingOffers: this.maxPendingOffers,
+        logLevel: this.logLevel,
+      });
       this.files = files;
       this.off.push(
         files.on('offer', (t) => {
@@ -142,6 +154,17 @@ export class AvFile extends LitElement {
     if (this.hasUpdated && (changed.has('for') || changed.has('room') || changed.has('server'))) {
       this.binding.unbind();
       this.binding.bind();
+    }
+  }
+
+  protected override updated(): void {
+    // Finished transfers the list let go of (it keeps the newest 200): their files are released too.
+    if (this.urls.size === 0) return;
+    const listed = new Set(this.transfers.map((t) => t.id));
+    for (const [id, url] of this.urls) {
+      if (listed.has(id)) continue;
+      URL.revokeObjectURL(url);
+      this.urls.delete(id);
     }
   }
 

@@ -45,6 +45,12 @@ export interface FileTransferOptions {
   maxSize?: number;
   /** Largest file sent through the server when no peer-to-peer path exists. Default 1 MiB. */
   relayMaxSize?: number;
+  /**
+   * Unfinished files (offered, accepted or under way) one member may have offered us at once; further offers are
+   * declined with a reason and not listed. Also how many we offer one member at once: the rest wait here and are
+   * offered as earlier ones finish. Default 8.
+   */
+  maxPendingOffers?: number;
   logLevel?: LogLevel;
 }
 
@@ -59,6 +65,14 @@ const PART_BYTES = 1024 * 1024;
 const PROGRESS_MS = 100;
 /** Raw bytes per relayed chunk: base64 of it stays inside the server's 64 KiB frames. */
 const RELAY_CHUNK = 30 * 1024;
+/** Finished transfers kept listed, at most: the oldest finished ones go first (a stream of offers must not pile up). */
+const MAX_LISTED = 200;
+/**
+ * Declines of offers over the limit we send one member: a burst of 20, then 10 a second. A flood of offers gets some
+ * answers, not one reply per offer (through the server that would cost us our own message budget).
+ */
+const REFUSALS_BURST = 20;
+const REFUSALS_PER_SECOND = 10;
 
 type Wire =
   | { t: 'offer'; id: string; name: string; size: number; type: string; dc: number }
@@ -87,6 +101,8 @@ interface Outgoing {
   run: number;
   /** The receiver accepted; it starts when no other file to the same member is under way (a queue per member). */
   accepted?: boolean;
+  /** The offer went out (at most `maxPendingOffers` unfinished offers per member; the rest wait for their turn). */
+  offered?: boolean;
 }
 
 interface Incoming {
@@ -115,6 +131,8 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
   private readonly off: (() => void)[] = [];
   private readonly log: Log;
   private readonly lastProgress = new WeakMap<Transfer, number>();
+  /** Declines left to send each member for offers over the limit (a token bucket). */
+  private readonly refusals = new Map<string, { tokens: number; at: number }>();
   private nextDc = 0;
   private destroyed = false;
 
@@ -123,17 +141,25 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
     this.log = createLog(`files ${session.room}`, options.logLevel);
     this.off.push(
       session.on('message', ({ from, data, channel }) => channel === CHANNEL && this.receive(from, data)),
-      session.on('peer-leave', ({ peer }) => this.peerGone(peer.peerId)),
+      session.on('peer-leave', ({ peer }) => (this.refusals.delete(peer.peerId), this.peerGone(peer.peerId))),
       session.on('path', ({ peer, path }) => path !== 'server' && this.resumeWith(peer.peerId)),
     );
   }
 
-  /** Every transfer, in the order they started. */
+  /** Every transfer, in the order they started (finished ones beyond the newest 200 are let go). */
   get transfers(): readonly Transfer[] {
     return this.order;
   }
 
-  /** Offers `file` to one member (`to`) or to every member; returns one transfer per recipient. */
+  private get maxPending(): number {
+    const n = this.options.maxPendingOffers;
+    return n !== undefined && Number.isFinite(n) && n >= 1 ? Math.floor(n) : 8;
+  }
+
+  /**
+   * Offers `file` to one member (`to`) or to every member; returns one transfer per recipient. A member is offered at
+   * most `maxPendingOffers` files at once; the others stay `waiting` here until earlier ones finish.
+   */
   send(file: File, { to }: { to?: string } = {}): Transfer[] {
     const targets = to ? [to] : [...this.session.peers.keys()];
     if (to && !this.session.peers.has(to)) throw new RangeError(`no member ${to} to send to`);
@@ -154,11 +180,41 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
       };
       const dcId = this.channelId(peerId);
       this.outgoing.set(info.id, { info, file, dcId, started: 0, hasher: createHasher(), hashedUpTo: 0, run: 0 });
-      this.order.push(info);
-      this.transmit({ t: 'offer', id: info.id, name: info.name, size: info.size, type: info.type, dc: dcId }, peerId);
+      this.list(info);
+      this.offerNext(peerId);
       this.changed(info, true);
       return info;
     });
+  }
+
+  /** Offers `peerId` the oldest files not offered yet, while it has fewer than `maxPendingOffers` unfinished ones. */
+  private offerNext(peerId: string): void {
+    const mine = [...this.outgoing.values()].filter((o) => o.info.peerId === peerId && !isOver(o.info.state));
+    let pending = mine.filter((o) => o.offered).length;
+    for (const o of mine) {
+      if (pending >= this.maxPending) return;
+      if (o.offered) continue;
+      o.offered = true;
+      pending++;
+      const { info } = o;
+      this.transmit({ t: 'offer', id: info.id, name: info.name, size: info.size, type: info.type, dc: o.dcId }, peerId);
+    }
+  }
+
+  private list(info: Transfer): void {
+    this.order.push(info);
+    let excess = this.order.length - MAX_LISTED;
+    for (let i = 0; excess > 0 && i < this.order.length; ) {
+      const t = this.order[i]!;
+      if (!isOver(t.state)) {
+        i++;
+        continue;
+      }
+      this.order.splice(i, 1);
+      this.outgoing.delete(t.id);
+      this.incoming.delete(t.id);
+      excess--;
+    }
   }
 
   /** Accepts an offered file. */
@@ -340,6 +396,12 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
     if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0 || typeof dc !== 'number' || !Number.isInteger(dc) || dc < 256 || dc > 1023) {
       return this.log.warn('dropped a malformed file offer from', from);
     }
+    let pending = 0;
+    for (const t of this.incoming.values()) if (t.info.peerId === from && !isOver(t.info.state)) pending++;
+    if (pending >= this.maxPending) {
+      // Not listed: a member offering faster than we answer must not fill the page (or memory) with offers.
+      return this.refuse(from, id, `too many files offered at once (at most ${this.maxPending} unfinished per member); offer it again when earlier ones are done`);
+    }
     const info: Transfer = {
       id,
       direction: 'receive',
@@ -356,7 +418,7 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
     };
     const t: Incoming = { info, dcId: dc, parts: [], pending: [], pendingBytes: 0, started: 0, acked: 0 };
     this.incoming.set(id, t);
-    this.order.push(info);
+    this.list(info);
     const max = this.options.maxSize;
     if (max !== undefined && size > max) {
       this.changed(info, true);
@@ -364,6 +426,19 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
     }
     this.changed(info, true);
     this.emit('offer', info);
+  }
+
+  /** Declines an offer we do not list, within the member's budget of such replies (beyond it, silently). */
+  private refuse(from: string, id: string, reason: string): void {
+    const now = performance.now();
+    const bucket = this.refusals.get(from) ?? { tokens: REFUSALS_BURST, at: now };
+    bucket.tokens = Math.min(REFUSALS_BURST, bucket.tokens + ((now - bucket.at) / 1000) * REFUSALS_PER_SECOND);
+    bucket.at = now;
+    this.refusals.set(from, bucket);
+    if (bucket.tokens < 1) return;
+    bucket.tokens--;
+    this.log.info(`declined a file offer from ${from}: ${reason}`);
+    this.transmit({ t: 'decline', id, reason }, from);
   }
 
   private async pump(t: Outgoing, from = 0): Promise<void> {
@@ -501,8 +576,11 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
 
   private changed(info: Transfer, _important: boolean): void {
     if (!this.destroyed) this.emit('change', info);
-    // A finished (or failed) outgoing file lets the next one to that member go.
-    if (info.direction === 'send' && isOver(info.state) && !this.destroyed) this.startNext(info.peerId);
+    // A finished (or failed) outgoing file lets the next one to that member go, and the next waiting one be offered.
+    if (info.direction === 'send' && isOver(info.state) && !this.destroyed) {
+      this.offerNext(info.peerId);
+      this.startNext(info.peerId);
+    }
   }
 
   /** Cancels everything in flight and stops listening. Idempotent. */
