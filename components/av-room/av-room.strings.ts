@@ -16,10 +16,13 @@ export const avRoomStrings = {
     idle: 'Not connected',
     connecting: 'Connecting…',
     connected: 'Connected',
-    reconnecting: 'Reconnecting…',
+    reconnecting: 'Signalling offline: calls continue, reconnecting…',
     closed: 'You left the room',
     error: 'Could not connect',
   },
+  /** Why the call ended, where it is worth saying. */
+  ended: { kicked: 'You were removed from the room', 'room-closed': 'The room was closed' } as Partial<Record<string, string>>,
+  mutedBy: (by: string) => `Muted by ${by}`,
   alone: 'Waiting for others to join…',
   waitingForPresenter: 'Waiting for the presenter…',
 };

@@ -31,17 +31,18 @@ export const onOffConverter = {
  * @tag av-room
  *
  * @attr {boolean} waiting - Read-only: a viewer whose room has no presenter yet.
- * @attr {string} state - Read-only: `idle`, `connecting`, `connected`, `reconnecting` (moving to a standby; calls continue), `closed` or `error`; style with `av-room[state="error"]`.
+ * @attr {string} state - Read-only: `idle`, `connecting`, `connected`, `reconnecting` (signalling offline or moving to another server; calls continue, retried until it answers), `closed` or `error`; style with `av-room[state="error"]`.
  *
  * @fires {CustomEvent<RoomJoinDetail>} av-room-join - Joined the room: `{ room, peerId }`.
  * @fires {CustomEvent<RoomLeaveDetail>} av-room-leave - Left the room: `{ room, reason }` (`left`, `removed` or `error`).
  * @fires {CustomEvent<PeerDetail>} av-peer-join - A member joined (or was present when we joined): `{ peerId, name }`.
  * @fires {CustomEvent<PeerDetail>} av-peer-leave - A member left: `{ peerId, name }`.
- * @fires {CustomEvent<RoomErrorDetail>} av-room-error - Something failed: `{ code, message, fatal }` (codes include `auth-failed`, `room-full`, `peer-unreachable`).
+ * @fires {CustomEvent<RoomErrorDetail>} av-room-error - Something failed: `{ code, message, fatal }` (codes include `auth-failed`, `room-full`, `peer-unreachable`, `server-lost`, `kicked`, `room-closed`).
  * @fires {CustomEvent<{ session: RoomSession }>} av-room-session - A new session was created (joining or re-joining); companions such as `<av-chat>` follow it.
  * @fires {CustomEvent<SnapshotDetail>} av-snapshot - A JPEG was captured with `snapshot()`: `{ blob, width, height, peerId }`.
  * @fires {CustomEvent<PathDetail>} av-peer-path - How data reaches a member changed: `{ peerId, path }` (`p2p`, `turn` or `server`).
  * @fires {CustomEvent<MessageDetail>} av-room-message - Data on the transparent channel: `{ from, data, via }`.
+ * @fires {CustomEvent<MuteRequestDetail>} av-room-mute-request - The server application muted us (`requestMute`): `{ by }`; `muted` is set and the status line says who asked.
  *
  * @slot - Companion elements that use this room, such as `<av-chat>`, shown below the call.
  *
@@ -74,6 +75,12 @@ export class AvRoom extends LitElement {
   static override styles = styles;
 
   private readonly controller = new RoomController(this);
+
+  constructor() {
+    super();
+    // The session has muted the microphone already; the property (and the button) follow.
+    this.addEventListener('av-room-mute-request', () => (this.muted = true));
+  }
 
   /** Base URL of the av-server (default: the page's origin), or several separated by spaces: standbys, in order. */
   @property() server = '';
@@ -285,7 +292,9 @@ export class AvRoom extends LitElement {
     const peers = this.controller.peers;
     const selfName = this.name || 'Guest';
     const waiting = this.state === 'connected' && peers.length === 0;
-    const status = waiting ? (publishes ? s.alone : s.waitingForPresenter) : s.state[this.state];
+    const ended = this.state === 'error' && this.controller.lastError ? s.ended[this.controller.lastError] : undefined;
+    const mutedBy = this.controller.mutedBy && this.muted && live ? s.mutedBy(this.controller.mutedBy) : undefined;
+    const status = ended ?? mutedBy ?? (waiting ? (publishes ? s.alone : s.waitingForPresenter) : s.state[this.state]);
     return html`
       <ul class="grid" part="grid" aria-label=${s.participants}>
         ${live && publishes

@@ -35,6 +35,11 @@ export interface MessageDetail {
   data: unknown;
   via: DataPath;
 }
+/** Detail of `av-room-mute-request`. */
+export interface MuteRequestDetail {
+  /** Who asked (the server application's words). */
+  by: string;
+}
 /** Detail of `av-room-error`. */
 export interface RoomErrorDetail {
   code: SessionErrorCode;
@@ -52,6 +57,10 @@ export interface RoomErrorDetail {
 export class RoomController implements ReactiveController {
   session: RoomSession | undefined;
   state: SessionState = 'idle';
+  /** The error that ended the last session, if one did. */
+  lastError: SessionErrorCode | undefined;
+  /** Who last asked us to mute, until the next join. */
+  mutedBy: string | undefined;
   private unsubscribe: (() => void)[] = [];
   private pendingStart = false;
 
@@ -103,6 +112,8 @@ export class RoomController implements ReactiveController {
       return;
     }
     this.session = session;
+    this.lastError = undefined;
+    this.mutedBy = undefined;
     // Companions (<av-chat for=…>, nested elements) follow the room's current session.
     this.fire<{ session: RoomSession }>('av-room-session', { session });
     const update = () => this.host.requestUpdate();
@@ -131,7 +142,13 @@ export class RoomController implements ReactiveController {
       }),
       session.on('stream', update),
       session.on('local-stream', update),
+      session.on('mute-request', ({ by }) => {
+        this.mutedBy = by;
+        this.fire<MuteRequestDetail>('av-room-mute-request', { by });
+        update();
+      }),
       session.on('error', (e) => {
+        if (e.fatal) this.lastError = e.code;
         this.fire<RoomErrorDetail>('av-room-error', e);
         if (e.fatal) this.fire<RoomLeaveDetail>('av-room-leave', { room: session.room, reason: 'error' });
         update();

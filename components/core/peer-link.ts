@@ -159,6 +159,12 @@ export class PeerLink implements RemotePeer {
     conn.on('error', (err) => this.log.warn('data error', this.peerId, err.message));
   }
 
+  /** Whether media or data still flows with this member (its ICE connected, or its data channel open). */
+  get connected(): boolean {
+    const ice = this.peerConnection?.iceConnectionState;
+    return ice === 'connected' || ice === 'completed' || !!this.data?.open;
+  }
+
   /** Whether this link is closed for good (the member left or we did). */
   get isClosed(): boolean {
     return this.closed;

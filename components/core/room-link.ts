@@ -8,7 +8,7 @@ export type JoinedMessage = Extract<ServerMessage, { type: 'joined' }>;
 export type JoinRequest = Omit<Extract<ClientMessage, { type: 'join' }>, 'type'>;
 
 /** Server refusals a page can act on keep their own code; anything else is `join-failed`. */
-const PASSED_THROUGH = new Set(['auth-failed', 'room-full', 'rate-limited', 'id-taken']);
+const PASSED_THROUGH = new Set(['auth-failed', 'room-full', 'server-full', 'rate-limited', 'id-taken']);
 
 export interface RoomLinkEvents {
   message: ServerMessage;

@@ -71,6 +71,8 @@ export interface SessionEvents {
   path: { peer: RemotePeer; path: DataPath };
   /** Data on the transparent channel, from a member or from `'server'`. Bytes arrive as a Uint8Array. */
   message: { from: string; data: AppMessage; via: DataPath; channel?: string };
+  /** The server application asked us to mute; the microphone is already muted. `by` says who asked. */
+  'mute-request': { by: string };
   error: { code: SessionErrorCode; message: string; fatal: boolean; peerId?: string };
 }
 
@@ -81,10 +83,10 @@ export interface SendOptions {
   channel?: string;
 }
 
-/** After a failover, members not (yet) on the new server are kept this long: they may still be moving. */
-const FAILOVER_GRACE_MS = 15_000;
-/** How long a session keeps trying to reach a server after losing its own before giving up. */
-const FAILOVER_DEADLINE_MS = 60_000;
+/** Retries to reach a server after losing ours: 250 ms, doubling, at most this far apart. Never given up. */
+const RETRY_MAX_MS = 5000;
+/** After a move to a server that does not list a member (a standby sharing nothing), how often its call is checked. */
+const ABSENT_CHECK_MS = 5000;
 
 /**
  * A member's presence in one room: the room-service link, the PeerJS peer, and one link per remote member.
@@ -105,8 +107,8 @@ export class RoomSession extends Emitter<SessionEvents> {
   private peer: Peer | undefined;
   /** Peers registered with servers we lost: they still own live calls, so they are only destroyed at the end. */
   private readonly retiredPeers: Peer[] = [];
-  /** Members not seen on the new server since a failover, and when they will be dropped. */
-  private readonly graceTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Members the server we moved to does not list, watched while their call lasts. */
+  private readonly absentChecks = new Map<string, ReturnType<typeof setInterval>>();
   /** Data for the server (or relayed through it) sent while reconnecting: delivered once rejoined. */
   private outbox: (() => void)[] = [];
   private _state: SessionState = 'idle';
@@ -339,17 +341,16 @@ export class RoomSession extends Emitter<SessionEvents> {
   }
 
   /**
-   * The room service is gone: move to the next server in the list with the same identity. Calls in progress are
-   * peer-to-peer and keep flowing; members we already have stay, members new to us are called.
+   * The room service is gone: move to the next server in the list with the same identity, and keep trying every
+   * server with capped backoff for as long as the user stays. Calls in progress are peer-to-peer and keep flowing
+   * meanwhile (state `reconnecting`: signalling is offline); members we have stay, members new to us are called.
    */
   private async failover(reason: string): Promise<void> {
     if (this.closed || this._state === 'reconnecting') return;
     this.log.warn(`lost ${this.server}: ${reason}; moving to the next server`);
     this.emit('error', { code: 'server-lost', message: `lost the server (${reason}); calls in progress continue`, fatal: false });
     this.setState('reconnecting');
-    const deadline = Date.now() + FAILOVER_DEADLINE_MS;
-    let round = 0;
-    while (!this.closed && Date.now() < deadline) {
+    for (let round = 0; !this.closed; round++) {
       for (let step = 1; step <= this.servers.length && !this.closed; step++) {
         const index = (this.serverIndex + step) % this.servers.length;
         try {
@@ -369,18 +370,19 @@ export class RoomSession extends Emitter<SessionEvents> {
           }
         }
       }
-      await new Promise((r) => setTimeout(r, Math.min(4000, 250 * 2 ** round++)));
-    }
-    if (!this.closed) {
-      this.emit('error', { code: 'server-lost', message: 'no server answers', fatal: true });
-      this.teardown('error');
+      await new Promise((r) => setTimeout(r, Math.min(RETRY_MAX_MS, 250 * 2 ** round)));
     }
   }
 
-  /** After moving servers: keep the links we have, call members new to us, give absent ones time to move too. */
+  /**
+   * After moving servers: keep the links we have, call members new to us. A member is dropped only when the room
+   * says it left; one the new server does not list at all (a standby that shares nothing) is kept while its call
+   * with us lasts.
+   */
   private reconcile(members: MemberInfo[]): void {
     const present = new Set(members.map((m) => m.peerId));
     for (const member of members) {
+      this.stopAbsentCheck(member.peerId);
       const existing = this.links.get(member.peerId);
       if (existing) {
         existing.media = member.media;
@@ -389,19 +391,24 @@ export class RoomSession extends Emitter<SessionEvents> {
         this.connectTo(member);
       }
     }
-    for (const [peerId] of this.links) {
-      if (present.has(peerId) || this.graceTimers.has(peerId)) continue;
-      this.graceTimers.set(
+    for (const [peerId, link] of this.links) {
+      if (present.has(peerId) || this.absentChecks.has(peerId)) continue;
+      this.absentChecks.set(
         peerId,
-        setTimeout(() => {
-          this.graceTimers.delete(peerId);
-          this.dropMember(peerId);
-        }, FAILOVER_GRACE_MS),
+        setInterval(() => {
+          if (!link.connected) this.dropMember(peerId);
+        }, ABSENT_CHECK_MS),
       );
     }
   }
 
+  private stopAbsentCheck(peerId: string): void {
+    clearInterval(this.absentChecks.get(peerId));
+    this.absentChecks.delete(peerId);
+  }
+
   private dropMember(peerId: string): void {
+    this.stopAbsentCheck(peerId);
     const l = this.links.get(peerId);
     if (!l) return;
     this.links.delete(peerId);
@@ -416,8 +423,7 @@ export class RoomSession extends Emitter<SessionEvents> {
   private onRoomMessage(msg: ServerMessage): void {
     switch (msg.type) {
       case 'peer-joined': {
-        clearTimeout(this.graceTimers.get(msg.peer.peerId));
-        this.graceTimers.delete(msg.peer.peerId);
+        this.stopAbsentCheck(msg.peer.peerId);
         const known = this.links.get(msg.peer.peerId);
         if (known) {
           // A member we already talk to, arriving on this server after a failover: keep the call.
@@ -449,6 +455,19 @@ export class RoomSession extends Emitter<SessionEvents> {
         break;
       case 'server-shutdown':
         void this.failover('the server is shutting down');
+        break;
+      case 'kicked':
+      case 'room-closed':
+        this.emit('error', {
+          code: msg.type,
+          message: msg.type === 'kicked' ? `removed from the room: ${String(msg.reason).slice(0, 200)}` : `the room was closed: ${String(msg.reason).slice(0, 200)}`,
+          fatal: true,
+        });
+        this.teardown('error');
+        break;
+      case 'mute-request':
+        this.setAudioEnabled(false);
+        this.emit('mute-request', { by: String(msg.by).slice(0, 64) });
         break;
       case 'error':
         this.log.warn('room service:', msg.code, msg.message);
@@ -583,8 +602,8 @@ export class RoomSession extends Emitter<SessionEvents> {
   private teardown(final: 'closed' | 'error'): void {
     if (this.closed) return;
     this.gate.destroy();
-    for (const timer of this.graceTimers.values()) clearTimeout(timer);
-    this.graceTimers.clear();
+    for (const timer of this.absentChecks.values()) clearInterval(timer);
+    this.absentChecks.clear();
     this.outbox = [];
     for (const l of this.links.values()) l.close();
     this.links.clear();

@@ -1,0 +1,62 @@
+// Two av-server nodes sharing rooms through a real redis-server, with real Chromium members: Ann joins through node A,
+// Bob through node B, same room. Node A runs in this process (for its server SDK), node B as a child process.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { createServer, type AvServer } from '../../server/index.js';
+import { createLogger } from '../../server/log.js';
+import { inboundByPeer, launchChromium, memberPage, waitFor, type MemberPage } from '../helpers/browser.js';
+import { startRedis, type RunningRedis } from '../helpers/redis.js';
+import { serverMetrics, startServer, type RunningServer } from '../helpers/server.js';
+
+let redis: RunningRedis;
+let a: AvServer;
+let b: RunningServer;
+let chromium: Awaited<ReturnType<typeof launchChromium>>;
+const open: MemberPage[] = [];
+
+before(async () => {
+  redis = await startRedis();
+  a = createServer({ port: 0, redis: redis.url, logger: createLogger('warn') });
+  [b] = await Promise.all([startServer(['--redis', redis.url]), a.listen()]);
+  chromium = await launchChromium();
+});
+after(async () => {
+  for (const p of open) await p.close().catch(() => {});
+  await chromium?.close();
+  await Promise.all([a?.close(), b?.stop()]);
+  await redis?.stop();
+});
+
+const frames = async (p: MemberPage) => Object.values(await inboundByPeer(p.page)).map((r) => r.framesDecoded);
+const chatTexts = (p: MemberPage) => p.page.evaluate(() => document.querySelector('av-chat')!.messages.map((m) => `${m.name}: ${m.text}`));
+
+test('Ann through node A and Bob through node B share a room: video both ways, chat both ways, SDK broadcast from A reaches Bob', async () => {
+  const ann = await memberPage(chromium.browser, a.url, { room: 'across', name: 'Ann' }, {}, '<av-chat></av-chat>');
+  open.push(ann);
+  await ann.page.locator('av-room[state="connected"]').waitFor({ timeout: 20_000 });
+  const bob = await memberPage(chromium.browser, b.url, { room: 'across', name: 'Bob' }, {}, '<av-chat></av-chat>');
+  open.push(bob);
+  await bob.page.locator('av-room[state="connected"]').waitFor({ timeout: 20_000 });
+  assert.equal((await serverMetrics(b.url)).av_members, 1, 'Bob is on node B');
+
+  for (const p of [ann, bob]) {
+    const first = await waitFor('video from the other node decodes', () => frames(p), (f) => f.length === 1 && f[0]! > 0, 30_000);
+    await new Promise((r) => setTimeout(r, 1500));
+    const later = await frames(p);
+    assert.ok(later[0]! > first[0]!, `frames keep rising: ${first} → ${later}`);
+  }
+
+  await ann.page.evaluate(() => document.querySelector('av-chat')!.send('hello from A'));
+  await bob.page.evaluate(() => document.querySelector('av-chat')!.send('hello from B'));
+  for (const p of [ann, bob]) {
+    await waitFor('both chat lines', () => chatTexts(p), (t) => t.includes('Ann: hello from A') && t.includes('Bob: hello from B'), 15_000);
+  }
+
+  await bob.page.evaluate(() => {
+    (window as unknown as { got: unknown[] }).got = [];
+    document.querySelector('av-room')!.addEventListener('av-room-message', (e) => (window as unknown as { got: unknown[] }).got.push((e as CustomEvent).detail));
+  });
+  assert.equal(await a.broadcast('across', { notice: 'from node A' }), 2);
+  const got = await waitFor('the broadcast reaches Bob on node B', () => bob.page.evaluate(() => (window as unknown as { got: unknown[] }).got), (g) => g.length > 0, 5000);
+  assert.deepEqual(got, [{ from: 'server', data: { notice: 'from node A' }, via: 'server' }]);
+});
