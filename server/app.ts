@@ -61,6 +61,12 @@ export interface ServerOptions extends RoomPolicy {
    * meet on whichever nodes they reached; without it the server runs alone.
    */
   redis?: string;
+  /**
+   * This node's name in a cluster (letters, digits, `-`; unique). Its members' signalling then goes to
+   * `<base>/n/<name>/r/<room>/peerjs`, so a proxy that spreads room sockets over nodes can send each member's
+   * signalling to the node it joined. Default: a random id, and no prefix.
+   */
+  nodeName?: string;
 }
 
 export interface AvServer {
@@ -116,11 +122,17 @@ export function createServer(options: ServerOptions = {}): AvServer {
   const basePath = (options.basePath ?? '').replace(/\/+$/, '');
   /** `/r/<room>/peerjs/...` and `/r/<room>/ws`: every URL a session opens carries its room. */
   const ROOM_URL = new RegExp(`^/r/([^/]+)/(${peerSegment.replace(/[.]/g, '\\.')}(?:/.*)?|ws)$`);
-  /** Strips the base path; undefined when the URL is not below it. */
+  /** A named node of a cluster also answers below `/n/<name>`, so a proxy can send a member's signalling to its node. */
+  const nodePrefix = options.nodeName ? `/n/${options.nodeName}` : '';
+  /** Strips the base path (and this node's prefix); undefined when the URL is not below the base path. */
   const local = (url: string): string | undefined => {
-    if (!basePath) return url;
-    if (url === basePath) return '/';
-    return url.startsWith(`${basePath}/`) || url.startsWith(`${basePath}?`) ? url.slice(basePath.length) || '/' : undefined;
+    let rest: string | undefined = url;
+    if (basePath) {
+      if (url === basePath) return '/';
+      rest = url.startsWith(`${basePath}/`) || url.startsWith(`${basePath}?`) ? url.slice(basePath.length) || '/' : undefined;
+    }
+    if (rest && nodePrefix && rest.startsWith(`${nodePrefix}/`)) rest = rest.slice(nodePrefix.length);
+    return rest;
   };
 
   const app = express();
@@ -135,13 +147,15 @@ export function createServer(options: ServerOptions = {}): AvServer {
   http.requestTimeout = 30_000;
   http.keepAliveTimeout = 5_000;
   let guard: SignallingGuard | undefined;
-  const cluster = options.redis ? new Cluster(options.redis, { event: (room, event) => rooms.onClusterEvent(room, event) }, logger) : undefined;
+  const cluster = options.redis
+    ? new Cluster(options.redis, { event: (room, event) => rooms.onClusterEvent(room, event) }, logger, options.nodeName)
+    : undefined;
   const rooms: RoomService = new RoomService({
     cluster,
     onSignal: (peerId, text) => guard?.deliver(peerId, text),
     logger,
     iceServers: (peerId) => [...extraIceServers, ...turnIceServers(turn, peerId)],
-    peerPath: (room) => `/r/${encodeURIComponent(room)}${PEER_PATH}`,
+    peerPath: (room) => `${nodePrefix}/r/${encodeURIComponent(room)}${PEER_PATH}`,
     ...pickPolicy(options),
     maxMembers,
     joinTimeoutMs: options.limits?.joinTimeoutMs,

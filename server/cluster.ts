@@ -114,7 +114,7 @@ export interface ClusterHandlers {
  * nodes, and signalling between them is routed through their nodes' channels.
  */
 export class Cluster {
-  readonly node = randomUUID().slice(0, 8);
+  readonly node: string;
   private readonly redis: Redis & Commands;
   private readonly sub: Redis;
   private heartbeat: NodeJS.Timeout | undefined;
@@ -125,7 +125,9 @@ export class Cluster {
     url: string,
     private readonly handlers: ClusterHandlers,
     private readonly logger: Logger,
+    node?: string,
   ) {
+    this.node = node ?? randomUUID().slice(0, 8);
     const options = { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true, retryStrategy: (n: number) => Math.min(200 * n, 2000) };
     this.redis = new Redis(url, options) as Redis & Commands;
     this.sub = new Redis(url, options);

@@ -1,0 +1,93 @@
+// The documented scale-out setup, run for real: Debian's nginx (server/deploy/nginx.conf, with local addresses and a
+// self-signed certificate) terminating TLS in front of two av-server nodes sharing rooms through redis-server.
+// Members whose room sockets land on different nodes share a room and decode each other's video.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { inboundByPeer, launchChromium, memberPage, waitFor, type MemberPage } from '../helpers/browser.js';
+import { startRedis } from '../helpers/redis.js';
+import { freePort, serverMetrics, startServer } from '../helpers/server.js';
+
+const NGINX = '/usr/sbin/nginx';
+const EXAMPLE = fileURLToPath(new URL('../../server/deploy/nginx.conf', import.meta.url));
+
+/** The documented config with this machine's addresses, ports, certificate and a private prefix for nginx's files. */
+function localConfig(dir: string, port: number, a: number, b: number): string {
+  return readFileSync(EXAMPLE, 'utf8')
+    .replace('worker_processes auto;', `worker_processes 1;\npid ${dir}/nginx.pid;\nerror_log ${dir}/error.log warn;\nuser root;`)
+    .replace('worker_connections 16384;', 'worker_connections 1024;')
+    .replace('http {', `http {\n  access_log off;\n  client_body_temp_path ${dir}/body;\n  proxy_temp_path ${dir}/proxy;\n  fastcgi_temp_path ${dir}/fastcgi;\n  uwsgi_temp_path ${dir}/uwsgi;\n  scgi_temp_path ${dir}/scgi;`)
+    .replace('listen 443 ssl;', `listen 127.0.0.1:${port} ssl;`)
+    .replace('/etc/ssl/av/fullchain.pem', `${dir}/cert.pem`)
+    .replace('/etc/ssl/av/privkey.pem', `${dir}/key.pem`)
+    .replaceAll('node-a.internal:9000', `127.0.0.1:${a}`)
+    .replaceAll('node-b.internal:9000', `127.0.0.1:${b}`);
+}
+
+async function startNginx(port: number, a: number, b: number): Promise<{ stop(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'av-nginx-'));
+  const cert = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-keyout', `${dir}/key.pem`, '-out', `${dir}/cert.pem`], { stdio: 'ignore' });
+  assert.equal(cert.status, 0, 'openssl made a certificate');
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(conf, localConfig(dir, port, a, b));
+  const check = spawnSync(NGINX, ['-t', '-c', conf, '-p', dir], { encoding: 'utf8' });
+  assert.equal(check.status, 0, `nginx -t: ${check.stderr}`);
+  const child: ChildProcess = spawn(NGINX, ['-c', conf, '-p', dir, '-g', 'daemon off;'], { stdio: 'ignore' });
+  await waitFor('nginx answers', () => fetch(`http://127.0.0.1:${port}/`).then(() => true, () => false), (ok) => ok, 10_000);
+  return {
+    stop: () =>
+      new Promise<void>((resolve) => {
+        const done = () => {
+          rmSync(dir, { recursive: true, force: true });
+          resolve();
+        };
+        if (child.exitCode !== null || child.signalCode !== null) return done();
+        const kill = setTimeout(() => child.kill('SIGKILL'), 3000);
+        child.once('exit', () => {
+          clearTimeout(kill);
+          done();
+        });
+        child.kill('SIGQUIT');
+      }),
+  };
+}
+
+const frames = async (p: MemberPage) => Object.values(await inboundByPeer(p.page)).map((r) => r.framesDecoded);
+
+test('behind nginx (TLS, two nodes, one redis), members on different nodes share a room and decode each other', { skip: !existsSync(NGINX) && 'nginx is not installed' }, async () => {
+  const redis = await startRedis();
+  const [portA, portB, port] = await Promise.all([freePort(), freePort(), freePort()]);
+  const node = (name: string, p: number) => startServer(['--redis', redis.url, '--node-name', name, '--port', String(p), '--trust-proxy', 'loopback']);
+  const [a, b] = await Promise.all([node('a', portA), node('b', portB)]);
+  const nginx = await startNginx(port, portA, portB);
+  const chromium = await launchChromium(['--ignore-certificate-errors']);
+  const pages: MemberPage[] = [];
+  try {
+    const url = `https://127.0.0.1:${port}`;
+    for (const name of ['Ann', 'Bob']) {
+      const p = await memberPage(chromium.browser, url, { room: 'behind-nginx', name });
+      pages.push(p);
+      await p.page.locator('av-room[state="connected"]').waitFor({ timeout: 20_000 });
+    }
+    const [onA, onB] = await Promise.all([serverMetrics(a.url), serverMetrics(b.url)]);
+    assert.deepEqual([onA.av_members, onB.av_members], [1, 1], 'one member on each node');
+    assert.deepEqual([onA.av_signalling_sockets, onB.av_signalling_sockets], [1, 1], "each member's signalling on its own node");
+    for (const p of pages) {
+      const first = await waitFor('video through the cluster', () => frames(p), (f) => f.length === 1 && f[0]! > 0, 30_000);
+      await new Promise((r) => setTimeout(r, 1500));
+      const later = await frames(p);
+      assert.ok(later[0]! > first[0]!, `frames rise: ${first} → ${later}`);
+    }
+    assert.equal(await pages[0]!.page.evaluate(async () => (await fetch('/metrics')).status), 404, 'metrics are not served through the proxy');
+  } finally {
+    for (const p of pages) await p.close().catch(() => {});
+    await chromium.close();
+    await nginx.stop();
+    await Promise.all([a.stop(), b.stop()]);
+    await redis.stop();
+  }
+});
