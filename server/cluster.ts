@@ -127,7 +127,8 @@ export class Cluster {
     private readonly logger: Logger,
     node?: string,
   ) {
-    this.node = node ?? randomUUID().slice(0, 8);
+    // Unique per process: a named node that restarts is a new node (its old life's members are reaped like any dead node's).
+    this.node = `${node ?? 'node'}-${randomUUID().slice(0, 6)}`;
     const options = { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true, retryStrategy: (n: number) => Math.min(200 * n, 2000) };
     this.redis = new Redis(url, options) as Redis & Commands;
     this.sub = new Redis(url, options);

@@ -140,6 +140,8 @@ interface Room {
   readonly members: Map<string, Member>;
   maxParticipants: number;
   maxViewers: number;
+  /** Joins to this room under way here (a cluster join awaits Redis): the room is not forgotten meanwhile. */
+  joining: number;
 }
 
 class JoinRefused extends Error {
@@ -495,14 +497,28 @@ export class RoomService {
     let opened = false;
     if (this.cluster) {
       // Hear the room's events before reading its roster, then join atomically (limits count the whole cluster).
-      const roster = await this.cluster.watch(room);
       r = this.ensureRoom(room, wanted);
-      for (const rec of roster) if (rec.peerId !== peerId && !r.members.has(rec.peerId)) r.members.set(rec.peerId, remoteMember(room, rec));
-      const record: MemberRecord = { peerId, name, media, role, ...(identity ? { identity } : {}), node: this.cluster.node, joinedAt };
-      const result = await this.cluster.join(room, record, wanted);
+      r.joining++;
+      let result: Awaited<ReturnType<Cluster['join']>>;
+      try {
+        const roster = await this.cluster.watch(room);
+        // Members of this node are known here already (or are joining, like this one): only others come from Redis.
+        for (const rec of roster) {
+          if (rec.peerId !== peerId && rec.node !== this.cluster.node && !r.members.has(rec.peerId)) r.members.set(rec.peerId, remoteMember(room, rec));
+        }
+        const record: MemberRecord = { peerId, name, media, role, ...(identity ? { identity } : {}), node: this.cluster.node, joinedAt };
+        result = await this.cluster.join(room, record, wanted);
+      } finally {
+        r.joining--;
+      }
       if (!result.ok) {
         this.dropRoomIfIdle(room);
         return refuse('room-full', `room "${room}" is full (${result.limit} ${role === 'viewer' ? 'viewers' : 'participants'})`);
+      }
+      if (socket.readyState !== WebSocket.OPEN) {
+        this.cluster.leave(room, peerId, this.cluster.node, joinedAt).catch(() => {});
+        this.dropRoomIfIdle(room);
+        throw new JoinRefused('internal', 'socket closed while joining');
       }
       r.maxParticipants = result.maxParticipants;
       r.maxViewers = result.maxViewers;
@@ -561,7 +577,7 @@ export class RoomService {
   private ensureRoom(room: string, limits: { maxParticipants: number; maxViewers: number }): Room {
     let r = this.rooms.get(room);
     if (!r) {
-      r = { members: new Map(), ...limits };
+      r = { members: new Map(), joining: 0, ...limits };
       this.rooms.set(room, r);
     }
     return r;
@@ -570,7 +586,7 @@ export class RoomService {
   /** Forgets a room here once no member of it is on this server (its members elsewhere are the cluster's). */
   private dropRoomIfIdle(room: string): void {
     const r = this.rooms.get(room);
-    if (!r || [...r.members.values()].some((m) => !m.node)) return;
+    if (!r || r.joining > 0 || [...r.members.values()].some((m) => !m.node)) return;
     this.rooms.delete(room);
     void this.cluster?.unwatch(room);
   }

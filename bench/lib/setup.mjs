@@ -4,11 +4,11 @@ import { existsSync } from 'node:fs';
 
 export { launchChromium } from '../../test/helpers/chromium.mjs';
 
-export async function startBuiltServer(args = []) {
+export async function startBuiltServer(args = [], nodeArgs = []) {
   if (!existsSync('dist/lib/server/cli.js') || !existsSync('dist/av-elements.js')) {
     execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
   }
-  const child = spawn(process.execPath, ['dist/lib/server/cli.js', '--host', '127.0.0.1', '--port', '0', ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, 'dist/lib/server/cli.js', '--host', '127.0.0.1', '--port', '0', ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise((resolve, reject) => {
@@ -41,4 +41,44 @@ export const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+};
+
+/** A redis-server of our own on a free 127.0.0.1 port, no persistence; `stop()` ends it by PID. */
+export async function startRedis() {
+  const { createServer } = await import('node:net');
+  const port = await new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
+  const child = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error('redis-server did not start')), 10_000);
+    child.stdout.on('data', (d) => {
+      buf += d;
+      if (/Ready to accept connections/.test(buf)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`redis-server exited ${code}`)));
+  });
+  child.stdout.resume();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', resolve);
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 3000).unref();
+      }),
+  };
+}
+
+export const percentile = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
