@@ -7,6 +7,7 @@ import express from 'express';
 import { ExpressPeerServer } from 'peer';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ROOM_NAME, type RTCIceServerLike } from '../components/core/room-protocol.js';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { AddressCounter } from './budget.js';
 import { Cluster } from './cluster.js';
 import { createLogger, type Logger } from './log.js';
@@ -55,7 +56,7 @@ export interface ServerOptions extends RoomPolicy {
   /** Serve the bundle's source maps. Default false. */
   sourceMaps?: boolean;
   /** Room socket limits: time to join, and grace for a member whose connection dropped. */
-  limits?: { joinTimeoutMs?: number; graceMs?: number };
+  limits?: { joinTimeoutMs?: number; graceMs?: number; offenderCuts?: number };
   /**
    * `redis://host:port`: this server becomes a node of a cluster sharing rooms through Redis. Members of one room
    * meet on whichever nodes they reached; without it the server runs alone.
@@ -141,7 +142,16 @@ export function createServer(options: ServerOptions = {}): AvServer {
   app.set('trust proxy', trust);
   const allowed = options.allowedOrigins?.length ? options.allowedOrigins : undefined;
   const maxMembers = options.maxMembers ?? 30_000;
-  const http: Server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, app) : createHttpServer(app);
+  // Node checks the header and request timeouts every `connectionsCheckingInterval` (30 s by default): every second.
+  const httpOptions = { connectionsCheckingInterval: 1000 };
+  const http: Server = options.tls
+    ? createHttpsServer({ ...httpOptions, cert: options.tls.cert, key: options.tls.key }, app)
+    : createHttpServer(httpOptions, app);
+  // An address whose sockets keep being cut off for abuse is refused for a minute (it could otherwise re-join and
+  // re-register as fast as it is cut off).
+  const offenderCuts = options.limits?.offenderCuts ?? 5;
+  const offenders = new RateLimiterMemory({ points: Math.max(1, offenderCuts), duration: 60, blockDuration: 60 });
+  const cutOff = (address: string) => void (offenderCuts > 0 && offenders.consume(address).catch(() => {}));
   // Slow clients (slowloris) must not hold connections: headers within 10 s, a whole request within 30 s.
   http.headersTimeout = 10_000;
   http.requestTimeout = 30_000;
@@ -161,12 +171,13 @@ export function createServer(options: ServerOptions = {}): AvServer {
     joinTimeoutMs: options.limits?.joinTimeoutMs,
     graceMs: options.limits?.graceMs,
     onMemberGone: (member) => guard?.memberGone(member),
+    onCutOff: cutOff,
     get metrics() {
       return metrics;
     },
   });
   const metrics = new Metrics({ members: () => rooms.memberCount, rooms: () => rooms.roomCount, signalling: () => guard?.size ?? 0 });
-  guard = new SignallingGuard(rooms, { logger, metrics });
+  guard = new SignallingGuard(rooms, { logger, metrics, onCutOff: cutOff });
   const perAddress = new AddressCounter(options.maxSocketsPerAddress ?? 256);
 
   // PeerServer's socket is ours to route: two `ws` servers on one http server break each other.
@@ -279,7 +290,7 @@ export function createServer(options: ServerOptions = {}): AvServer {
       if (!trustsProxy) perAddress.release(address);
     });
   });
-  http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  http.on('upgrade', async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     if (draining) return reject(socket, 503);
     if (!originAllowed(req.headers.origin, allowed, req)) return reject(socket, 403);
@@ -294,6 +305,11 @@ export function createServer(options: ServerOptions = {}): AvServer {
     const m = roomFromPath(pathname, ROOM_URL);
     if (!m) return reject(socket, 404);
     const address = clientAddress(req, trust);
+    const record = await offenders.get(address);
+    if (record && record.remainingPoints <= 0 && record.msBeforeNext > 0) {
+      metrics.socketsCut.inc({ socket: 'upgrade', reason: 'offender' });
+      return reject(socket, 429);
+    }
     // Behind a proxy, the cap applies to the forwarded address, for the sockets themselves.
     const counted = (ws: WebSocket) => {
       if (!trustsProxy) return true;
@@ -412,7 +428,14 @@ const DEMO_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-const STATUS: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' };
+const STATUS: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  429: 'Too Many Requests',
+  503: 'Service Unavailable',
+};
 
 function reject(socket: Duplex, status: number): void {
   socket.end(`HTTP/1.1 ${status} ${STATUS[status] ?? 'Error'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);

@@ -46,6 +46,7 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'sourceMaps', flag: 'source-maps', env: 'AV_SOURCE_MAPS', kind: 'bool', help: "serve the bundle's source maps (default off)" },
   { key: 'joinTimeoutSeconds', flag: 'join-timeout', env: 'AV_JOIN_TIMEOUT', kind: 'int', help: 'seconds a room socket may stay open without joining (default 10)' },
   { key: 'graceSeconds', flag: 'member-grace', env: 'AV_MEMBER_GRACE', kind: 'int', help: 'seconds a member whose connection dropped stays in its room, to come back as itself (default 10)' },
+  { key: 'offenderCuts', flag: 'offender-cuts', env: 'AV_OFFENDER_CUTS', kind: 'int', help: 'sockets cut off for abuse per address per minute before that address is refused for a minute (default 5; 0: never)' },
   { key: 'redis', flag: 'redis', env: 'AV_REDIS', kind: 'string', help: 'redis://host:port: run as a node of a cluster sharing rooms through Redis (default: alone)' },
   { key: 'nodeName', flag: 'node-name', env: 'AV_NODE_NAME', kind: 'string', help: "this node's unique name in a cluster; its members' signalling then uses <base>/n/<name>/… so a proxy can route it (default: random, no prefix)" },
   { key: 'tls.cert', flag: 'tls-cert', env: 'AV_TLS_CERT', kind: 'string', help: 'PEM certificate file: serve HTTPS and WSS on the same port' },
@@ -97,6 +98,7 @@ export const configSchema = z
     sourceMaps: z.boolean().default(false),
     joinTimeoutSeconds: z.number().int().min(1).max(3600).default(10),
     graceSeconds: z.number().int().min(0).max(3600).default(10),
+    offenderCuts: z.number().int().min(0).max(1_000_000).default(5),
     redis: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
     nodeName: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'must be 1–32 lowercase letters, digits or "-"').optional(),
   })
@@ -301,7 +303,7 @@ export function serverOptions(config: AvConfig, read = (p: string) => readFileSy
     maxSocketsPerAddress: config.maxSocketsPerAddress,
     metricsToken: config.metricsToken,
     sourceMaps: config.sourceMaps,
-    limits: { joinTimeoutMs: config.joinTimeoutSeconds * 1000, graceMs: config.graceSeconds * 1000 },
+    limits: { joinTimeoutMs: config.joinTimeoutSeconds * 1000, graceMs: config.graceSeconds * 1000, offenderCuts: config.offenderCuts },
     redis: config.redis,
     nodeName: config.nodeName,
   };

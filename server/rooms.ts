@@ -110,13 +110,15 @@ export interface RoomServiceOptions extends RoomPolicy {
   onMemberGone?(member: MemberContext): void;
   /** Shared room state: members of a room meet on whichever nodes they reached. */
   cluster?: Cluster;
+  /** A socket from `address` was cut off for abuse. */
+  onCutOff?(address: string): void;
   /** Signalling for a member of this node, routed from another node. */
   onSignal?(peerId: string, text: string): void;
 }
 
 interface Member extends MemberContext {
-  /** Proves this member to PeerServer (in its URL); new at every join. */
-  readonly peerToken: string;
+  /** Proves this member to PeerServer (in its URL); new at every join, revoked when its signalling is cut off. */
+  peerToken: string;
   /** Secret that owns the peer id (the id is derived from it): only a holder can come back as this member. */
   readonly resumeToken: string;
   media: MediaState;
@@ -221,6 +223,12 @@ export class RoomService {
     return m && !m.node && safeEqual(peerToken, m.peerToken) ? m : undefined;
   }
 
+  /** A member's signalling was cut off for abuse: its token no longer registers; it must join again. */
+  revokeSignalling(member: MemberContext): void {
+    const m = this.rooms.get(member.room)?.members.get(member.peerId);
+    if (m === member) m.peerToken = randomBytes(16).toString('hex');
+  }
+
   /** Whether `member` (as registered) is still in its room, as that same join. */
   isCurrent(member: MemberContext): boolean {
     return this.rooms.get(member.room)?.members.get(member.peerId) === member;
@@ -304,6 +312,7 @@ export class RoomService {
     const budget = new SocketBudget(socket, this.options.limits ?? { perSecond: 50, burst: 200, invalid: 20 }, (reason) => {
       log.warn({ address, peerId: state.member?.peerId, reason }, 'room socket cut off');
       this.options.metrics?.socketsCut.inc({ socket: 'room', reason });
+      this.options.onCutOff?.(address);
     });
     const joinTimer = setTimeout(() => {
       if (state.member || state.joining) return;

@@ -31,7 +31,7 @@ export class SignallingGuard {
 
   constructor(
     private readonly rooms: RoomService,
-    private readonly options: { logger: Logger; metrics?: Metrics; limits?: SocketLimits },
+    private readonly options: { logger: Logger; metrics?: Metrics; limits?: SocketLimits; onCutOff?(address: string): void },
   ) {}
 
   get size(): number {
@@ -58,6 +58,9 @@ export class SignallingGuard {
     const budget = new SocketBudget(socket, this.options.limits ?? { perSecond: 100, burst: 400, invalid: 50 }, (reason) => {
       log.warn({ reason }, 'signalling socket cut off');
       this.options.metrics?.socketsCut.inc({ socket: 'signalling', reason });
+      // The same URL must not simply register again with a fresh budget.
+      this.rooms.revokeSignalling(member);
+      this.options.onCutOff?.(member.address);
     });
     this.registered.set(member.peerId, { member, socket });
     this.queued.delete(member.peerId);

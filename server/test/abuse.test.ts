@@ -8,7 +8,8 @@ import { serverMetrics, startServer, type RunningServer } from '../../test/helpe
 
 let server: RunningServer;
 before(async () => {
-  server = await startServer(['--log-level', 'info'], { nodeArgs: ['--expose-gc'] });
+  // Cut-offs from this one address are the point here: the offender lockout is tried on its own below.
+  server = await startServer(['--log-level', 'info', '--offender-cuts', '0'], { nodeArgs: ['--expose-gc'] });
 });
 after(() => server.stop());
 
@@ -159,4 +160,37 @@ test('malformed floods on both sockets and relays to nobody are cut off (1008); 
   after.send({ type: 'join', name: 'Ann' });
   assert.equal((await after.next('joined')).type, 'joined', 'still serving joins');
   after.close();
+});
+
+test('an address whose sockets keep being cut off is refused for a minute; other addresses are not', async () => {
+  const strict = await startServer([]);
+  try {
+    const flood = async (localAddress: string) => {
+      const ws = new WebSocket(`${strict.url.replace('http', 'ws')}/r/offender/ws`, { localAddress });
+      ws.on('error', () => {});
+      const outcome = await new Promise<string>((resolve) => {
+        ws.once('unexpected-response', (_req, res) => resolve(`http ${res.statusCode}`));
+        ws.once('open', () => {
+          for (let i = 0; i < 30; i++) ws.send('not json');
+        });
+        ws.once('close', (code) => resolve(`closed ${code}`));
+      });
+      return outcome;
+    };
+    const outcomes: string[] = [];
+    for (let i = 0; i < 6; i++) outcomes.push(await flood('127.0.0.1'));
+    assert.deepEqual(outcomes, [...Array(5).fill('closed 1008'), 'http 429']);
+    const other = await new Promise<string>((resolve) => {
+      const ws = new WebSocket(`${strict.url.replace('http', 'ws')}/r/offender/ws`, { localAddress: '127.0.0.2' });
+      ws.once('open', () => {
+        resolve('open');
+        ws.close();
+      });
+      ws.once('unexpected-response', (_req, res) => resolve(`http ${res.statusCode}`));
+      ws.once('error', () => resolve('error'));
+    });
+    assert.equal(other, 'open', 'another address still gets in');
+  } finally {
+    await strict.stop();
+  }
 });

@@ -150,8 +150,8 @@ test('cluster: the node holding the room is killed and the call holds for 60 s (
     }
     assert.deepEqual(offline, [], 'calls kept decoding and the UI said signalling is offline, for 90 s');
 
-    // One server back: everyone re-joins it, as themselves, on the calls they had.
-    nodeB = await node(portB);
+    // One server back (node A: the one every member knows): everyone re-joins it, as themselves, on the calls they had.
+    nodeA = await node(portA);
     for (const p of pages) await p.page.locator('av-room[state="connected"]').waitFor({ timeout: 30_000 });
     const after = await Promise.all(pages.map((p) => p.page.evaluate(() => {
       const s = document.querySelector('av-room')!.session!;
@@ -159,8 +159,8 @@ test('cluster: the node holding the room is killed and the call holds for 60 s (
       return { id: s.peerId, server: s.server, sameCalls: [...s.peers.keys()].every((id, i) => s.getPeerConnection(id) === before[i]), peers: s.peers.size };
     })));
     assert.deepEqual(after.map((x) => x.id), calls, 'same identities');
-    assert.ok(after.every((x) => x.server === nodeB.url && x.sameCalls && x.peers === 2), JSON.stringify(after));
-    assert.equal((await serverMetrics(nodeB.url)).av_members, 3, 'all three re-joined node B');
+    assert.ok(after.every((x) => x.server === nodeA.url && x.sameCalls && x.peers === 2), JSON.stringify(after));
+    assert.equal((await serverMetrics(nodeA.url)).av_members, 3, 'all three re-joined node A');
     const final = await holding(pages, last, 2);
     assert.deepEqual(final.problems, []);
   } finally {
