@@ -60,3 +60,39 @@ test('Ann through node A and Bob through node B share a room: video both ways, c
   const got = await waitFor('the broadcast reaches Bob on node B', () => bob.page.evaluate(() => (window as unknown as { got: unknown[] }).got), (g) => g.length > 0, 5000);
   assert.deepEqual(got, [{ from: 'server', data: { notice: 'from node A' }, via: 'server' }]);
 });
+
+test('moderation from node A reaches a member on node B: requestMute mutes its element and says who asked; kick ends its call', async () => {
+  const ann = await memberPage(chromium.browser, a.url, { room: 'moderated', name: 'Ann' });
+  open.push(ann);
+  await ann.page.locator('av-room[state="connected"]').waitFor({ timeout: 20_000 });
+  const bob = await memberPage(chromium.browser, b.url, { room: 'moderated', name: 'Bob' });
+  open.push(bob);
+  await bob.page.locator('av-room[state="connected"]').waitFor({ timeout: 20_000 });
+  const bobId = await bob.page.evaluate(() => document.querySelector('av-room')!.session!.peerId!);
+  await waitFor('Ann sees Bob', () => ann.page.evaluate(() => document.querySelector('av-room')!.peers.length), (n) => n === 1, 20_000);
+
+  assert.equal(await a.requestMute(bobId, 'Moderator'), true);
+  await bob.page.locator('av-room[muted]').waitFor({ timeout: 5000 });
+  const muted = await bob.page.evaluate(() => {
+    const room = document.querySelector('av-room')!;
+    return {
+      sending: room.session!.localStream.getAudioTracks().some((t) => t.enabled),
+      status: room.shadowRoot!.querySelector('.status')!.textContent,
+      button: room.shadowRoot!.querySelector('[part~="mic-button"]')!.getAttribute('aria-pressed'),
+    };
+  });
+  assert.deepEqual(muted, { sending: false, status: 'Muted by Moderator', button: 'true' });
+  await waitFor('Ann sees Bob muted', () => ann.page.evaluate(() => document.querySelector('av-room')!.peers[0]?.media.audio), (audio) => audio === false, 5000);
+
+  assert.equal(await a.kick(bobId, 'spamming'), true);
+  await bob.page.locator('av-room[state="error"]').waitFor({ timeout: 5000 });
+  const kicked = await bob.page.evaluate(() => ({
+    status: document.querySelector('av-room')!.shadowRoot!.querySelector('.status')!.textContent,
+    errors: (window as unknown as { __errors: { code: string; fatal: boolean }[] }).__errors.map((e) => `${e.code} ${e.fatal}`),
+    tracksEnded: document.querySelector('av-room')!.session!.localStream.getTracks().every((t) => t.readyState === 'ended'),
+  }));
+  assert.equal(kicked.status, 'You were removed from the room');
+  assert.ok(kicked.errors.includes('kicked true'), JSON.stringify(kicked.errors));
+  assert.equal(kicked.tracksEnded, true, 'its camera and microphone are released');
+  await waitFor('Ann drops Bob at once', () => ann.page.evaluate(() => document.querySelector('av-room')!.peers.length), (n) => n === 0, 3000);
+});

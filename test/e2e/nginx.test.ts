@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { startCoturn } from '../../server/turn.js';
 import { inboundByPeer, launchChromium, memberPage, waitFor, type MemberPage } from '../helpers/browser.js';
 import { startRedis } from '../helpers/redis.js';
 import { freePort, serverMetrics, startServer } from '../helpers/server.js';
@@ -58,18 +59,27 @@ async function startNginx(port: number, a: number, b: number): Promise<{ stop():
 
 const frames = async (p: MemberPage) => Object.values(await inboundByPeer(p.page)).map((r) => r.framesDecoded);
 
-test('behind nginx (TLS, two nodes, one redis), members on different nodes share a room and decode each other', { skip: !existsSync(NGINX) && 'nginx is not installed' }, async () => {
+test('behind nginx (TLS, two nodes, one redis, one coturn per node sharing the secret), members on different nodes share a room and decode each other through the relays', { skip: !existsSync(NGINX) && 'nginx is not installed' }, async () => {
   const redis = await startRedis();
   const [portA, portB, port] = await Promise.all([freePort(), freePort(), freePort()]);
-  const node = (name: string, p: number) => startServer(['--redis', redis.url, '--node-name', name, '--port', String(p), '--trust-proxy', 'loopback']);
-  const [a, b] = await Promise.all([node('a', portA), node('b', portB)]);
+  // One coturn per node, one TURN secret: each node hands out its own relay, and either accepts the other's members.
+  const secret = 'one-turn-secret-for-every-node';
+  const relayPorts = 40000 + Math.floor(Math.random() * 200) * 100;
+  const [turnA, turnB] = await Promise.all([
+    startCoturn({ port: await freePort(), minPort: relayPorts, maxPort: relayPorts + 49, allowLoopback: true, secret }),
+    startCoturn({ port: await freePort(), minPort: relayPorts + 50, maxPort: relayPorts + 99, allowLoopback: true, secret }),
+  ]);
+  const turnArgs = (urls: string[]) => [...urls.flatMap((u) => ['--turn-url', u]), '--turn-secret', secret];
+  const node = (name: string, p: number, urls: string[]) =>
+    startServer(['--redis', redis.url, '--node-name', name, '--port', String(p), '--trust-proxy', 'loopback', ...turnArgs(urls)]);
+  const [a, b] = await Promise.all([node('a', portA, turnA.config.urls), node('b', portB, turnB.config.urls)]);
   const nginx = await startNginx(port, portA, portB);
   const chromium = await launchChromium(['--ignore-certificate-errors']);
   const pages: MemberPage[] = [];
   try {
     const url = `https://127.0.0.1:${port}`;
     for (const name of ['Ann', 'Bob']) {
-      const p = await memberPage(chromium.browser, url, { room: 'behind-nginx', name });
+      const p = await memberPage(chromium.browser, url, { room: 'behind-nginx', name, 'ice-policy': 'relay' });
       pages.push(p);
       await p.page.locator('av-room[state="connected"]').waitFor({ timeout: 20_000 });
     }
@@ -82,12 +92,21 @@ test('behind nginx (TLS, two nodes, one redis), members on different nodes share
       const later = await frames(p);
       assert.ok(later[0]! > first[0]!, `frames rise: ${first} → ${later}`);
     }
+    for (const p of pages) {
+      const [row] = Object.values(await inboundByPeer(p.page));
+      assert.equal(row?.localCandidate, 'relay', 'media goes through the relays');
+    }
+    const relayOf = (p: MemberPage) => p.page.evaluate(() => {
+      const s = document.querySelector('av-room')!.session!;
+      return [...s.peers.keys()].map((id) => s.getPeerConnection(id)!.getConfiguration().iceServers?.[0]?.urls).flat()[0];
+    });
+    assert.deepEqual(await Promise.all(pages.map(relayOf)), [turnA.config.urls[0], turnB.config.urls[0]], "each member uses its node's coturn");
     assert.equal(await pages[0]!.page.evaluate(async () => (await fetch('/metrics')).status), 404, 'metrics are not served through the proxy');
   } finally {
     for (const p of pages) await p.close().catch(() => {});
     await chromium.close();
     await nginx.stop();
-    await Promise.all([a.stop(), b.stop()]);
+    await Promise.all([a.stop(), b.stop(), turnA.stop(), turnB.stop()]);
     await redis.stop();
   }
 });
