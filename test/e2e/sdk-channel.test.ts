@@ -21,7 +21,7 @@ before(async () => {
       onLeave: (m, reason) => leaves.push(`${m.name}:${reason}`),
       onMessage: (from: MemberContext, data) => {
         received.push({ from: from.name, data: data instanceof Uint8Array ? [...data] : data });
-        if (!(data instanceof Uint8Array)) server.send(from.peerId, { echo: data });
+        if (!(data instanceof Uint8Array)) void server.send(from.peerId, { echo: data });
       },
     },
   });
@@ -87,7 +87,7 @@ test('authenticate hook refuses and admits; transparent channel p2p, to the serv
   await waitFor('echo from the server', () => messages(bob), (m) => m.some((x: any) => x.from === 'server'));
   assert.deepEqual((await messages(bob)).find((x: any) => x.from === 'server'), { from: 'server', via: 'server', data: { echo: { ask: 'time' } } });
 
-  assert.equal(server.broadcast('sdk', new Uint8Array([42])), 2);
+  assert.equal(await server.broadcast('sdk', new Uint8Array([42])), 2);
   for (const p of [ann, bob]) {
     const got = await waitFor('broadcast bytes', () => messages(p), (m) => m.some((x: any) => x.data?.bytes?.[0] === 42));
     assert.ok(got.some((x: any) => x.from === 'server'));
