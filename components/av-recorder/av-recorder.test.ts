@@ -64,7 +64,8 @@ describe('<av-recorder>', () => {
     button(rec, 'stop-button').click();
     const result = (await done).detail;
     expect(result.fileName).to.equal('standup self.mp4');
-    expect(result.size).to.equal(result.blob.size).and.be.greaterThan(10_000);
+    expect(result.size).to.equal(result.blob.size);
+    expect(result.size).to.be.greaterThan(10_000);
     expect(result.duration).to.be.within(2.2, 3.2);
     const info = await playable(result.blob);
     expect(info.width).to.equal(640);

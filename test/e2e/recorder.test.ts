@@ -201,7 +201,7 @@ test('source="room": two members with distinct tones are both in the mix, on the
   const all = new Float32Array(pcm.buffer, pcm.byteOffset, pcm.byteLength / 4);
   // The middle seconds: both voices flowing.
   const samples = all.subarray(sampleRate, sampleRate * 4);
-  const [ours, theirs, none] = [440, 1250, 2900].map((f) => power(samples, sampleRate, f));
+  const [ours, theirs, none] = [440, 1250, 2900].map((f) => power(samples, sampleRate, f)) as [number, number, number];
   assert.ok(ours > 100 * none, `440 Hz (ours) ${ours} vs 2900 Hz ${none}`);
   assert.ok(theirs > 100 * none, `1250 Hz (theirs) ${theirs} vs 2900 Hz ${none}`);
   const clipped = samples.filter((x) => Math.abs(x) >= 0.999).length / samples.length;

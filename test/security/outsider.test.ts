@@ -53,7 +53,7 @@ test('an outsider with credentials for another room reaches no member of a passw
       const { Peer } = (window as unknown as { peerjs: typeof import('peerjs') }).peerjs;
       const url = new URL(server);
       // Valid credentials, for the open room "lobby".
-      const ws = new WebSocket(`ws://${url.host}/r/lobby/ws`);
+      const ws = new window.WebSocket(`ws://${url.host}/r/lobby/ws`);
       const joined = await new Promise<any>((resolve, reject) => {
         ws.onopen = () => ws.send(JSON.stringify({ type: 'join', name: 'Mallory' }));
         ws.onmessage = (e) => resolve(JSON.parse(e.data));
@@ -97,7 +97,7 @@ test('an outsider with credentials for another room reaches no member of a passw
       peer.destroy();
       ws.close();
       // Leaving the room ends a member's signalling too (a fresh, well-behaved lobby member).
-      const ws2 = new WebSocket(`ws://${url.host}/r/lobby/ws`);
+      const ws2 = new window.WebSocket(`ws://${url.host}/r/lobby/ws`);
       const again = await new Promise<any>((resolve, reject) => {
         ws2.onopen = () => ws2.send(JSON.stringify({ type: 'join', name: 'Mallory' }));
         ws2.onmessage = (e) => resolve(JSON.parse(e.data));
