@@ -24,7 +24,10 @@ function ffmpegAssets() {
     },
     async load(id) {
       if (id === ASSETS) {
-        const dir = require.resolve('@ffmpeg/core').replace(/[^/]+$/, '').replace(/\/umd\/$/, '/esm/');
+        const dir = require
+          .resolve('@ffmpeg/core')
+          .replace(/[^/]+$/, '')
+          .replace(/\/umd\/$/, '/esm/');
         const core = this.emitFile({ type: 'asset', fileName: 'ffmpeg/ffmpeg-core.js', source: readFileSync(`${dir}ffmpeg-core.js`) });
         this.emitFile({ type: 'asset', fileName: 'ffmpeg/ffmpeg-core.wasm', source: readFileSync(`${dir}ffmpeg-core.wasm`) });
         return `import source from '${WORKER}';

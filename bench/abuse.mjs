@@ -151,10 +151,19 @@ if (!isMainThread) {
   /** The server's metrics as numbers by series. */
   const metrics = async (url) => {
     const text = await (await fetch(`${url}/metrics`)).text();
-    return Object.fromEntries(text.split('\n').map((l) => /^([a-z_:]+(?:\{[^}]*\})?) (\S+)$/.exec(l)).filter(Boolean).map((m) => [m[1], Number(m[2])]));
+    return Object.fromEntries(
+      text
+        .split('\n')
+        .map((l) => /^([a-z_:]+(?:\{[^}]*\})?) (\S+)$/.exec(l))
+        .filter(Boolean)
+        .map((m) => [m[1], Number(m[2])]),
+    );
   };
   const rss = async (url) => (await metrics(url)).av_process_resident_memory_bytes;
-  const cutTotal = (m) => Object.entries(m).filter(([k]) => k.startsWith('av_sockets_cut_total')).reduce((n, [, v]) => n + v, 0);
+  const cutTotal = (m) =>
+    Object.entries(m)
+      .filter(([k]) => k.startsWith('av_sockets_cut_total'))
+      .reduce((n, [, v]) => n + v, 0);
 
   /** One phase: honest members join and leave for SECONDS, optionally with the flooder; returns its figures. */
   const phase = async (url, flood) => {
@@ -199,7 +208,16 @@ if (!isMainThread) {
     await sleep(2_000);
     const after = await metrics(url);
     const cpu = after.av_process_cpu_seconds_total - before.av_process_cpu_seconds_total;
-    return { latencies, failures, start, peak, end: after.av_process_resident_memory_bytes, cut: cutTotal(after) - cutTotal(before), cpu, stats };
+    return {
+      latencies,
+      failures,
+      start,
+      peak,
+      end: after.av_process_resident_memory_bytes,
+      cut: cutTotal(after) - cutTotal(before),
+      cpu,
+      stats,
+    };
   };
 
   const line = (name, r) =>
@@ -211,10 +229,15 @@ if (!isMainThread) {
       : '');
 
   console.log(`uptime before: ${uptime()}`);
-  console.log(`abuse bench: ${HONEST} honest members joining repeatedly (connect → PeerServer OPEN), ${RUNS} runs of ${SECONDS} s baseline + ${SECONDS} s under flood`);
+  console.log(
+    `abuse bench: ${HONEST} honest members joining repeatedly (connect → PeerServer OPEN), ${RUNS} runs of ${SECONDS} s baseline + ${SECONDS} s under flood`,
+  );
   // Two servers: as shipped (a flooding address is refused after 5 cut-offs a minute), and with only the per-socket
   // budgets (--offender-cuts 0), where the flooder re-joins as fast as it is cut off.
-  for (const [label, args] of [['as shipped', []], ['budgets only (--offender-cuts 0)', ['--offender-cuts', '0']]]) {
+  for (const [label, args] of [
+    ['as shipped', []],
+    ['budgets only (--offender-cuts 0)', ['--offender-cuts', '0']],
+  ]) {
     console.log(`\nserver ${label}:`);
     const server = await startBuiltServer(args);
     const baselines = [];
@@ -227,7 +250,9 @@ if (!isMainThread) {
         console.log(line(`run ${i} baseline`, base));
         const flood = await phase(server.url, true);
         console.log(line(`run ${i} flood   `, flood));
-        console.log(`  run ${i} ratio flood/baseline: p50 ${(q(flood.latencies, 0.5) / q(base.latencies, 0.5)).toFixed(2)}, p99 ${(q(flood.latencies, 0.99) / q(base.latencies, 0.99)).toFixed(2)}`);
+        console.log(
+          `  run ${i} ratio flood/baseline: p50 ${(q(flood.latencies, 0.5) / q(base.latencies, 0.5)).toFixed(2)}, p99 ${(q(flood.latencies, 0.99) / q(base.latencies, 0.99)).toFixed(2)}`,
+        );
         baselines.push(base);
         floods.push(flood);
       }

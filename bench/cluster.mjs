@@ -31,7 +31,9 @@ function join(url, room, name) {
     ws.once('message', (m) => {
       const joined = JSON.parse(m.toString());
       if (joined.type !== 'joined') return reject(new Error(`${name}: ${m}`));
-      const sig = new WebSocket(`${url.replace('http', 'ws')}${joined.peerPath}/peerjs?key=peerjs&id=${joined.self.peerId}&token=${joined.peerToken}&version=1.5.5`);
+      const sig = new WebSocket(
+        `${url.replace('http', 'ws')}${joined.peerPath}/peerjs?key=peerjs&id=${joined.self.peerId}&token=${joined.peerToken}&version=1.5.5`,
+      );
       sig.on('error', reject);
       sig.once('message', (o) => {
         clearTimeout(timer);
@@ -50,10 +52,12 @@ async function fill(nodes) {
     const batch = [];
     for (let j = i; j < Math.min(MEMBERS, i + BATCH); j++) {
       const k = j % nodes.length;
-      batch.push(join(nodes[k].url, `room-${Math.floor(j / ROOM_SIZE)}`, `m${j}`).then((r) => {
-        latencies[k].push(r.ms);
-        sockets.push(...r.sockets);
-      }));
+      batch.push(
+        join(nodes[k].url, `room-${Math.floor(j / ROOM_SIZE)}`, `m${j}`).then((r) => {
+          latencies[k].push(r.ms);
+          sockets.push(...r.sockets);
+        }),
+      );
     }
     await Promise.all(batch);
   }

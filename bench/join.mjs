@@ -65,29 +65,35 @@ async function bareRun(room, selfView = false) {
   const a = await page('', [peerjsUmd, BARE_HELPERS]);
   const b = await page('', [peerjsUmd, BARE_HELPERS, FIRST_FRAME]);
   try {
-    const idA = await a.page.evaluate(async ({ room, selfView }) => {
-      const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
-      if (selfView) window.showSelf(stream);
-      const peer = await window.registeredPeer(room, 'A');
-      peer.on('call', (call) => {
-        call.answer(stream);
-        if (selfView) call.on('stream', (remote) => window.showSelf(remote, false));
-      });
-      return peer.id;
-    }, { room, selfView });
-    return await b.page.evaluate(async ({ room, idA, selfView }) => {
-      const t0 = performance.now();
-      const [stream, peer] = await Promise.all([
-        navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } }),
-        window.registeredPeer(room, 'B'),
-      ]);
-      if (selfView) window.showSelf(stream);
-      const call = peer.call(idA, stream);
-      const remote = await new Promise((r) => call.on('stream', r));
-      const video = Object.assign(document.createElement('video'), { autoplay: true, playsInline: true, srcObject: remote });
-      document.body.append(video);
-      return (await window.firstFrame(video)) - t0;
-    }, { room, idA, selfView });
+    const idA = await a.page.evaluate(
+      async ({ room, selfView }) => {
+        const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
+        if (selfView) window.showSelf(stream);
+        const peer = await window.registeredPeer(room, 'A');
+        peer.on('call', (call) => {
+          call.answer(stream);
+          if (selfView) call.on('stream', (remote) => window.showSelf(remote, false));
+        });
+        return peer.id;
+      },
+      { room, selfView },
+    );
+    return await b.page.evaluate(
+      async ({ room, idA, selfView }) => {
+        const t0 = performance.now();
+        const [stream, peer] = await Promise.all([
+          navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } }),
+          window.registeredPeer(room, 'B'),
+        ]);
+        if (selfView) window.showSelf(stream);
+        const call = peer.call(idA, stream);
+        const remote = await new Promise((r) => call.on('stream', r));
+        const video = Object.assign(document.createElement('video'), { autoplay: true, playsInline: true, srcObject: remote });
+        document.body.append(video);
+        return (await window.firstFrame(video)) - t0;
+      },
+      { room, idA, selfView },
+    );
   } finally {
     await a.close();
     await b.close();

@@ -29,9 +29,9 @@ function chromiumPss() {
     }
   }
   const ours = new Set(procs.filter((p) => p.marked && !procs.some((q) => q.marked && q.pid === p.ppid)).map((p) => p.pid));
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
-    for (const p of procs) if (!ours.has(p.pid) && ours.has(p.ppid)) ours.add(p.pid), (grew = true);
+    for (const p of procs) if (!ours.has(p.pid) && ours.has(p.ppid)) (ours.add(p.pid), (grew = true));
   }
   return procs.filter((p) => ours.has(p.pid)).reduce((sum, p) => sum + p.pss, 0);
 }
@@ -129,11 +129,15 @@ try {
   }
   for (const [label, r] of rows) {
     const load = r.loaded ? ` (${r.loaded.toFixed(0)} ms)` : '';
-    console.log(`  ${label.padEnd(38)} ${`${r.ms.toFixed(0)} ms${load}`.padStart(18)}   ${(r.size / 1048576).toFixed(1).padStart(5)} MiB file   peak ${MiB(r.peak)} (before ${MiB(r.before)}, page JS heap ${MiB(r.heap)})   ${r.mimeType}`);
+    console.log(
+      `  ${label.padEnd(38)} ${`${r.ms.toFixed(0)} ms${load}`.padStart(18)}   ${(r.size / 1048576).toFixed(1).padStart(5)} MiB file   peak ${MiB(r.peak)} (before ${MiB(r.before)}, page JS heap ${MiB(r.heap)})   ${r.mimeType}`,
+    );
   }
   for (const [label, r] of rows.slice(1)) {
     const speed = r.loaded ? `; converted at ${(SECONDS / ((r.ms - r.loaded) / 1000)).toFixed(1)}x real time` : '';
-    console.log(`  ratio (${label.replace('<av-recorder> ', '')} / bare): stop→ready ${(r.ms / baseline.ms).toFixed(1)}, peak memory ${(r.peak / baseline.peak).toFixed(2)}${speed}`);
+    console.log(
+      `  ratio (${label.replace('<av-recorder> ', '')} / bare): stop→ready ${(r.ms / baseline.ms).toFixed(1)}, peak memory ${(r.peak / baseline.peak).toFixed(2)}${speed}`,
+    );
   }
 } finally {
   await ann.close();

@@ -44,14 +44,17 @@ async function avFileRun() {
   const make = async (name) => {
     const p = await page();
     await p.page.evaluate((r) => (window.benchRoom = r), roomName);
-    await p.page.evaluate(async ({ name }) => {
-      await customElements.whenDefined('av-room');
-      const room = Object.assign(document.createElement('av-room'), { room: window.benchRoom, name });
-      room.setAttribute('audio', 'off');
-      room.setAttribute('video', 'off');
-      room.innerHTML = '<av-file auto-accept></av-file>';
-      document.body.append(room);
-    }, { name });
+    await p.page.evaluate(
+      async ({ name }) => {
+        await customElements.whenDefined('av-room');
+        const room = Object.assign(document.createElement('av-room'), { room: window.benchRoom, name });
+        room.setAttribute('audio', 'off');
+        room.setAttribute('video', 'off');
+        room.innerHTML = '<av-file auto-accept></av-file>';
+        document.body.append(room);
+      },
+      { name },
+    );
     return p;
   };
   const a = await make('Sender');
@@ -93,27 +96,30 @@ async function bareRun() {
       await new Promise((r) => (window.pc.onicegatheringstatechange = () => window.pc.iceGatheringState === 'complete' && r()));
       return window.pc.localDescription.toJSON();
     });
-    const answer = await b.page.evaluate(async ({ offer, size }) => {
-      window.pc = new RTCPeerConnection();
-      window.received = 0;
-      window.parts = [];
-      window.done = new Promise((resolve) => {
-        window.pc.ondatachannel = (e) => {
-          e.channel.binaryType = 'arraybuffer';
-          e.channel.onmessage = (m) => {
-            window.parts.push(new Blob([m.data]));
-            window.received += m.data.byteLength;
-            if (window.received >= size) resolve(performance.now());
+    const answer = await b.page.evaluate(
+      async ({ offer, size }) => {
+        window.pc = new RTCPeerConnection();
+        window.received = 0;
+        window.parts = [];
+        window.done = new Promise((resolve) => {
+          window.pc.ondatachannel = (e) => {
+            e.channel.binaryType = 'arraybuffer';
+            e.channel.onmessage = (m) => {
+              window.parts.push(new Blob([m.data]));
+              window.received += m.data.byteLength;
+              if (window.received >= size) resolve(performance.now());
+            };
           };
-        };
-      });
-      await window.pc.setRemoteDescription(offer);
-      await window.pc.setLocalDescription(await window.pc.createAnswer());
-      await new Promise((r) => (window.pc.onicegatheringstatechange = () => window.pc.iceGatheringState === 'complete' && r()));
-      window.heap.base = performance.memory.usedJSHeapSize;
-      window.heap.peak = window.heap.base;
-      return window.pc.localDescription.toJSON();
-    }, { offer, size: SIZE });
+        });
+        await window.pc.setRemoteDescription(offer);
+        await window.pc.setLocalDescription(await window.pc.createAnswer());
+        await new Promise((r) => (window.pc.onicegatheringstatechange = () => window.pc.iceGatheringState === 'complete' && r()));
+        window.heap.base = performance.memory.usedJSHeapSize;
+        window.heap.peak = window.heap.base;
+        return window.pc.localDescription.toJSON();
+      },
+      { offer, size: SIZE },
+    );
     await a.page.evaluate(async (answer) => {
       await window.pc.setRemoteDescription(answer);
       if (window.dc.readyState !== 'open') await new Promise((r) => (window.dc.onopen = r));
@@ -126,7 +132,7 @@ async function bareRun() {
       dc.bufferedAmountLowThreshold = 1024 * 1024;
       const chunk = Math.min(window.pc.sctp.maxMessageSize, 256 * 1024);
       let next = file.slice(0, chunk).arrayBuffer();
-      for (let offset = 0; offset < size; ) {
+      for (let offset = 0; offset < size;) {
         const buf = await next;
         const end = offset + buf.byteLength;
         if (end < size) next = file.slice(end, end + chunk).arrayBuffer();
@@ -161,8 +167,12 @@ try {
   const mib = (n) => (n / 2 ** 20).toFixed(1);
   const each = (runs) => runs.map((r) => (SIZE / 1e6 / r.seconds).toFixed(1)).join(', ');
   console.log(`transfer: ${MIB} MiB between two pages on loopback (Chromium), same chunking and backpressure, median of ${RUNS}`);
-  console.log(`  bare RTCDataChannel   ${mbps(bare).toFixed(1)} MB/s   (runs ${each(bare)}; receiver heap growth, largest peak ${mib(peak(bare))} MiB)`);
-  console.log(`  <av-file>             ${mbps(ours).toFixed(1)} MB/s   (runs ${each(ours)}; receiver heap growth, largest peak ${mib(peak(ours))} MiB; SHA-256 on both sides)`);
+  console.log(
+    `  bare RTCDataChannel   ${mbps(bare).toFixed(1)} MB/s   (runs ${each(bare)}; receiver heap growth, largest peak ${mib(peak(bare))} MiB)`,
+  );
+  console.log(
+    `  <av-file>             ${mbps(ours).toFixed(1)} MB/s   (runs ${each(ours)}; receiver heap growth, largest peak ${mib(peak(ours))} MiB; SHA-256 on both sides)`,
+  );
   console.log(`  ratio (av-file / bare): ${(mbps(ours) / mbps(bare)).toFixed(2)}   target >= 0.9`);
   console.log(`  receiver peak JS heap growth with <av-file>: ${mib(peak(ours))} MiB   target < 64 MiB`);
 } finally {

@@ -2,7 +2,15 @@
 export { AvRoom, onOffConverter, type SnapshotDetail } from './av-room/av-room.js';
 export { snapshotJpeg, type Snapshot } from './core/snapshot.js';
 export { avRoomStrings, type AvRoomStrings } from './av-room/av-room.strings.js';
-export type { RoomJoinDetail, RoomLeaveDetail, PeerDetail, RoomErrorDetail, PathDetail, MessageDetail, MuteRequestDetail } from './av-room/room-controller.js';
+export type {
+  RoomJoinDetail,
+  RoomLeaveDetail,
+  PeerDetail,
+  RoomErrorDetail,
+  PathDetail,
+  MessageDetail,
+  MuteRequestDetail,
+} from './av-room/room-controller.js';
 export { RoomSession, connect, type RoomSessionOptions, type SessionEvents, type SessionState, type SendOptions } from './core/session.js';
 export type { RemotePeer, DataPath } from './core/peer-link.js';
 export { SessionError, type SessionErrorCode } from './core/errors.js';

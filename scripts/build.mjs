@@ -10,7 +10,9 @@ run(process.execPath, ['node_modules/rollup/dist/bin/rollup', '-c', 'rollup.conf
 const bundle = readFileSync('dist/av-elements.js');
 const gz = gzipSync(bundle, { level: 9 }).length;
 const budget = 60 * 1024;
-console.log(`dist/av-elements.js: ${(bundle.length / 1024).toFixed(1)} KiB, ${(gz / 1024).toFixed(1)} KiB gzip (budget ${budget / 1024} KiB)`);
+console.log(
+  `dist/av-elements.js: ${(bundle.length / 1024).toFixed(1)} KiB, ${(gz / 1024).toFixed(1)} KiB gzip (budget ${budget / 1024} KiB)`,
+);
 if (gz > budget) {
   console.error('the script-tag bundle is over its gzip budget');
   process.exit(1);

@@ -18,7 +18,9 @@ export function ensureSystemDeps() {
   if (!has('nginx') && !existsSync('/usr/sbin/nginx')) missing.push('nginx');
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0) {
-    console.error(`Missing system packages: ${missing.join(' ')}.\nInstall them with:\n  sudo apt-get update && sudo apt-get install -y ${missing.join(' ')}`);
+    console.error(
+      `Missing system packages: ${missing.join(' ')}.\nInstall them with:\n  sudo apt-get update && sudo apt-get install -y ${missing.join(' ')}`,
+    );
     process.exit(1);
   }
   console.log(`Installing ${missing.join(' ')} with apt-get…`);

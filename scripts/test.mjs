@@ -28,7 +28,11 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 function run(cmd, args, timeoutMs = 30 * 60_000) {
   return new Promise((resolve) => {
     console.log(`\n$ ${cmd} ${args.join(' ')}`);
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], detached: true, env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' } });
+    const child = spawn(cmd, args, {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      detached: true,
+      env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
+    });
     current = child;
     let out = '';
     const clean = () => out.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
@@ -66,9 +70,15 @@ const node = { name: 'node:test', passed: 0, failed: 0, code: 0 };
 const boundMinutes = { 'test/e2e/failover.test.ts': 25 };
 for (const file of nodeTests) {
   for (let attempt = 1; ; attempt++) {
-    const [out, code, hung] = await run(process.execPath, ['--import', 'tsx', '--test', '--test-force-exit', '--test-reporter=spec', file], (boundMinutes[file] ?? 5) * 60_000);
+    const [out, code, hung] = await run(
+      process.execPath,
+      ['--import', 'tsx', '--test', '--test-force-exit', '--test-reporter=spec', file],
+      (boundMinutes[file] ?? 5) * 60_000,
+    );
     if (hung && attempt === 1) {
-      console.log(`\n!! node --test did not finish ${file} within ${boundMinutes[file] ?? 5} minutes (runner hang): killed; running it once more`);
+      console.log(
+        `\n!! node --test did not finish ${file} within ${boundMinutes[file] ?? 5} minutes (runner hang): killed; running it once more`,
+      );
       continue;
     }
     const passed = Number(/ℹ pass (\d+)/.exec(out)?.[1] ?? 0);

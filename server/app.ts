@@ -187,7 +187,9 @@ export function createServer(options: ServerOptions = {}): AvServer {
     proxied: false,
     allow_discovery: false,
     concurrent_limit: maxMembers,
-    corsOptions: { origin: (origin: string | undefined, done: (err: null, allow: boolean) => void) => done(null, originAllowed(origin, allowed)) },
+    corsOptions: {
+      origin: (origin: string | undefined, done: (err: null, allow: boolean) => void) => done(null, originAllowed(origin, allowed)),
+    },
     // No `path` here: ws would refuse the room-prefixed URLs that the upgrade router sends it.
     createWebSocketServer: () => {
       peerWss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
@@ -213,7 +215,10 @@ export function createServer(options: ServerOptions = {}): AvServer {
   });
   // Ready = accepting members (load balancers, systemd); alive = the process answers. Neither tells the world more.
   app.get('/readyz', (_req, res) => {
-    res.status(draining ? 503 : 200).type('text').send(draining ? 'draining' : 'ready');
+    res
+      .status(draining ? 503 : 200)
+      .type('text')
+      .send(draining ? 'draining' : 'ready');
   });
   app.get('/healthz', (_req, res) => {
     res.type('text').send('ok');
@@ -256,7 +261,8 @@ export function createServer(options: ServerOptions = {}): AvServer {
     if (!allowed) res.setHeader('Access-Control-Allow-Origin', '*');
     else {
       res.setHeader('Vary', 'Origin');
-      if (req.headers.origin && originAllowed(req.headers.origin, allowed, req)) res.setHeader('Access-Control-Allow-Origin', req.headers.origin);
+      if (req.headers.origin && originAllowed(req.headers.origin, allowed, req))
+        res.setHeader('Access-Control-Allow-Origin', req.headers.origin);
     }
     dist(req, res, next);
   });

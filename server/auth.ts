@@ -2,7 +2,9 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 /** Compares two secrets in constant time (whatever their lengths). */
 export function safeEqual(given: string | undefined, expected: string): boolean {
-  const a = createHash('sha256').update(given ?? '').digest();
+  const a = createHash('sha256')
+    .update(given ?? '')
+    .digest();
   const b = createHash('sha256').update(expected).digest();
   return timingSafeEqual(a, b) && given !== undefined;
 }
@@ -30,7 +32,7 @@ export function createToken(
   { room, identity, ttlSeconds = 300, now = Date.now() }: { room: string; identity: string; ttlSeconds?: number; now?: number },
   secret: string,
 ): string {
-  if (!secret) throw new Error('createToken needs the server\'s token secret');
+  if (!secret) throw new Error("createToken needs the server's token secret");
   const payload = b64url(JSON.stringify({ r: room, i: identity, e: Math.floor(now / 1000) + ttlSeconds }));
   return `v1.${payload}.${sign(payload, secret)}`;
 }

@@ -129,7 +129,12 @@ export class Cluster {
   ) {
     // Unique per process: a named node that restarts is a new node (its old life's members are reaped like any dead node's).
     this.node = `${node ?? 'node'}-${randomUUID().slice(0, 6)}`;
-    const options = { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: true, retryStrategy: (n: number) => Math.min(200 * n, 2000) };
+    const options = {
+      lazyConnect: true,
+      maxRetriesPerRequest: 2,
+      enableOfflineQueue: true,
+      retryStrategy: (n: number) => Math.min(200 * n, 2000),
+    };
     this.redis = new Redis(url, options) as Redis & Commands;
     this.sub = new Redis(url, options);
     this.redis.defineCommand('avJoin', { numberOfKeys: 3, lua: JOIN });
@@ -250,7 +255,9 @@ export class Cluster {
 
   private publish(channel: string, envelope: Envelope): void {
     if (this.closed) return;
-    this.redis.publish(channel, JSON.stringify(envelope)).catch((err: Error) => this.logger.warn({ err: err.message, channel }, 'publish failed'));
+    this.redis
+      .publish(channel, JSON.stringify(envelope))
+      .catch((err: Error) => this.logger.warn({ err: err.message, channel }, 'publish failed'));
   }
 
   private onMessage(_channel: string, text: string): void {
@@ -273,7 +280,12 @@ export class Cluster {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.heartbeat);
-    await this.redis.multi().del(nodeKey(this.node)).srem(NODES, this.node).exec().catch(() => {});
+    await this.redis
+      .multi()
+      .del(nodeKey(this.node))
+      .srem(NODES, this.node)
+      .exec()
+      .catch(() => {});
     this.sub.disconnect();
     this.redis.disconnect();
   }

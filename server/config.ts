@@ -23,49 +23,163 @@ interface OptionSpec {
 export const OPTIONS: OptionSpec[] = [
   { key: 'host', flag: 'host', env: 'AV_HOST', kind: 'string', help: 'interface to listen on (default 127.0.0.1; 0.0.0.0 for all)' },
   { key: 'port', flag: 'port', env: 'AV_PORT', kind: 'int', help: 'HTTP/WebSocket port, 0 for any free one (default 9000)' },
-  { key: 'basePath', flag: 'base-path', env: 'AV_BASE_PATH', kind: 'string', help: 'serve everything below this path, e.g. /av (default none); clients use server="https://host/av"' },
+  {
+    key: 'basePath',
+    flag: 'base-path',
+    env: 'AV_BASE_PATH',
+    kind: 'string',
+    help: 'serve everything below this path, e.g. /av (default none); clients use server="https://host/av"',
+  },
   { key: 'peerPath', flag: 'peer-path', env: 'AV_PEER_PATH', kind: 'string', help: 'PeerServer path segment (default /peerjs)' },
-  { key: 'logLevel', flag: 'log-level', env: 'AV_LOG_LEVEL', kind: 'string', help: 'fatal|error|warn|info|debug|trace|silent (default info)' },
+  {
+    key: 'logLevel',
+    flag: 'log-level',
+    env: 'AV_LOG_LEVEL',
+    kind: 'string',
+    help: 'fatal|error|warn|info|debug|trace|silent (default info)',
+  },
   { key: 'password', flag: 'password', env: 'AV_PASSWORD', kind: 'string', help: "server password; clients give it as the element's key" },
-  { key: 'rooms', flag: 'room-password', env: 'AV_ROOM_PASSWORDS', kind: 'list', roomField: 'password', help: "a room's password, room=password (repeatable; env: comma-separated)" },
+  {
+    key: 'rooms',
+    flag: 'room-password',
+    env: 'AV_ROOM_PASSWORDS',
+    kind: 'list',
+    roomField: 'password',
+    help: "a room's password, room=password (repeatable; env: comma-separated)",
+  },
   { key: 'tokenSecret', flag: 'token-secret', env: 'AV_TOKEN_SECRET', kind: 'string', help: 'secret that signs room tokens (createToken)' },
   { key: 'maxParticipants', flag: 'max-participants', env: 'AV_MAX_PARTICIPANTS', kind: 'int', help: 'largest mesh per room (default 6)' },
   { key: 'maxViewers', flag: 'max-viewers', env: 'AV_MAX_VIEWERS', kind: 'int', help: 'largest broadcast audience per room (default 100)' },
-  { key: 'turn.urls', flag: 'turn-url', env: 'AV_TURN_URLS', kind: 'list', help: 'TURN URL for clients, e.g. turn:host:3478?transport=udp (repeatable; env: comma-separated)' },
+  {
+    key: 'turn.urls',
+    flag: 'turn-url',
+    env: 'AV_TURN_URLS',
+    kind: 'list',
+    help: 'TURN URL for clients, e.g. turn:host:3478?transport=udp (repeatable; env: comma-separated)',
+  },
   { key: 'turn.secret', flag: 'turn-secret', env: 'AV_TURN_SECRET', kind: 'string', help: "coturn's static-auth-secret (use-auth-secret)" },
-  { key: 'turn.ttlSeconds', flag: 'turn-ttl', env: 'AV_TURN_TTL', kind: 'int', help: 'lifetime of TURN credentials in seconds (default 3600)' },
+  {
+    key: 'turn.ttlSeconds',
+    flag: 'turn-ttl',
+    env: 'AV_TURN_TTL',
+    kind: 'int',
+    help: 'lifetime of TURN credentials in seconds (default 3600)',
+  },
   { key: 'localTurn.enabled', flag: 'turn', env: 'AV_LOCAL_TURN', kind: 'bool', help: 'start a local coturn (when installed) and use it' },
   { key: 'localTurn.port', flag: 'turn-port', env: 'AV_LOCAL_TURN_PORT', kind: 'int', help: 'port of the local coturn (default 3478)' },
-  { key: 'localTurn.minPort', flag: 'turn-min-port', env: 'AV_LOCAL_TURN_MIN_PORT', kind: 'int', help: 'lowest relay port of the local coturn (default 49160)' },
-  { key: 'localTurn.maxPort', flag: 'turn-max-port', env: 'AV_LOCAL_TURN_MAX_PORT', kind: 'int', help: 'highest relay port of the local coturn (default 49260)' },
-  { key: 'trustProxy', flag: 'trust-proxy', env: 'AV_TRUST_PROXY', kind: 'string', help: 'believe X-Forwarded-For from these proxies: true, a hop count, or addresses/subnets (loopback, 10.0.0.0/8); default false' },
-  { key: 'allowedOrigins', flag: 'allowed-origin', env: 'AV_ALLOWED_ORIGINS', kind: 'list', help: 'page origin allowed to use this server, e.g. https://app.example.com (repeatable; env: comma-separated; default any)' },
-  { key: 'maxMembers', flag: 'max-members', env: 'AV_MAX_MEMBERS', kind: 'int', help: 'most members on this server at once; each holds 2 sockets, keep under half of LimitNOFILE (default 30000)' },
-  { key: 'maxSocketsPerAddress', flag: 'max-sockets-per-address', env: 'AV_MAX_SOCKETS_PER_ADDRESS', kind: 'int', help: 'most open connections from one client address (default 256)' },
-  { key: 'metricsToken', flag: 'metrics-token', env: 'AV_METRICS_TOKEN', kind: 'string', help: 'bearer token for GET /metrics (default: only direct requests from this machine)' },
+  {
+    key: 'localTurn.minPort',
+    flag: 'turn-min-port',
+    env: 'AV_LOCAL_TURN_MIN_PORT',
+    kind: 'int',
+    help: 'lowest relay port of the local coturn (default 49160)',
+  },
+  {
+    key: 'localTurn.maxPort',
+    flag: 'turn-max-port',
+    env: 'AV_LOCAL_TURN_MAX_PORT',
+    kind: 'int',
+    help: 'highest relay port of the local coturn (default 49260)',
+  },
+  {
+    key: 'trustProxy',
+    flag: 'trust-proxy',
+    env: 'AV_TRUST_PROXY',
+    kind: 'string',
+    help: 'believe X-Forwarded-For from these proxies: true, a hop count, or addresses/subnets (loopback, 10.0.0.0/8); default false',
+  },
+  {
+    key: 'allowedOrigins',
+    flag: 'allowed-origin',
+    env: 'AV_ALLOWED_ORIGINS',
+    kind: 'list',
+    help: 'page origin allowed to use this server, e.g. https://app.example.com (repeatable; env: comma-separated; default any)',
+  },
+  {
+    key: 'maxMembers',
+    flag: 'max-members',
+    env: 'AV_MAX_MEMBERS',
+    kind: 'int',
+    help: 'most members on this server at once; each holds 2 sockets, keep under half of LimitNOFILE (default 30000)',
+  },
+  {
+    key: 'maxSocketsPerAddress',
+    flag: 'max-sockets-per-address',
+    env: 'AV_MAX_SOCKETS_PER_ADDRESS',
+    kind: 'int',
+    help: 'most open connections from one client address (default 256)',
+  },
+  {
+    key: 'metricsToken',
+    flag: 'metrics-token',
+    env: 'AV_METRICS_TOKEN',
+    kind: 'string',
+    help: 'bearer token for GET /metrics (default: only direct requests from this machine)',
+  },
   { key: 'sourceMaps', flag: 'source-maps', env: 'AV_SOURCE_MAPS', kind: 'bool', help: "serve the bundle's source maps (default off)" },
-  { key: 'joinTimeoutSeconds', flag: 'join-timeout', env: 'AV_JOIN_TIMEOUT', kind: 'int', help: 'seconds a room socket may stay open without joining (default 10)' },
-  { key: 'graceSeconds', flag: 'member-grace', env: 'AV_MEMBER_GRACE', kind: 'int', help: 'seconds a member whose connection dropped stays in its room, to come back as itself (default 10)' },
-  { key: 'offenderCuts', flag: 'offender-cuts', env: 'AV_OFFENDER_CUTS', kind: 'int', help: 'sockets cut off for abuse per address per minute before that address is refused for a minute (default 5; 0: never)' },
-  { key: 'redis', flag: 'redis', env: 'AV_REDIS', kind: 'string', help: 'redis://host:port: run as a node of a cluster sharing rooms through Redis (default: alone)' },
-  { key: 'nodeName', flag: 'node-name', env: 'AV_NODE_NAME', kind: 'string', help: "this node's unique name in a cluster; its members' signalling then uses <base>/n/<name>/… so a proxy can route it (default: random, no prefix)" },
-  { key: 'tls.cert', flag: 'tls-cert', env: 'AV_TLS_CERT', kind: 'string', help: 'PEM certificate file: serve HTTPS and WSS on the same port' },
+  {
+    key: 'joinTimeoutSeconds',
+    flag: 'join-timeout',
+    env: 'AV_JOIN_TIMEOUT',
+    kind: 'int',
+    help: 'seconds a room socket may stay open without joining (default 10)',
+  },
+  {
+    key: 'graceSeconds',
+    flag: 'member-grace',
+    env: 'AV_MEMBER_GRACE',
+    kind: 'int',
+    help: 'seconds a member whose connection dropped stays in its room, to come back as itself (default 10)',
+  },
+  {
+    key: 'offenderCuts',
+    flag: 'offender-cuts',
+    env: 'AV_OFFENDER_CUTS',
+    kind: 'int',
+    help: 'sockets cut off for abuse per address per minute before that address is refused for a minute (default 5; 0: never)',
+  },
+  {
+    key: 'redis',
+    flag: 'redis',
+    env: 'AV_REDIS',
+    kind: 'string',
+    help: 'redis://host:port: run as a node of a cluster sharing rooms through Redis (default: alone)',
+  },
+  {
+    key: 'nodeName',
+    flag: 'node-name',
+    env: 'AV_NODE_NAME',
+    kind: 'string',
+    help: "this node's unique name in a cluster; its members' signalling then uses <base>/n/<name>/… so a proxy can route it (default: random, no prefix)",
+  },
+  {
+    key: 'tls.cert',
+    flag: 'tls-cert',
+    env: 'AV_TLS_CERT',
+    kind: 'string',
+    help: 'PEM certificate file: serve HTTPS and WSS on the same port',
+  },
   { key: 'tls.key', flag: 'tls-key', env: 'AV_TLS_KEY', kind: 'string', help: 'PEM private key file for --tls-cert' },
 ];
 
 const PATH = /^(\/[A-Za-z0-9._~-]+)*$/;
-const room = z.object({
-  password: z.string().min(1).optional(),
-  maxParticipants: z.number().int().min(1).max(64).optional(),
-  maxViewers: z.number().int().min(0).max(100_000).optional(),
-}).strict();
+const room = z
+  .object({
+    password: z.string().min(1).optional(),
+    maxParticipants: z.number().int().min(1).max(64).optional(),
+    maxViewers: z.number().int().min(0).max(100_000).optional(),
+  })
+  .strict();
 
 export const configSchema = z
   .object({
     host: z.string().min(1).default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(9000),
     basePath: z.string().regex(PATH, 'must look like /segment or /a/b, without a trailing slash').default(''),
-    peerPath: z.string().regex(/^\/[A-Za-z0-9._~-]+$/, 'must be one path segment such as /peerjs').default('/peerjs'),
+    peerPath: z
+      .string()
+      .regex(/^\/[A-Za-z0-9._~-]+$/, 'must be one path segment such as /peerjs')
+      .default('/peerjs'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     password: z.string().min(1).optional(),
     tokenSecret: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -89,9 +203,14 @@ export const configSchema = z
       })
       .strict()
       .optional(),
-    tls: z.object({ cert: z.string().min(1), key: z.string().min(1) }).strict().optional(),
+    tls: z
+      .object({ cert: z.string().min(1), key: z.string().min(1) })
+      .strict()
+      .optional(),
     trustProxy: z.union([z.boolean(), z.number().int().min(0).max(32), z.string().min(1), z.array(z.string().min(1))]).default(false),
-    allowedOrigins: z.array(z.string().regex(/^https?:\/\/[^/]+$/, 'must be an origin such as https://app.example.com (no path)')).default([]),
+    allowedOrigins: z
+      .array(z.string().regex(/^https?:\/\/[^/]+$/, 'must be an origin such as https://app.example.com (no path)'))
+      .default([]),
     maxMembers: z.number().int().min(1).max(1_000_000).default(30_000),
     maxSocketsPerAddress: z.number().int().min(2).max(1_000_000).default(256),
     metricsToken: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -99,8 +218,14 @@ export const configSchema = z
     joinTimeoutSeconds: z.number().int().min(1).max(3600).default(10),
     graceSeconds: z.number().int().min(0).max(3600).default(10),
     offenderCuts: z.number().int().min(0).max(1_000_000).default(5),
-    redis: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
-    nodeName: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'must be 1–32 lowercase letters, digits or "-"').optional(),
+    redis: z
+      .string()
+      .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+      .optional(),
+    nodeName: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'must be 1–32 lowercase letters, digits or "-"')
+      .optional(),
   })
   .strict();
 
@@ -142,11 +267,17 @@ function convert(spec: OptionSpec, raw: string | string[] | boolean, source: str
       throw new ConfigError(`invalid config: ${where}: expected true or false, got "${raw}"`);
     case 'int': {
       const n = Number(raw);
-      if (String(raw).trim() === '' || !Number.isInteger(n)) throw new ConfigError(`invalid config: ${where}: expected an integer, got "${raw}"`);
+      if (String(raw).trim() === '' || !Number.isInteger(n))
+        throw new ConfigError(`invalid config: ${where}: expected an integer, got "${raw}"`);
       return n;
     }
     case 'list': {
-      const items = Array.isArray(raw) ? raw : String(raw).split(',').map((s) => s.trim()).filter(Boolean);
+      const items = Array.isArray(raw)
+        ? raw
+        : String(raw)
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean);
       if (!spec.roomField) return items;
       const rooms: Record<string, Record<string, string>> = {};
       for (const item of items) {
@@ -224,7 +355,11 @@ ${rows.map(([a, b, c]) => `  ${a!.padEnd(w0)}  ${b!.padEnd(w1)}  ${c}`).join('\n
 }
 
 /** Builds the validated configuration from flags, environment and file. Throws ConfigError naming the bad key. */
-export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env, read = (p: string) => readFileSync(p, 'utf8')): { config: AvConfig; help: boolean } {
+export function loadConfig(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  read = (p: string) => readFileSync(p, 'utf8'),
+): { config: AvConfig; help: boolean } {
   const flags = parseFlags(argv);
   const envValues = parseEnv(env);
   const file = flags.config ?? env.AV_CONFIG;
@@ -253,7 +388,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env,
   const result = configSchema.safeParse(merged);
   if (!result.success) {
     const issue = result.error.issues[0]!;
-    const key = issue.path.join('.') || (issue.code === 'unrecognized_keys' ? (issue as { keys?: string[] }).keys?.join(', ') ?? '' : '');
+    const key = issue.path.join('.') || (issue.code === 'unrecognized_keys' ? ((issue as { keys?: string[] }).keys?.join(', ') ?? '') : '');
     const fullKey = issue.code === 'unrecognized_keys' ? [...issue.path, ...((issue as { keys?: string[] }).keys ?? [])].join('.') : key;
     const from = [...layers].reverse().find((l) => hasPath(l.values, fullKey));
     const source = from ? ` (from ${from.source(fullKey)})` : '';

@@ -7,6 +7,21 @@ export function createLogger(level: LevelWithSilent = 'info'): Logger {
   return pino({
     level,
     base: { name: 'av-server' },
-    redact: { paths: ['password', 'token', 'peerToken', 'resumeToken', 'resume', '*.resumeToken', '*.resume', '*.password', '*.token', '*.credential', 'secret'], censor: '[redacted]' },
+    redact: {
+      paths: [
+        'password',
+        'token',
+        'peerToken',
+        'resumeToken',
+        'resume',
+        '*.resumeToken',
+        '*.resume',
+        '*.password',
+        '*.token',
+        '*.credential',
+        'secret',
+      ],
+      censor: '[redacted]',
+    },
   });
 }

@@ -16,17 +16,43 @@ export class Metrics {
   constructor(read: { members: () => number; rooms: () => number; signalling: () => number }) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'av_' });
-    this.members = new Gauge({ name: 'av_members', help: 'Members in rooms on this server', registers, collect() { this.set(read.members()); } });
-    this.rooms = new Gauge({ name: 'av_rooms', help: 'Rooms with members on this server', registers, collect() { this.set(read.rooms()); } });
-    this.signalling = new Gauge({ name: 'av_signalling_sockets', help: 'Open PeerServer signalling sockets', registers, collect() { this.set(read.signalling()); } });
+    this.members = new Gauge({
+      name: 'av_members',
+      help: 'Members in rooms on this server',
+      registers,
+      collect() {
+        this.set(read.members());
+      },
+    });
+    this.rooms = new Gauge({
+      name: 'av_rooms',
+      help: 'Rooms with members on this server',
+      registers,
+      collect() {
+        this.set(read.rooms());
+      },
+    });
+    this.signalling = new Gauge({
+      name: 'av_signalling_sockets',
+      help: 'Open PeerServer signalling sockets',
+      registers,
+      collect() {
+        this.set(read.signalling());
+      },
+    });
     this.joins = new Counter({ name: 'av_joins_total', help: 'Room joins by result', labelNames: ['result'], registers });
     this.authFailures = new Counter({ name: 'av_auth_failures_total', help: 'Joins refused for credentials', registers });
     this.signallingDropped = new Counter({
       name: 'av_signalling_dropped_total',
-      help: 'Signalling messages dropped before PeerServer (not a member of the sender\'s room, malformed, unknown type)',
+      help: "Signalling messages dropped before PeerServer (not a member of the sender's room, malformed, unknown type)",
       labelNames: ['reason'],
       registers,
     });
-    this.socketsCut = new Counter({ name: 'av_sockets_cut_total', help: 'Sockets closed by the server for a reason', labelNames: ['socket', 'reason'], registers });
+    this.socketsCut = new Counter({
+      name: 'av_sockets_cut_total',
+      help: 'Sockets closed by the server for a reason',
+      labelNames: ['socket', 'reason'],
+      registers,
+    });
   }
 }

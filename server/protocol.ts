@@ -42,13 +42,19 @@ const schemas = {
   leave: z.object({ type: z.literal('leave') }).strict(),
   update: z.object({ type: z.literal('update'), media }).strict(),
   ping: z.object({ type: z.literal('ping'), t: z.number().finite().optional() }).strict(),
-  relay: withPayload({ type: z.literal('relay'), to: z.string().max(64), ch: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/).optional() }),
+  relay: withPayload({
+    type: z.literal('relay'),
+    to: z.string().max(64),
+    ch: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{0,31}$/)
+      .optional(),
+  }),
   app: withPayload({ type: z.literal('app') }),
 };
 
 export type ParseResult =
-  | { ok: true; message: ClientMessage }
-  | { ok: false; code: 'bad-json' | 'unknown-type' | 'invalid-message'; message: string };
+  { ok: true; message: ClientMessage } | { ok: false; code: 'bad-json' | 'unknown-type' | 'invalid-message'; message: string };
 
 /** Parses one inbound text frame. Never throws. */
 export function parseClientMessage(text: string): ParseResult {

@@ -52,7 +52,9 @@ export type LeaveReason = 'leave' | 'disconnect' | 'shutdown' | 'kick' | 'closed
 
 export interface ServerHooks {
   /** Runs after the built-in checks pass; return false (or throw) to refuse, or `{ identity, name }` to set them. */
-  authenticate?(request: JoinRequest): boolean | { identity?: string; name?: string } | Promise<boolean | { identity?: string; name?: string }>;
+  authenticate?(
+    request: JoinRequest,
+  ): boolean | { identity?: string; name?: string } | Promise<boolean | { identity?: string; name?: string }>;
   onJoin?(member: MemberContext): void;
   onLeave?(member: MemberContext, reason: LeaveReason): void;
   /** A room got its first member (in a cluster: its first anywhere). */
@@ -147,7 +149,10 @@ interface Room {
 }
 
 class JoinRefused extends Error {
-  constructor(readonly code: ErrorCode, message: string) {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -196,7 +201,10 @@ export class RoomService {
       ? new RateLimiterRedis({ storeClient: this.cluster.client, keyPrefix: 'av:auth', ...limits })
       : new RateLimiterMemory(limits);
     if (this.cluster) {
-      this.reaper = setInterval(() => void this.reap().catch((err: Error) => this.log.warn({ err: err.message }, 'reaping failed')), REAP_INTERVAL_MS);
+      this.reaper = setInterval(
+        () => void this.reap().catch((err: Error) => this.log.warn({ err: err.message }, 'reaping failed')),
+        REAP_INTERVAL_MS,
+      );
       this.reaper.unref();
     }
   }
@@ -371,7 +379,8 @@ export class RoomService {
     const member = state.member;
     if (msg.type === 'ping') return send(socket, msg.t === undefined ? { type: 'pong' } : { type: 'pong', t: msg.t });
     if (msg.type === 'join') {
-      if (member || state.joining) return this.sendError(socket, 'already-joined', `already joined room "${room}"${member ? ` as ${member.peerId}` : ''}`);
+      if (member || state.joining)
+        return this.sendError(socket, 'already-joined', `already joined room "${room}"${member ? ` as ${member.peerId}` : ''}`);
       state.joining = true;
       this.join(socket, room, address, msg, log)
         .then((joined) => {
@@ -438,7 +447,13 @@ export class RoomService {
     }
   }
 
-  private async join(socket: WebSocket, room: string, address: string, msg: Extract<ClientMessage, { type: 'join' }>, log: Logger): Promise<Member> {
+  private async join(
+    socket: WebSocket,
+    room: string,
+    address: string,
+    msg: Extract<ClientMessage, { type: 'join' }>,
+    log: Logger,
+  ): Promise<Member> {
     const role: Role = msg.role ?? 'member';
     // Failed attempts count per (address, room): one address guessing one room's password locks out only itself from
     // that room; the right password from anyone else, and this address in other rooms, still work.
@@ -491,7 +506,10 @@ export class RoomService {
 
     // The server's limit is a ceiling: a client may ask for a smaller room, never a larger one.
     const ceiling = config?.maxParticipants ?? this.options.maxParticipants ?? 6;
-    const wanted = { maxParticipants: Math.min(ceiling, msg.maxParticipants ?? ceiling), maxViewers: config?.maxViewers ?? this.options.maxViewers ?? 100 };
+    const wanted = {
+      maxParticipants: Math.min(ceiling, msg.maxParticipants ?? ceiling),
+      maxViewers: config?.maxViewers ?? this.options.maxViewers ?? 100,
+    };
     // Ids are never chosen by clients: a new member gets a new resume token, a returning one proves its old one.
     const resumeToken = msg.resume ?? randomBytes(24).toString('base64url');
     const peerId = peerIdFor(room, resumeToken);
@@ -513,7 +531,8 @@ export class RoomService {
         const roster = await this.cluster.watch(room);
         // Members of this node are known here already (or are joining, like this one): only others come from Redis.
         for (const rec of roster) {
-          if (rec.peerId !== peerId && rec.node !== this.cluster.node && !r.members.has(rec.peerId)) r.members.set(rec.peerId, remoteMember(room, rec));
+          if (rec.peerId !== peerId && rec.node !== this.cluster.node && !r.members.has(rec.peerId))
+            r.members.set(rec.peerId, remoteMember(room, rec));
         }
         const record: MemberRecord = { peerId, name, media, role, ...(identity ? { identity } : {}), node: this.cluster.node, joinedAt };
         result = await this.cluster.join(room, record, wanted);
@@ -534,9 +553,12 @@ export class RoomService {
       resumed = !!result.previous;
       opened = result.opened;
     } else {
-      const counted = [...(r?.members.values() ?? [])].filter((m) => m.peerId !== peerId && (role === 'viewer') === (m.role === 'viewer')).length;
+      const counted = [...(r?.members.values() ?? [])].filter(
+        (m) => m.peerId !== peerId && (role === 'viewer') === (m.role === 'viewer'),
+      ).length;
       const limit = role === 'viewer' ? (r?.maxViewers ?? wanted.maxViewers) : (r?.maxParticipants ?? wanted.maxParticipants);
-      if (counted >= limit) return refuse('room-full', `room "${room}" is full (${limit} ${role === 'viewer' ? 'viewers' : 'participants'})`);
+      if (counted >= limit)
+        return refuse('room-full', `room "${room}" is full (${limit} ${role === 'viewer' ? 'viewers' : 'participants'})`);
       opened = !r;
       r = this.ensureRoom(room, wanted);
       resumed = r.members.has(peerId);
@@ -707,7 +729,13 @@ export class RoomService {
         }
         r.members.set(event.member.peerId, remoteMember(room, event.member));
         const m = event.member;
-        this.broadcast(room, existing || event.resumed ? { type: 'peer-updated', peerId: m.peerId, media: m.media } : { type: 'peer-joined', peer: info(remoteMember(room, m)) }, m.peerId);
+        this.broadcast(
+          room,
+          existing || event.resumed
+            ? { type: 'peer-updated', peerId: m.peerId, media: m.media }
+            : { type: 'peer-joined', peer: info(remoteMember(room, m)) },
+          m.peerId,
+        );
         this.dropRoomIfIdle(room);
         return;
       }
@@ -784,7 +812,10 @@ export class RoomService {
     }
   }
 
-  private hook<K extends 'onJoin' | 'onLeave' | 'onRoomOpen' | 'onRoomEmpty'>(name: K, ...args: Parameters<NonNullable<ServerHooks[K]>>): void {
+  private hook<K extends 'onJoin' | 'onLeave' | 'onRoomOpen' | 'onRoomEmpty'>(
+    name: K,
+    ...args: Parameters<NonNullable<ServerHooks[K]>>
+  ): void {
     try {
       (this.options.hooks?.[name] as ((...a: unknown[]) => void) | undefined)?.(...args);
     } catch (err) {
@@ -842,7 +873,15 @@ function remoteMember(room: string, rec: MemberRecord): Member {
 }
 
 function toRecord(m: Member, node: string): MemberRecord {
-  return { peerId: m.peerId, name: m.name, media: m.media, role: m.role, ...(m.identity ? { identity: m.identity } : {}), node, joinedAt: m.joinedAt };
+  return {
+    peerId: m.peerId,
+    name: m.name,
+    media: m.media,
+    role: m.role,
+    ...(m.identity ? { identity: m.identity } : {}),
+    node,
+    joinedAt: m.joinedAt,
+  };
 }
 
 function info(m: Member): MemberInfo {

@@ -131,7 +131,11 @@ export class SignallingGuard {
     if (msg.type !== 'LEAVE' && (typeof msg.payload !== 'object' || msg.payload === null)) return drop('malformed');
     if (target.node) {
       // A member on another node of the cluster: its node hands the message to its socket, as PeerServer would.
-      this.rooms.routeSignal(target.node, target.peerId, JSON.stringify({ type: msg.type, src: member.peerId, dst: target.peerId, payload: msg.payload }));
+      this.rooms.routeSignal(
+        target.node,
+        target.peerId,
+        JSON.stringify({ type: msg.type, src: member.peerId, dst: target.peerId, payload: msg.payload }),
+      );
       return false;
     }
     if (this.registered.get(target.peerId)?.member === target) return true;

@@ -16,7 +16,12 @@ export interface TurnConfig {
 }
 
 /** TURN REST credentials: `username = "<expiry>:<user>"`, `credential = base64(HMAC-SHA1(secret, username))`. */
-export function turnCredentials(secret: string, user: string, ttlSeconds = 3600, now = Date.now()): { username: string; credential: string } {
+export function turnCredentials(
+  secret: string,
+  user: string,
+  ttlSeconds = 3600,
+  now = Date.now(),
+): { username: string; credential: string } {
   const username = `${Math.floor(now / 1000) + ttlSeconds}:${user}`;
   return { username, credential: createHmac('sha1', secret).update(username).digest('base64') };
 }

@@ -15,6 +15,9 @@ test('custom-elements.json matches what the analyzer generates from the sources'
   const room = fresh.modules.flatMap((m: any) => m.declarations ?? []).find((d: any) => d.tagName === 'av-room');
   assert.ok(room, 'av-room is in the manifest');
   for (const e of ['av-room-join', 'av-room-leave', 'av-peer-join', 'av-peer-leave', 'av-room-error']) {
-    assert.ok(room.events.some((x: any) => x.name === e), `${e} is documented`);
+    assert.ok(
+      room.events.some((x: any) => x.name === e),
+      `${e} is documented`,
+    );
   }
 });

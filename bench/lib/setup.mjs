@@ -52,7 +52,9 @@ export async function startRedis() {
       s.close(() => resolve(p));
     });
   });
-  const child = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   await new Promise((resolve, reject) => {
     let buf = '';
     const timer = setTimeout(() => reject(new Error('redis-server did not start')), 10_000);

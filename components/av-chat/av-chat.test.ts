@@ -14,8 +14,18 @@ async function pair() {
   </div>`);
   const [ann, bob] = [...wrap.querySelectorAll('av-chat')] as [AvChat, AvChat];
   const rooms = [...wrap.querySelectorAll('av-room')] as AvRoom[];
-  for (const r of rooms) await until('room connected with a peer', () => [r.state, r.peers.length], ([s, n]) => s === 'connected' && n === 1);
-  for (const c of [ann, bob]) await until('chat bound', () => c.session?.state, (s) => s === 'connected');
+  for (const r of rooms)
+    await until(
+      'room connected with a peer',
+      () => [r.state, r.peers.length],
+      ([s, n]) => s === 'connected' && n === 1,
+    );
+  for (const c of [ann, bob])
+    await until(
+      'chat bound',
+      () => c.session?.state,
+      (s) => s === 'connected',
+    );
   return { ann, bob, rooms };
 }
 
@@ -30,12 +40,24 @@ describe('<av-chat>', () => {
     await sendKeys({ up: 'Shift' });
     await sendKeys({ type: 'second line' });
     await sendKeys({ press: 'Enter' });
-    await until('Bob got it', () => bob.messages.length, (n) => n === 1);
+    await until(
+      'Bob got it',
+      () => bob.messages.length,
+      (n) => n === 1,
+    );
     expect(bob.messages[0]!.text).to.equal('first line\nsecond line');
     expect(bob.messages[0]!.name).to.equal('Ann');
     expect(input.value).to.equal('');
-    await until('delivered', () => ann.messages[0]?.status, (s) => s === 'delivered');
-    await until('rendered', () => ann.shadowRoot!.querySelector('[part~="status"]')?.textContent, (t) => t === 'delivered');
+    await until(
+      'delivered',
+      () => ann.messages[0]?.status,
+      (s) => s === 'delivered',
+    );
+    await until(
+      'rendered',
+      () => ann.shadowRoot!.querySelector('[part~="status"]')?.textContent,
+      (t) => t === 'delivered',
+    );
   });
 
   it('av-chat-send can rewrite or veto; av-chat-message fires for incoming; clear() empties', async () => {
@@ -49,7 +71,11 @@ describe('<av-chat>', () => {
     bob.addEventListener('av-chat-message', (e) => incoming.push((e as CustomEvent).detail.message.text));
     expect(ann.send('the secret plan')).to.equal(undefined);
     ann.send('hello');
-    await until('Bob got the rewritten one', () => incoming, (m) => m.length === 1);
+    await until(
+      'Bob got the rewritten one',
+      () => incoming,
+      (m) => m.length === 1,
+    );
     expect(incoming).to.deep.equal(['HELLO']);
     expect(() => ann.send('x'.repeat(4001))).to.throw(RangeError);
     ann.clear();
@@ -59,9 +85,15 @@ describe('<av-chat>', () => {
   it('is accessible, with named controls', async () => {
     const { ann } = await pair();
     ann.send('hi');
-    await until('rendered', () => ann.shadowRoot!.querySelectorAll('[part~="message"]').length, (n) => n === 1);
+    await until(
+      'rendered',
+      () => ann.shadowRoot!.querySelectorAll('[part~="message"]').length,
+      (n) => n === 1,
+    );
     await expect(ann).to.be.accessible();
-    const named = [...ann.shadowRoot!.querySelectorAll('textarea, select, button')].map((el) => el.getAttribute('aria-label') || el.textContent!.trim());
+    const named = [...ann.shadowRoot!.querySelectorAll('textarea, select, button')].map(
+      (el) => el.getAttribute('aria-label') || el.textContent!.trim(),
+    );
     expect(named.every(Boolean)).to.equal(true);
   });
 
@@ -70,7 +102,11 @@ describe('<av-chat>', () => {
     ann.maxShown = 5;
     const shown = () => [...ann.shadowRoot!.querySelectorAll('[part~="message"] [part~="text"]')].map((t) => t.textContent);
     for (let i = 0; i < 12; i++) bob.send(`m${i}`);
-    await until('Ann got all 12', () => ann.messages.length, (n) => n === 12);
+    await until(
+      'Ann got all 12',
+      () => ann.messages.length,
+      (n) => n === 12,
+    );
     await until('Ann shows the newest 5', shown, (t) => t.length === 5 && t[4] === 'm11');
     expect(shown()).to.deep.equal(['m7', 'm8', 'm9', 'm10', 'm11']);
     const earlier = ann.shadowRoot!.querySelector<HTMLButtonElement>('[part="earlier"]')!;
@@ -84,9 +120,17 @@ describe('<av-chat>', () => {
   it('a standalone chat joins on its own and releases its session when removed', async () => {
     const room = uniqueRoom('solo');
     const el = await fixture<AvChat>(html`<av-chat server=${SERVER} room=${room} name="Solo" history="off"></av-chat>`);
-    await until('connected', () => el.session?.state, (s) => s === 'connected');
+    await until(
+      'connected',
+      () => el.session?.state,
+      (s) => s === 'connected',
+    );
     const session = el.session!;
     el.remove();
-    await until('session closed', () => session.state, (s) => s === 'closed');
+    await until(
+      'session closed',
+      () => session.state,
+      (s) => s === 'closed',
+    );
   });
 });

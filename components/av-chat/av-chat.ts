@@ -303,7 +303,11 @@ export class AvChat extends LitElement {
       <div class="list" part="list" role="log" aria-label=${s.messages} aria-live="polite" tabindex="0" @scroll=${this.onScroll}>
         ${earlier > 0 ? html`<button class="earlier" part="earlier" @click=${this.showEarlier}>${s.earlier(earlier)}</button>` : nothing}
         <ol class="items">
-          ${repeat(shown, (m) => m.id, (m) => this.renderMessage(m))}
+          ${repeat(
+            shown,
+            (m) => m.id,
+            (m) => this.renderMessage(m),
+          )}
         </ol>
       </div>
       ${stateText ? html`<p class="state" role="status">${stateText}</p>` : nothing}

@@ -13,10 +13,17 @@ describe('<av-file>', () => {
     </div>`);
     const rooms = [...wrap.querySelectorAll('av-room')] as AvRoom[];
     const [ann, bob] = [...wrap.querySelectorAll('av-file')] as [AvFile, AvFile];
-    for (const r of rooms) await until('p2p', () => r.peers[0]?.path, (p) => p === 'p2p');
+    for (const r of rooms)
+      await until(
+        'p2p',
+        () => r.peers[0]?.path,
+        (p) => p === 'p2p',
+      );
     const offers: string[] = [];
     bob.addEventListener('av-file-offer', (e) => offers.push((e as CustomEvent).detail.transfer.name));
-    const received = new Promise<File>((resolve) => bob.addEventListener('av-file-received', (e) => resolve((e as CustomEvent).detail.file)));
+    const received = new Promise<File>((resolve) =>
+      bob.addEventListener('av-file-received', (e) => resolve((e as CustomEvent).detail.file)),
+    );
     ann.send([new File(['hello files'], 'hello.txt', { type: 'text/plain' })]);
     const accept = await until('accept button', () => bob.shadowRoot!.querySelector<HTMLButtonElement>('[part~="accept-button"]'), Boolean);
     expect(offers).to.deep.equal(['hello.txt']);
@@ -24,8 +31,16 @@ describe('<av-file>', () => {
     accept!.click();
     const file = await received;
     expect(await file.text()).to.equal('hello files');
-    await until('save link', () => bob.shadowRoot!.querySelector('a[download]')?.getAttribute('download'), (d) => d === 'hello.txt');
-    await until('sender done', () => ann.transfers[0]?.state, (s) => s === 'done');
+    await until(
+      'save link',
+      () => bob.shadowRoot!.querySelector('a[download]')?.getAttribute('download'),
+      (d) => d === 'hello.txt',
+    );
+    await until(
+      'sender done',
+      () => ann.transfers[0]?.state,
+      (s) => s === 'done',
+    );
     await expect(ann).to.be.accessible();
   });
 });

@@ -238,16 +238,20 @@ export class AvFile extends LitElement {
         <span class="name">${t.name}</span>
         <span class="meta">${t.direction === 'send' ? s.to(t.peerName) : s.from(t.peerName)} · ${s.state[t.state]}</span>
       </div>
-      ${t.state === 'active' || t.state === 'paused' || t.state === 'verifying' || t.state === 'done'
-        ? html`<progress part="progress" max=${Math.max(t.size, 1)} value=${t.size ? t.bytes : 1} aria-label=${t.name}></progress>
+      ${
+        t.state === 'active' || t.state === 'paused' || t.state === 'verifying' || t.state === 'done'
+          ? html`<progress part="progress" max=${Math.max(t.size, 1)} value=${t.size ? t.bytes : 1} aria-label=${t.name}></progress>
             <div class="meta">${Math.round((t.size ? t.bytes / t.size : 1) * 100)}% · ${s.progress(t.bytes, t.size, t.speed, t.eta)}</div>`
-        : nothing}
+          : nothing
+      }
       ${t.error ? html`<div class="error" role="alert">${t.error}</div>` : nothing}
       <div class="actions">
-        ${t.state === 'offered'
-          ? html`<button part="accept-button" @click=${() => this.accept(t.id)} aria-label="${s.accept}: ${t.name}">${s.accept}</button>
+        ${
+          t.state === 'offered'
+            ? html`<button part="accept-button" @click=${() => this.accept(t.id)} aria-label="${s.accept}: ${t.name}">${s.accept}</button>
               <button class="secondary" part="decline-button" @click=${() => this.decline(t.id)} aria-label="${s.decline}: ${t.name}">${s.decline}</button>`
-          : nothing}
+            : nothing
+        }
         ${live ? html`<button class="secondary" part="cancel-button" @click=${() => this.cancel(t.id)} aria-label="${s.cancel}: ${t.name}">${s.cancel}</button>` : nothing}
         ${url ? html`<a part="download" href=${url} download=${t.name}>${s.download} ${t.name}</a>` : nothing}
       </div>
@@ -276,9 +280,15 @@ export class AvFile extends LitElement {
         </select>
         <span class="meta">${!session || !connected ? s.notConnected : peers.length === 0 ? s.nobody : s.drop}</span>
       </div>
-      ${transfers.length
-        ? html`<ul part="list" aria-label=${s.transfers}>${repeat(transfers, (t) => t.id, (t) => this.renderTransfer(t))}</ul>`
-        : nothing}
+      ${
+        transfers.length
+          ? html`<ul part="list" aria-label=${s.transfers}>${repeat(
+              transfers,
+              (t) => t.id,
+              (t) => this.renderTransfer(t),
+            )}</ul>`
+          : nothing
+      }
     `;
   }
 }

@@ -32,8 +32,16 @@ async function joinedRecorder(attrs: string) {
   wrap.innerHTML = `<av-room server="${SERVER}" room="${uniqueRoom('rec')}" name="Ann"><av-recorder ${attrs}></av-recorder></av-room>`;
   const room = wrap.querySelector('av-room') as AvRoom;
   const rec = wrap.querySelector('av-recorder') as AvRecorder;
-  await until('joined', () => room.session?.state, (s) => s === 'connected');
-  await until('camera', () => room.session!.localStream.getVideoTracks()[0]?.readyState, (s) => s === 'live');
+  await until(
+    'joined',
+    () => room.session?.state,
+    (s) => s === 'connected',
+  );
+  await until(
+    'camera',
+    () => room.session!.localStream.getVideoTracks()[0]?.readyState,
+    (s) => s === 'live',
+  );
   await rec.updateComplete;
   return { wrap, room, rec };
 }
@@ -48,7 +56,11 @@ describe('<av-recorder>', () => {
     const start = (await started).detail;
     expect(start.mimeType).to.match(/^video\/mp4;codecs=avc1/);
     expect(start.conversion).to.equal(undefined);
-    await until('recording', () => rec.getAttribute('state'), (s) => s === 'recording');
+    await until(
+      'recording',
+      () => rec.getAttribute('state'),
+      (s) => s === 'recording',
+    );
     await rec.updateComplete;
     await expect(rec).to.be.accessible();
     await new Promise((r) => setTimeout(r, 1500));
@@ -85,7 +97,15 @@ describe('<av-recorder>', () => {
     const [ann, bob] = [...wrap.querySelectorAll('av-room')] as [AvRoom, AvRoom];
     const rec = wrap.querySelector('av-recorder') as AvRecorder;
     const bobId = await until('Bob joined', () => bob.session?.peerId, Boolean);
-    await until('Bob\'s video at Ann', () => ann.peers.find((p) => p.peerId === bobId)?.stream?.getVideoTracks()[0]?.getSettings().width, (w) => w === 640);
+    await until(
+      "Bob's video at Ann",
+      () =>
+        ann.peers
+          .find((p) => p.peerId === bobId)
+          ?.stream?.getVideoTracks()[0]
+          ?.getSettings().width,
+      (w) => w === 640,
+    );
     rec.source = `peer:${bobId}`;
     rec.fileName = '{source}';
     const done = eventWithin<RecorderCompleteDetail>(rec, 'av-recorder-complete', 10_000);
@@ -117,7 +137,11 @@ describe('<av-recorder>', () => {
     await rec.start();
     await new Promise((r) => setTimeout(r, 1500));
     void rec.stop();
-    await until('converting', () => rec.state, (s) => s === 'converting' || s === 'done');
+    await until(
+      'converting',
+      () => rec.state,
+      (s) => s === 'converting' || s === 'done',
+    );
     const result = (await done).detail;
     expect(result.mimeType).to.contain('mp4a');
     expect(progress[0]!.stage).to.equal('loading');

@@ -232,7 +232,9 @@ export class AvRecorder extends LitElement {
     }
     this.job = job;
     this.jobSource = label;
-    job.on('start', ({ mimeType, plan }) => this.fire('av-recorder-start', { mimeType, source: label, ...(plan.conversion ? { conversion: plan.conversion } : {}) }));
+    job.on('start', ({ mimeType, plan }) =>
+      this.fire('av-recorder-start', { mimeType, source: label, ...(plan.conversion ? { conversion: plan.conversion } : {}) }),
+    );
     job.on('tick', () => this.requestUpdate());
     job.on('pause', () => {
       this.state = 'paused';
@@ -320,7 +322,10 @@ export class AvRecorder extends LitElement {
       date: `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`,
       time: `${pad(now.getHours())}-${pad(now.getMinutes())}-${pad(now.getSeconds())}`,
     };
-    const base = this.fileName.replace(/\{(\w+)\}/g, (m, k: string) => fields[k] ?? m).replace(/-+/g, '-').replace(/^-|-$/g, '');
+    const base = this.fileName
+      .replace(/\{(\w+)\}/g, (m, k: string) => fields[k] ?? m)
+      .replace(/-+/g, '-')
+      .replace(/^-|-$/g, '');
     this.revokeResult();
     this.resultUrl = URL.createObjectURL(result.blob);
     this.result = { ...result, fileName: `${safeFileName(base || 'recording')}.${ext}` };
@@ -353,31 +358,37 @@ export class AvRecorder extends LitElement {
     const result = this.result;
     return html`
       <div part="controls" role="toolbar" aria-label=${s.toolbar}>
-        ${active || st === 'converting'
-          ? html`<button part="button pause-button" aria-pressed=${st === 'paused'} ?disabled=${!active} @click=${() => (st === 'paused' ? this.resume() : this.pause())}>
+        ${
+          active || st === 'converting'
+            ? html`<button part="button pause-button" aria-pressed=${st === 'paused'} ?disabled=${!active} @click=${() => (st === 'paused' ? this.resume() : this.pause())}>
                 ${st === 'paused' ? s.resume : s.pause}
               </button>
               <button part="button stop-button" ?disabled=${!active} @click=${() => void this.stop()}>${s.stop}</button>`
-          : html`<button part="button start-button" ?disabled=${!this.session} @click=${() => void this.start()}>${s.start}</button>`}
+            : html`<button part="button start-button" ?disabled=${!this.session} @click=${() => void this.start()}>${s.start}</button>`
+        }
         <button part="button snapshot-button" ?disabled=${!this.session && !this.job} @click=${() => void this.snapshot().catch((e) => (this.error = e.message))}>
           ${s.snapshot}
         </button>
         <span part="elapsed" role="timer" aria-label=${s.elapsed}>${clock}</span>
         <span part="status" class="meta" role="status">${this.session || this.job ? s.state[st] : s.noRoom}</span>
       </div>
-      ${st === 'converting' && this.progress
-        ? html`<div class="result">
+      ${
+        st === 'converting' && this.progress
+          ? html`<div class="result">
             <progress part="progress" aria-label=${s.progress} max="1" value=${this.progress.stage === 'loading' ? nothing : this.progress.progress}></progress>
             <span class="meta">${this.progress.stage === 'loading' ? s.loading : `${Math.round(this.progress.progress * 100)}%`}</span>
           </div>`
-        : nothing}
+          : nothing
+      }
       ${this.error ? html`<div class="error" role="alert">${this.error}${result ? html` ${s.original}` : nothing}</div>` : nothing}
-      ${result || this.shot
-        ? html`<div class="result">
+      ${
+        result || this.shot
+          ? html`<div class="result">
             ${result ? html`<a part="download" href=${this.resultUrl} download=${result.fileName}>${s.download(result.mimeType.includes('mp4') ? 'MP4' : 'WebM', formatBytes(result.size))}</a>` : nothing}
             ${this.shot ? html`<a part="snapshot-download" href=${this.shot.url} download="snapshot.jpg">${s.downloadSnapshot(this.shot.width, this.shot.height)}</a>` : nothing}
           </div>`
-        : nothing}
+          : nothing
+      }
     `;
   }
 }

@@ -11,15 +11,28 @@ async function twoInOneRoom() {
     <section id="b"><av-room server=${SERVER} room=${room} name="Bob"></av-room></section>
   </div>`);
   const [ann, bob] = [...wrap.querySelectorAll('av-room')] as [AvRoom, AvRoom];
-  for (const el of [ann, bob]) await until('connected with one peer', () => [el.state, el.peers.length], ([s, n]) => s === 'connected' && n === 1);
+  for (const el of [ann, bob])
+    await until(
+      'connected with one peer',
+      () => [el.state, el.peers.length],
+      ([s, n]) => s === 'connected' && n === 1,
+    );
   return { wrap, ann, bob };
 }
 
 /** The other member's media, proven by getStats and the video element, rising over ~1.5 s. */
 async function expectMediaFlowing(el: AvRoom) {
   const peerId = el.peers[0]!.peerId;
-  const first = await until('remote frames decoded', () => inbound(el.session!, peerId), (s) => s.framesDecoded > 0 && s.audioPackets > 0);
-  const video = await until('remote video has a size', () => el.shadowRoot!.querySelector<HTMLVideoElement>('video.remote'), (v) => !!v && v.videoWidth > 0);
+  const first = await until(
+    'remote frames decoded',
+    () => inbound(el.session!, peerId),
+    (s) => s.framesDecoded > 0 && s.audioPackets > 0,
+  );
+  const video = await until(
+    'remote video has a size',
+    () => el.shadowRoot!.querySelector<HTMLVideoElement>('video.remote'),
+    (v) => !!v && v.videoWidth > 0,
+  );
   await new Promise((r) => setTimeout(r, 1500));
   const later = await inbound(el.session!, peerId);
   expect(later.framesDecoded, 'framesDecoded rises').to.be.greaterThan(first.framesDecoded);
@@ -72,19 +85,39 @@ describe('<av-room>', () => {
     await sendKeys({ press: 'Enter' });
     await until('muted', () => ann.muted, Boolean);
     expect(mic.getAttribute('aria-pressed')).to.equal('true');
-    await until('Bob sees Ann muted', () => bob.peers[0]?.media.audio, (a) => a === false);
+    await until(
+      'Bob sees Ann muted',
+      () => bob.peers[0]?.media.audio,
+      (a) => a === false,
+    );
 
     const cameraTrack = ann.session!.localStream.getVideoTracks()[0]!;
     const cam = ann.shadowRoot!.querySelector<HTMLButtonElement>('[part~="camera-button"]')!;
     cam.focus();
     await sendKeys({ press: 'Space' });
-    await until('camera released', () => cameraTrack.readyState, (s) => s === 'ended');
-    await until('Bob sees Ann camera off', () => bob.peers[0]?.media.video, (v) => v === false);
+    await until(
+      'camera released',
+      () => cameraTrack.readyState,
+      (s) => s === 'ended',
+    );
+    await until(
+      'Bob sees Ann camera off',
+      () => bob.peers[0]?.media.video,
+      (v) => v === false,
+    );
     cam.click();
-    await until('camera back', () => ann.session!.localStream.getVideoTracks()[0]?.readyState, (s) => s === 'live');
+    await until(
+      'camera back',
+      () => ann.session!.localStream.getVideoTracks()[0]?.readyState,
+      (s) => s === 'live',
+    );
     const peerId = bob.peers[0]!.peerId;
     const before = await inbound(bob.session!, peerId);
-    await until('Bob decodes Ann again', () => inbound(bob.session!, peerId), (s) => s.framesDecoded > before.framesDecoded + 5);
+    await until(
+      'Bob decodes Ann again',
+      () => inbound(bob.session!, peerId),
+      (s) => s.framesDecoded > before.framesDecoded + 5,
+    );
   });
 
   it('is accessible', async () => {
@@ -94,7 +127,11 @@ describe('<av-room>', () => {
 
   it('a broadcast viewer is accessible, asks for no device, and says it waits for the presenter', async () => {
     const el = await fixture<AvRoom>(html`<av-room server=${SERVER} room=${uniqueRoom('show')} name="Vi" mode="broadcast"></av-room>`);
-    await until('connected', () => el.state, (s) => s === 'connected');
+    await until(
+      'connected',
+      () => el.state,
+      (s) => s === 'connected',
+    );
     expect(el.hasAttribute('waiting')).to.equal(true);
     expect(el.shadowRoot!.querySelector('[part="status"]')!.textContent).to.match(/presenter/i);
     expect(el.session!.localStream.getTracks()).to.have.length(0);
@@ -125,7 +162,11 @@ describe('<av-room>', () => {
     const err = await eventWithin<{ code: string; fatal: boolean }>(el, 'av-room-error', 15_000);
     expect(err.detail.code).to.equal('server-unreachable');
     expect(err.detail.fatal).to.equal(true);
-    await until('state error', () => el.getAttribute('state'), (s) => s === 'error');
+    await until(
+      'state error',
+      () => el.getAttribute('state'),
+      (s) => s === 'error',
+    );
     expect(el.session!.localStream.getTracks()).to.have.length(0);
   });
 });

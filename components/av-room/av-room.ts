@@ -186,7 +186,10 @@ export class AvRoom extends LitElement {
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     const session = this.controller.session;
-    if ((changed.has('room') || changed.has('server') || changed.has('mode') || changed.has('presenter') || changed.has('localStream')) && this.hasUpdated) {
+    if (
+      (changed.has('room') || changed.has('server') || changed.has('mode') || changed.has('presenter') || changed.has('localStream')) &&
+      this.hasUpdated
+    ) {
       this.controller.restart();
       return;
     }
@@ -250,8 +253,15 @@ export class AvRoom extends LitElement {
       : session?.localStream;
     if (!source) throw new Error(peerId ? `no tile for ${peerId}` : 'not in a room');
     const shot = await snapshotJpeg(source, quality);
-    this.dispatchEvent(new CustomEvent<SnapshotDetail>('av-snapshot', { detail: { ...shot, peerId: peerId ?? session?.peerId ?? '' }, bubbles: true, composed: true }));
-    if (download) saveBlob(shot.blob, `${safeFileName(`snapshot-${peerId ? session?.peers.get(peerId)?.name ?? peerId : this.name || 'me'}`)}.jpg`);
+    this.dispatchEvent(
+      new CustomEvent<SnapshotDetail>('av-snapshot', {
+        detail: { ...shot, peerId: peerId ?? session?.peerId ?? '' },
+        bubbles: true,
+        composed: true,
+      }),
+    );
+    if (download)
+      saveBlob(shot.blob, `${safeFileName(`snapshot-${peerId ? (session?.peers.get(peerId)?.name ?? peerId) : this.name || 'me'}`)}.jpg`);
     return shot;
   }
 
@@ -297,25 +307,37 @@ export class AvRoom extends LitElement {
     const status = ended ?? mutedBy ?? (waiting ? (publishes ? s.alone : s.waitingForPresenter) : s.state[this.state]);
     return html`
       <ul class="grid" part="grid" aria-label=${s.participants}>
-        ${live && publishes
-          ? html`<li><figure class="tile self" part="tile self">
+        ${
+          live && publishes
+            ? html`<li><figure class="tile self" part="tile self">
               <video part="video" muted autoplay playsinline ?hidden=${this.cameraOff} .srcObject=${session.localStream}></video>
               ${this.cameraOff ? html`<div class="avatar" aria-hidden="true">${initial(selfName)}</div>` : nothing}
               <figcaption part="name">${s.you(selfName)}</figcaption>
             </figure></li>`
-          : nothing}
-        ${live ? repeat(peers, (p) => p.peerId, (p) => this.renderTile(p)) : nothing}
+            : nothing
+        }
+        ${
+          live
+            ? repeat(
+                peers,
+                (p) => p.peerId,
+                (p) => this.renderTile(p),
+              )
+            : nothing
+        }
       </ul>
       ${this.soundBlocked ? html`<button class="sound" part="button" @click=${this.enableSound}>${s.enableSound}</button>` : nothing}
       <div class="controls" part="controls" role="toolbar" aria-label=${s.controls}>
-        ${live && publishes
-          ? html`<button part="button mic-button" aria-pressed=${String(this.muted)} @click=${this.toggleMic}>
+        ${
+          live && publishes
+            ? html`<button part="button mic-button" aria-pressed=${String(this.muted)} @click=${this.toggleMic}>
                 ${this.muted ? s.unmute : s.mute}
               </button>
               <button part="button camera-button" aria-pressed=${String(this.cameraOff)} @click=${this.toggleCamera}>
                 ${this.cameraOff ? s.cameraOn : s.cameraOff}
               </button>`
-          : nothing}
+            : nothing
+        }
         <button class=${live ? 'leave' : ''} part="button leave-button" @click=${this.onLeaveClick}>${live ? s.leave : s.rejoin}</button>
       </div>
       <p class="status" part="status" role="status">${status}</p>

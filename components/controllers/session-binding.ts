@@ -27,7 +27,10 @@ export class SessionBinding implements ReactiveController {
   private roomEl: RoomElement | null = null;
   private readonly onRoomSession = () => this.bind();
 
-  constructor(private readonly host: CompanionHost, private readonly onChange: (session: RoomSession | undefined) => void) {
+  constructor(
+    private readonly host: CompanionHost,
+    private readonly onChange: (session: RoomSession | undefined) => void,
+  ) {
     host.addController(this);
   }
 
@@ -63,7 +66,14 @@ export class SessionBinding implements ReactiveController {
       session = room.session;
     } else if (this.host.room) {
       const h = this.host;
-      this.own ??= acquireSession({ server: h.server || undefined, room: h.room, name: h.name, audio: false, video: false, logLevel: h.logLevel });
+      this.own ??= acquireSession({
+        server: h.server || undefined,
+        room: h.room,
+        name: h.name,
+        audio: false,
+        video: false,
+        logLevel: h.logLevel,
+      });
       session = this.own.session;
     } else {
       this.releaseOwn();

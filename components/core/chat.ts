@@ -101,7 +101,10 @@ export class ChatChannel extends Emitter<ChatEvents> {
   /** Resolves once stored history is loaded (immediately with `history: false`). */
   readonly ready: Promise<void>;
 
-  constructor(private readonly session: RoomSession, private readonly options: ChatOptions = {}) {
+  constructor(
+    private readonly session: RoomSession,
+    private readonly options: ChatOptions = {},
+  ) {
     super();
     this.maxLength = options.maxLength ?? 4000;
     this.log = createLog(`chat ${session.room}`, options.logLevel);
@@ -237,7 +240,16 @@ export class ChatChannel extends Emitter<ChatEvents> {
         this.transmit({ t: 'ack', id: wire.id }, from);
         if (this.byId.has(wire.id)) return;
         if (wire.to !== undefined && wire.to !== this.session.peerId) return;
-        const msg: ChatMessage = { id: wire.id, from, name: peer.name, text: wire.text, ts: wire.ts, seq: wire.seq, ...(wire.to ? { to: wire.to } : {}), own: false };
+        const msg: ChatMessage = {
+          id: wire.id,
+          from,
+          name: peer.name,
+          text: wire.text,
+          ts: wire.ts,
+          seq: wire.seq,
+          ...(wire.to ? { to: wire.to } : {}),
+          own: false,
+        };
         this.add(msg);
         this.emit('message', msg);
         return;
@@ -250,7 +262,8 @@ export class ChatChannel extends Emitter<ChatEvents> {
       case 'hist-req': {
         if (this.options.history === false) return;
         const last = this.answered.get(from);
-        if (last !== undefined && performance.now() - last < HISTORY_ANSWER_MS) return this.drop(from, peer.name, 'history asked for again too soon');
+        if (last !== undefined && performance.now() - last < HISTORY_ANSWER_MS)
+          return this.drop(from, peer.name, 'history asked for again too soon');
         this.answered.set(from, performance.now());
         this.log.debug('sharing history with', from);
         // What we could not attribute ourselves is not passed on: the next member would take it as ours.
@@ -275,7 +288,8 @@ export class ChatChannel extends Emitter<ChatEvents> {
       case 'hist': {
         // Only the answer to our own request, from the member we asked: anything else could rewrite the past.
         const request = this.historyRequest;
-        if (!request || request.from !== from || performance.now() > request.until) return this.drop(from, peer.name, 'history nobody asked for');
+        if (!request || request.from !== from || performance.now() > request.until)
+          return this.drop(from, peer.name, 'history nobody asked for');
         const taken = wire.msgs.slice(0, request.left);
         request.left -= taken.length;
         request.got = true;
@@ -339,7 +353,8 @@ export class ChatChannel extends Emitter<ChatEvents> {
     for (const m of stored) {
       if (!m || typeof m.id !== 'string' || this.byId.has(m.id) || typeof m.text !== 'string') continue;
       // Our own storage: the names in it were checked when the messages arrived.
-      if (!m.own && !m.unverified && typeof m.from === 'string' && typeof m.name === 'string' && !this.knownNames.has(m.from)) this.know(m.from, m.name);
+      if (!m.own && !m.unverified && typeof m.from === 'string' && typeof m.name === 'string' && !this.knownNames.has(m.from))
+        this.know(m.from, m.name);
       // A message still "sending" when the page went away is shown as sent: its acks can no longer arrive here.
       this.insert(m.status === 'sending' ? { ...m, status: 'sent' } : m);
       added = true;
@@ -407,7 +422,14 @@ function validate(data: unknown, maxLength: number): Wire | string {
       if (!Array.isArray(w.msgs) || w.msgs.length > 200) return 'bad history';
       const msgs = w.msgs.filter(
         (m: Record<string, unknown>) =>
-          m && typeof m.id === 'string' && ID.test(m.id) && text(m.text) && typeof m.from === 'string' && typeof m.name === 'string' && num(m.ts) && Number.isInteger(m.seq),
+          m &&
+          typeof m.id === 'string' &&
+          ID.test(m.id) &&
+          text(m.text) &&
+          typeof m.from === 'string' &&
+          typeof m.name === 'string' &&
+          num(m.ts) &&
+          Number.isInteger(m.seq),
       ) as HistoryEntry[];
       return {
         t: 'hist',

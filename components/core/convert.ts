@@ -23,7 +23,10 @@ export interface ConvertOptions {
 
 /** Why a conversion failed: the core could not be loaded, or ffmpeg refused the file. */
 export class ConvertError extends Error {
-  constructor(readonly code: 'load-failed' | 'convert-failed', message: string) {
+  constructor(
+    readonly code: 'load-failed' | 'convert-failed',
+    message: string,
+  ) {
     super(message);
     this.name = 'ConvertError';
   }
@@ -65,7 +68,10 @@ export async function convertRecording(input: Blob, conversion: Conversion, opti
     await ffmpeg.createDir('/in');
     await ffmpeg.mount(FFFSType.WORKERFS, { blobs: [{ name: inName, data: input }] }, '/in');
     const audio = aac ? ['-c:a', 'aac', '-b:a', '128k'] : ['-c:a', 'copy'];
-    const video = conversion === 'aac' ? ['-c:v', 'copy'] : ['-r', String(options.fps ?? 30), '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '23', '-pix_fmt', 'yuv420p'];
+    const video =
+      conversion === 'aac'
+        ? ['-c:v', 'copy']
+        : ['-r', String(options.fps ?? 30), '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '23', '-pix_fmt', 'yuv420p'];
     const code = await ffmpeg.exec(['-hide_banner', '-i', `/in/${inName}`, ...video, ...audio, '-movflags', '+faststart', 'output.mp4']);
     if (code !== 0) throw new ConvertError('convert-failed', `ffmpeg exited with ${code}: ${logs.slice(-3).join(' | ')}`);
     const data = await ffmpeg.readFile('output.mp4');

@@ -19,7 +19,10 @@ export type SessionErrorCode =
   | 'protocol';
 
 export class SessionError extends Error {
-  constructor(readonly code: SessionErrorCode, message: string) {
+  constructor(
+    readonly code: SessionErrorCode,
+    message: string,
+  ) {
     super(message);
     this.name = 'SessionError';
   }

@@ -136,7 +136,10 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
   private nextDc = 0;
   private destroyed = false;
 
-  constructor(private readonly session: RoomSession, private readonly options: FileTransferOptions = {}) {
+  constructor(
+    private readonly session: RoomSession,
+    private readonly options: FileTransferOptions = {},
+  ) {
     super();
     this.log = createLog(`files ${session.room}`, options.logLevel);
     this.off.push(
@@ -204,7 +207,7 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
   private list(info: Transfer): void {
     this.order.push(info);
     let excess = this.order.length - MAX_LISTED;
-    for (let i = 0; excess > 0 && i < this.order.length; ) {
+    for (let i = 0; excess > 0 && i < this.order.length;) {
       const t = this.order[i]!;
       if (!isOver(t.state)) {
         i++;
@@ -229,7 +232,10 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
     if (t.info.state !== 'offered' || this.destroyed) return;
     const pc = this.session.getDataPeerConnection(t.info.peerId);
     if (!pc && t.info.size > this.relayMax) {
-      return this.decline(id, `no peer-to-peer connection with this member, and the file is over the ${formatBytes(this.relayMax)} that can go through the server`);
+      return this.decline(
+        id,
+        `no peer-to-peer connection with this member, and the file is over the ${formatBytes(this.relayMax)} that can go through the server`,
+      );
     }
     t.started = performance.now();
     t.info.state = 'active';
@@ -293,7 +299,7 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
   private async relayPump(t: Outgoing, run: number): Promise<boolean> {
     const { info, file } = t;
     const hasher = await t.hasher;
-    for (let offset = info.bytes; offset < info.size; ) {
+    for (let offset = info.bytes; offset < info.size;) {
       const buf = new Uint8Array(await file.slice(offset, offset + RELAY_CHUNK).arrayBuffer());
       if (t.run !== run || info.state !== 'active') return false;
       if (offset === t.hashedUpTo) {
@@ -364,7 +370,14 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
         }
         return;
       case 'resume':
-        if (out && (out.info.state === 'paused' || out.info.state === 'active') && typeof w.bytes === 'number' && Number.isSafeInteger(w.bytes) && w.bytes >= 0 && w.bytes <= out.info.size) {
+        if (
+          out &&
+          (out.info.state === 'paused' || out.info.state === 'active') &&
+          typeof w.bytes === 'number' &&
+          Number.isSafeInteger(w.bytes) &&
+          w.bytes >= 0 &&
+          w.bytes <= out.info.size
+        ) {
           out.info.resent += Math.max(0, out.info.bytes - w.bytes);
           void this.pump(out, w.bytes);
         }
@@ -393,14 +406,26 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
     if (this.incoming.has(id)) return;
     const size = w.size;
     const dc = w.dc;
-    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0 || typeof dc !== 'number' || !Number.isInteger(dc) || dc < 256 || dc > 1023) {
+    if (
+      typeof size !== 'number' ||
+      !Number.isSafeInteger(size) ||
+      size < 0 ||
+      typeof dc !== 'number' ||
+      !Number.isInteger(dc) ||
+      dc < 256 ||
+      dc > 1023
+    ) {
       return this.log.warn('dropped a malformed file offer from', from);
     }
     let pending = 0;
     for (const t of this.incoming.values()) if (t.info.peerId === from && !isOver(t.info.state)) pending++;
     if (pending >= this.maxPending) {
       // Not listed: a member offering faster than we answer must not fill the page (or memory) with offers.
-      return this.refuse(from, id, `too many files offered at once (at most ${this.maxPending} unfinished per member); offer it again when earlier ones are done`);
+      return this.refuse(
+        from,
+        id,
+        `too many files offered at once (at most ${this.maxPending} unfinished per member); offer it again when earlier ones are done`,
+      );
     }
     const info: Transfer = {
       id,
@@ -466,7 +491,7 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
         await opened(channel);
         const chunk = Math.max(16 * 1024, Math.min(pc.sctp?.maxMessageSize ?? 65536, 256 * 1024));
         let next = file.slice(from, from + chunk).arrayBuffer();
-        for (let offset = from; offset < info.size; ) {
+        for (let offset = from; offset < info.size;) {
           const buf = await next;
           const end = offset + buf.byteLength;
           if (end < info.size) next = file.slice(end, end + chunk).arrayBuffer();

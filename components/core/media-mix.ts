@@ -171,7 +171,8 @@ export class MediaMix {
       const x = gap + (i % cols) * (tw + gap) + ((cols - inRow) * (tw + gap)) / 2;
       const y = gap + row * (th + gap);
       const v = tile.video;
-      const hasFrame = v.readyState >= 2 && v.videoWidth > 0 && tile.source.stream?.getVideoTracks().some((t) => t.readyState === 'live' && !t.muted);
+      const hasFrame =
+        v.readyState >= 2 && v.videoWidth > 0 && tile.source.stream?.getVideoTracks().some((t) => t.readyState === 'live' && !t.muted);
       if (n > 1 || !hasFrame) {
         ctx.fillStyle = TILE_BACKGROUND;
         ctx.fillRect(x, y, tw, th);

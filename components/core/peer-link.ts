@@ -54,7 +54,11 @@ export class PeerLink implements RemotePeer {
   dataInitiator = false;
   hadData = false;
 
-  constructor(member: MemberInfo, private readonly events: PeerLinkEvents, private readonly log: Log) {
+  constructor(
+    member: MemberInfo,
+    private readonly events: PeerLinkEvents,
+    private readonly log: Log,
+  ) {
     this.peerId = member.peerId;
     this.name = member.name;
     this.media = member.media;
@@ -82,7 +86,8 @@ export class PeerLink implements RemotePeer {
       if (this.closed) return;
       if (!this.data?.open) this.setPath('server');
       const ice = this.peerConnection?.iceConnectionState;
-      if (ice !== 'connected' && ice !== 'completed') this.reportUnreachable(`no peer-to-peer or relay connection within ${ms} ms (ICE ${ice ?? 'not started'})`);
+      if (ice !== 'connected' && ice !== 'completed')
+        this.reportUnreachable(`no peer-to-peer or relay connection within ${ms} ms (ICE ${ice ?? 'not started'})`);
     }, ms);
   }
 
@@ -93,7 +98,10 @@ export class PeerLink implements RemotePeer {
   attachCall(local: LocalMedia, start: (stream: MediaStream) => MediaConnection | undefined): void {
     if (this.closed) return;
     const spare = local.audioTrack && local.videoTrack ? undefined : placeholderTracks();
-    const tracks = [local.audioTrack ?? spare?.tracks.find((t) => t.kind === 'audio'), local.videoTrack ?? spare?.tracks.find((t) => t.kind === 'video')];
+    const tracks = [
+      local.audioTrack ?? spare?.tracks.find((t) => t.kind === 'audio'),
+      local.videoTrack ?? spare?.tracks.find((t) => t.kind === 'video'),
+    ];
     const call = start(new MediaStream(tracks.filter((t): t is MediaStreamTrack => !!t)));
     if (!call) {
       spare?.stop();
@@ -214,7 +222,9 @@ export class PeerLink implements RemotePeer {
 
   /** Sends `track` (or nothing) as our audio or video to this member without renegotiating. */
   async replaceTrack(kind: 'audio' | 'video', track: MediaStreamTrack | null): Promise<void> {
-    const transceiver = this.peerConnection?.getTransceivers().find((t) => t.receiver.track.kind === kind && t.currentDirection !== 'stopped');
+    const transceiver = this.peerConnection
+      ?.getTransceivers()
+      .find((t) => t.receiver.track.kind === kind && t.currentDirection !== 'stopped');
     if (transceiver) await transceiver.sender.replaceTrack(track);
   }
 

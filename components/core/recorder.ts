@@ -37,8 +37,16 @@ export const WEBM_DRAIN_MS = 1500;
 
 /** Candidate MIME types, best first; MP4 with AAC is never native in Chromium (it needs a remux). */
 const CANDIDATES = {
-  mp4: { av: ['video/mp4;codecs=avc1,opus', 'video/mp4;codecs=avc1.42E01E,opus', 'video/mp4'], v: ['video/mp4;codecs=avc1', 'video/mp4'], a: ['audio/mp4;codecs=opus', 'audio/mp4'] },
-  webm: { av: ['video/webm;codecs=vp8,opus', 'video/webm;codecs=vp9,opus', 'video/webm'], v: ['video/webm;codecs=vp8', 'video/webm'], a: ['audio/webm;codecs=opus', 'audio/webm'] },
+  mp4: {
+    av: ['video/mp4;codecs=avc1,opus', 'video/mp4;codecs=avc1.42E01E,opus', 'video/mp4'],
+    v: ['video/mp4;codecs=avc1', 'video/mp4'],
+    a: ['audio/mp4;codecs=opus', 'audio/mp4'],
+  },
+  webm: {
+    av: ['video/webm;codecs=vp8,opus', 'video/webm;codecs=vp9,opus', 'video/webm'],
+    v: ['video/webm;codecs=vp8', 'video/webm'],
+    a: ['audio/webm;codecs=opus', 'audio/webm'],
+  },
 };
 
 /** The first MIME type this browser records for `format` and the stream's kinds of tracks, if any. */
@@ -62,7 +70,10 @@ export class StreamRecorder extends Emitter<StreamRecorderEvents> {
   private clock: ReturnType<typeof setInterval> | undefined;
   private stopped: Promise<RecordingResult> | undefined;
 
-  constructor(readonly stream: MediaStream, private readonly options: StreamRecorderOptions = {}) {
+  constructor(
+    readonly stream: MediaStream,
+    private readonly options: StreamRecorderOptions = {},
+  ) {
     super();
     const format = options.format ?? 'mp4';
     const mimeType = pickMimeType(format, stream.getVideoTracks().length > 0, stream.getAudioTracks().length > 0);
@@ -79,7 +90,8 @@ export class StreamRecorder extends Emitter<StreamRecorderEvents> {
       this.size += e.data.size;
       this.emit('data', { size: this.size });
     };
-    this.recorder.onerror = (e) => this.emit('error', { message: String((e as unknown as { error?: Error }).error?.message ?? 'recording failed') });
+    this.recorder.onerror = (e) =>
+      this.emit('error', { message: String((e as unknown as { error?: Error }).error?.message ?? 'recording failed') });
   }
 
   get state(): RecordingState {

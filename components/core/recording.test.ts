@@ -17,7 +17,10 @@ describe('MediaMix', () => {
     const canvas = Object.assign(document.createElement('canvas'), { width: 320, height: 240 });
     const source = canvas.captureStream(10);
     const mix = new MediaMix({ width: 641, height: 361, fps: 10 });
-    mix.setSources([{ id: 'a', name: '<b>Ann</b>', stream: source }, { id: 'b', name: 'Bob', stream: undefined }]);
+    mix.setSources([
+      { id: 'a', name: '<b>Ann</b>', stream: source },
+      { id: 'b', name: 'Bob', stream: undefined },
+    ]);
     const settings = mix.stream.getVideoTracks()[0]!.getSettings();
     expect([settings.width, settings.height]).to.deep.equal([642, 362]);
     expect(mix.stream.getAudioTracks()).to.have.length(1);

@@ -74,7 +74,8 @@ export class RecordingJob extends Emitter<RecordingJobEvents> {
     super();
     const { source, session } = options;
     if (!(source instanceof MediaStream)) checkSource(source);
-    if (options.format && options.format !== 'mp4' && options.format !== 'webm') throw new Error(`unknown format "${String(options.format).slice(0, 20)}": use mp4 or webm`);
+    if (options.format && options.format !== 'mp4' && options.format !== 'webm')
+      throw new Error(`unknown format "${String(options.format).slice(0, 20)}": use mp4 or webm`);
     if (options.audioCodec && options.audioCodec !== 'opus' && options.audioCodec !== 'aac') {
       throw new Error(`unknown audio codec "${String(options.audioCodec).slice(0, 20)}": use opus or aac`);
     }
@@ -89,7 +90,8 @@ export class RecordingJob extends Emitter<RecordingJobEvents> {
       this.mix = new MediaMix({ ...size, fps: options.fps });
       const update = () => this.mix?.setSources(sourcesOf(source, session));
       update();
-      for (const type of ['peer-join', 'peer-leave', 'peer-update', 'stream', 'local-stream'] as const) this.off.push(session.on(type, update));
+      for (const type of ['peer-join', 'peer-leave', 'peer-update', 'stream', 'local-stream'] as const)
+        this.off.push(session.on(type, update));
       stream = this.mix.stream;
     }
     const hasVideo = stream.getVideoTracks().length > 0;
@@ -212,7 +214,10 @@ export async function snapshotSource(
     if (!stream) throw new Error(`nothing to capture for ${source}`);
     return snapshotJpeg(stream, options.quality);
   }
-  const mix = new MediaMix({ ...defaultSize('room', session), ...(options.width && options.height ? { width: options.width, height: options.height } : {}) });
+  const mix = new MediaMix({
+    ...defaultSize('room', session),
+    ...(options.width && options.height ? { width: options.width, height: options.height } : {}),
+  });
   try {
     mix.setSources(sourcesOf('room', session));
     await mix.ready();
@@ -236,7 +241,9 @@ export function sourcesOf(source: 'self' | 'room' | `peer:${string}`, session: R
     const peer = session.peers.get(source.slice(5));
     return peer ? [{ id: peer.peerId, name: peer.name, stream: peer.stream }] : [];
   }
-  const others = [...session.peers.values()].filter((p) => p.role !== 'viewer').map((p) => ({ id: p.peerId, name: p.name, stream: p.stream }));
+  const others = [...session.peers.values()]
+    .filter((p) => p.role !== 'viewer')
+    .map((p) => ({ id: p.peerId, name: p.name, stream: p.stream }));
   return session.options.role === 'viewer' ? others : [self, ...others];
 }
 

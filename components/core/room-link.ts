@@ -66,7 +66,11 @@ export class RoomLink extends Emitter<RoomLinkEvents> {
     return this.address;
   }
 
-  constructor(private readonly address: ServerAddress, private readonly room: string, private readonly log: Log) {
+  constructor(
+    private readonly address: ServerAddress,
+    private readonly room: string,
+    private readonly log: Log,
+  ) {
     super();
   }
 
@@ -78,7 +82,10 @@ export class RoomLink extends Emitter<RoomLinkEvents> {
     this.socket = socket;
     return new Promise<JoinedMessage>((resolve, reject) => {
       let settled = false;
-      const timer = setTimeout(() => fail(new SessionError('server-unreachable', `no answer from ${url} within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => fail(new SessionError('server-unreachable', `no answer from ${url} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       const fail = (err: SessionError) => {
         if (settled) return;
         settled = true;

@@ -121,7 +121,8 @@ export class RoomSession extends Emitter<SessionEvents> {
 
   constructor(readonly options: RoomSessionOptions) {
     super();
-    if (!ROOM_NAME.test(options.room ?? '')) throw new SessionError('bad-options', 'room must be 1–64 characters without "/" or control characters');
+    if (!ROOM_NAME.test(options.room ?? ''))
+      throw new SessionError('bad-options', 'room must be 1–64 characters without "/" or control characters');
     this.room = options.room;
     this.name = (options.name ?? '').trim() || 'Guest';
     this.role = options.role ?? 'member';
@@ -460,7 +461,10 @@ export class RoomSession extends Emitter<SessionEvents> {
       case 'room-closed':
         this.emit('error', {
           code: msg.type,
-          message: msg.type === 'kicked' ? `removed from the room: ${String(msg.reason).slice(0, 200)}` : `the room was closed: ${String(msg.reason).slice(0, 200)}`,
+          message:
+            msg.type === 'kicked'
+              ? `removed from the room: ${String(msg.reason).slice(0, 200)}`
+              : `the room was closed: ${String(msg.reason).slice(0, 200)}`,
           fatal: true,
         });
         this.teardown('error');

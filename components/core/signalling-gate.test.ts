@@ -29,7 +29,12 @@ describe('SignallingGate', () => {
     expect(handled.map((m) => `${m.type} ${m.src ?? ''}`)).to.deep.equal(['OPEN ', 'OFFER member-1']);
     members.add('newcomer');
     gate.admit('newcomer');
-    expect(handled.map((m) => `${m.type} ${m.src ?? ''}`)).to.deep.equal(['OPEN ', 'OFFER member-1', 'OFFER newcomer', 'CANDIDATE newcomer']);
+    expect(handled.map((m) => `${m.type} ${m.src ?? ''}`)).to.deep.equal([
+      'OPEN ',
+      'OFFER member-1',
+      'OFFER newcomer',
+      'CANDIDATE newcomer',
+    ]);
     gate.destroy();
   });
 

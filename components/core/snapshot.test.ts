@@ -14,7 +14,10 @@ function canvasStream(width: number, height: number) {
 }
 
 describe('snapshotJpeg', () => {
-  for (const [w, h] of [[640, 480], [1280, 720]] as const) {
+  for (const [w, h] of [
+    [640, 480],
+    [1280, 720],
+  ] as const) {
     it(`captures a ${w}x${h} source as a ${w}x${h} JPEG`, async () => {
       const { stream, stop } = canvasStream(w, h);
       try {

@@ -32,7 +32,22 @@ function rng(seed: number) {
 function* frames(count: number, seed: number): Generator<string | Buffer> {
   const r = rng(seed);
   const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)]!;
-  const types = ['join', 'leave', 'update', 'ping', 'relay', 'app', 'OFFER', 'ANSWER', 'CANDIDATE', 'HEARTBEAT', 'LEAVE', '__proto__', 'constructor', ''];
+  const types = [
+    'join',
+    'leave',
+    'update',
+    'ping',
+    'relay',
+    'app',
+    'OFFER',
+    'ANSWER',
+    'CANDIDATE',
+    'HEARTBEAT',
+    'LEAVE',
+    '__proto__',
+    'constructor',
+    '',
+  ];
   for (let i = 0; i < count; i++) {
     switch (Math.floor(r() * 8)) {
       case 0:
@@ -42,10 +57,19 @@ function* frames(count: number, seed: number): Generator<string | Buffer> {
         yield JSON.stringify({ type: pick(types), name: r() }).slice(0, Math.floor(r() * 30));
         break;
       case 2:
-        yield JSON.stringify({ type: pick(types), to: pick(['*', 'ghost', '', 'x'.repeat(80)]), data: { a: r() }, bin: pick(['@@', 'AAAA', undefined]) });
+        yield JSON.stringify({
+          type: pick(types),
+          to: pick(['*', 'ghost', '', 'x'.repeat(80)]),
+          data: { a: r() },
+          bin: pick(['@@', 'AAAA', undefined]),
+        });
         break;
       case 3:
-        yield JSON.stringify({ type: pick(types), media: { audio: pick([true, 'no', null]), video: r() }, name: pick(['', 'x'.repeat(100), '\u0000', 'ok']) });
+        yield JSON.stringify({
+          type: pick(types),
+          media: { audio: pick([true, 'no', null]), video: r() },
+          name: pick(['', 'x'.repeat(100), '\u0000', 'ok']),
+        });
         break;
       case 4:
         yield '['.repeat(5000) + ']'.repeat(5000);
@@ -54,7 +78,11 @@ function* frames(count: number, seed: number): Generator<string | Buffer> {
         yield JSON.stringify([pick(types), r(), null]);
         break;
       case 6:
-        yield JSON.stringify({ type: pick(types), dst: `made-up-${Math.floor(r() * 1e6)}`, payload: { sdp: 'x'.repeat(Math.floor(r() * 2000)) } });
+        yield JSON.stringify({
+          type: pick(types),
+          dst: `made-up-${Math.floor(r() * 1e6)}`,
+          payload: { sdp: 'x'.repeat(Math.floor(r() * 2000)) },
+        });
         break;
       default:
         yield String.fromCharCode(...Array.from({ length: 50 }, () => Math.floor(r() * 0xffff)));
@@ -75,92 +103,98 @@ async function closeCode(ws: WebSocket, timeoutMs = 5000): Promise<number | 'ope
   });
 }
 
-test('malformed floods on both sockets and relays to nobody are cut off (1008); 1 MiB frames refused; churn: the heap comes back', { timeout: 180_000 }, async () => {
-  await health();
-  const start = (await health()).memory.heapUsed;
+test(
+  'malformed floods on both sockets and relays to nobody are cut off (1008); 1 MiB frames refused; churn: the heap comes back',
+  { timeout: 180_000 },
+  async () => {
+    await health();
+    const start = (await health()).memory.heapUsed;
 
-  // A member, registered at PeerServer with its issued id and token, whose sockets we abuse.
-  const member = await roomClient(server.url, 'abuse');
-  member.send({ type: 'join', name: 'Mallory' });
-  const joined = await member.next('joined');
-  const peerWs = new WebSocket(wsUrl(`/r/abuse/peerjs/peerjs?key=peerjs&id=${joined.self.peerId}&token=${joined.peerToken}`));
-  await new Promise((resolve, reject) => peerWs.once('message', resolve).once('error', reject));
-  peerWs.on('error', () => {});
+    // A member, registered at PeerServer with its issued id and token, whose sockets we abuse.
+    const member = await roomClient(server.url, 'abuse');
+    member.send({ type: 'join', name: 'Mallory' });
+    const joined = await member.next('joined');
+    const peerWs = new WebSocket(wsUrl(`/r/abuse/peerjs/peerjs?key=peerjs&id=${joined.self.peerId}&token=${joined.peerToken}`));
+    await new Promise((resolve, reject) => peerWs.once('message', resolve).once('error', reject));
+    peerWs.on('error', () => {});
 
-  // Malformed frames on the PeerServer socket: it is closed long before 10,000.
-  const peerClosed = closeCode(peerWs, 10_000);
-  let n = 0;
-  for (const f of frames(10_000, 1)) {
-    if (peerWs.readyState !== WebSocket.OPEN) break;
-    peerWs.send(f);
-    if (++n % 100 === 0) await new Promise((r) => setTimeout(r, 5));
-  }
-  assert.equal(await peerClosed, 1008, 'the signalling socket is closed as a policy violation');
-  assert.ok(n < 10_000, `cut off after ${n} frames`);
-
-  // Malformed frames on room sockets: 50 sockets, each answered with errors until its budget is spent, then closed.
-  const gen = frames(10_000, 2);
-  let cut = 0;
-  let errors = 0;
-  for (let s = 0; s < 50; s++) {
-    const c = await roomClient(server.url, `abuse-${s % 5}`);
-    const closed = closeCode(c.ws);
-    for (let i = 0; i < 200 && c.ws.readyState === WebSocket.OPEN; i++) c.send(gen.next().value);
-    if ((await closed) === 1008) cut++;
-    for (;;) {
-      const m = await c.next(undefined, 10).catch(() => undefined);
-      if (!m) break;
-      if (m.type === 'error') errors++;
+    // Malformed frames on the PeerServer socket: it is closed long before 10,000.
+    const peerClosed = closeCode(peerWs, 10_000);
+    let n = 0;
+    for (const f of frames(10_000, 1)) {
+      if (peerWs.readyState !== WebSocket.OPEN) break;
+      peerWs.send(f);
+      if (++n % 100 === 0) await new Promise((r) => setTimeout(r, 5));
     }
-  }
-  assert.equal(cut, 50, 'every flooding room socket was closed with 1008');
-  assert.ok(errors >= 50 * 10, `bad frames were answered with errors before the cut (${errors})`);
+    assert.equal(await peerClosed, 1008, 'the signalling socket is closed as a policy violation');
+    assert.ok(n < 10_000, `cut off after ${n} frames`);
 
-  // Relays to made-up peer ids: refused one by one, then the socket is cut off.
-  const memberClosed = closeCode(member.ws);
-  for (let i = 0; i < 150 && member.ws.readyState === WebSocket.OPEN; i++) member.send({ type: 'relay', to: `ghost-${i}`, data: { i } });
-  assert.equal((await member.next('error')).code, 'unknown-peer');
-  assert.equal(await memberClosed, 1008);
+    // Malformed frames on room sockets: 50 sockets, each answered with errors until its budget is spent, then closed.
+    const gen = frames(10_000, 2);
+    let cut = 0;
+    let errors = 0;
+    for (let s = 0; s < 50; s++) {
+      const c = await roomClient(server.url, `abuse-${s % 5}`);
+      const closed = closeCode(c.ws);
+      for (let i = 0; i < 200 && c.ws.readyState === WebSocket.OPEN; i++) c.send(gen.next().value);
+      if ((await closed) === 1008) cut++;
+      for (;;) {
+        const m = await c.next(undefined, 10).catch(() => undefined);
+        if (!m) break;
+        if (m.type === 'error') errors++;
+      }
+    }
+    assert.equal(cut, 50, 'every flooding room socket was closed with 1008');
+    assert.ok(errors >= 50 * 10, `bad frames were answered with errors before the cut (${errors})`);
 
-  // 1 MiB frames: the room socket answers too-large; PeerServer's socket (64 KiB cap) closes with 1009.
-  const big = await roomClient(server.url, 'abuse');
-  big.send({ type: 'join', name: 'Big' });
-  const bigJoined = await big.next('joined');
-  big.send(Buffer.alloc(1024 * 1024, 0x41).toString());
-  assert.equal((await big.next('error')).code, 'too-large');
-  const ws = new WebSocket(wsUrl(`/r/abuse/peerjs/peerjs?key=peerjs&id=${bigJoined.self.peerId}&token=${bigJoined.peerToken}`));
-  ws.on('error', () => {});
-  await new Promise((r) => ws.once('open', r));
-  const closed = closeCode(ws);
-  ws.send(Buffer.alloc(1024 * 1024, 0x41));
-  assert.equal(await closed, 1009);
-  big.close();
-  // 500 rapid join/leave cycles.
-  for (let i = 0; i < 500; i++) {
-    const c = await roomClient(server.url, `churn-${i % 7}`);
-    c.send({ type: 'join', name: `Churn ${i}` });
-    await c.next('joined');
-    c.send({ type: 'leave' });
-    await c.next('left');
-    if (i % 2) c.ws.terminate();
-    else c.close();
-  }
+    // Relays to made-up peer ids: refused one by one, then the socket is cut off.
+    const memberClosed = closeCode(member.ws);
+    for (let i = 0; i < 150 && member.ws.readyState === WebSocket.OPEN; i++) member.send({ type: 'relay', to: `ghost-${i}`, data: { i } });
+    assert.equal((await member.next('error')).code, 'unknown-peer');
+    assert.equal(await memberClosed, 1008);
 
-  peerWs.close();
-  await new Promise((r) => setTimeout(r, 2000));
-  const end = await health();
-  assert.equal(end.ok, true);
-  assert.equal(end.members, 0, 'every member is gone');
-  assert.equal(end.rooms, 0, 'every room is gone');
-  const growthMiB = (end.memory.heapUsed - start) / 2 ** 20;
-  console.log(`heap: start ${(start / 2 ** 20).toFixed(1)} MiB, end ${(end.memory.heapUsed / 2 ** 20).toFixed(1)} MiB, growth ${growthMiB.toFixed(1)} MiB`);
-  assert.ok(growthMiB < 20, `heap returns within 20 MiB of its start (grew ${growthMiB.toFixed(1)} MiB)`);
+    // 1 MiB frames: the room socket answers too-large; PeerServer's socket (64 KiB cap) closes with 1009.
+    const big = await roomClient(server.url, 'abuse');
+    big.send({ type: 'join', name: 'Big' });
+    const bigJoined = await big.next('joined');
+    big.send(Buffer.alloc(1024 * 1024, 0x41).toString());
+    assert.equal((await big.next('error')).code, 'too-large');
+    const ws = new WebSocket(wsUrl(`/r/abuse/peerjs/peerjs?key=peerjs&id=${bigJoined.self.peerId}&token=${bigJoined.peerToken}`));
+    ws.on('error', () => {});
+    await new Promise((r) => ws.once('open', r));
+    const closed = closeCode(ws);
+    ws.send(Buffer.alloc(1024 * 1024, 0x41));
+    assert.equal(await closed, 1009);
+    big.close();
+    // 500 rapid join/leave cycles.
+    for (let i = 0; i < 500; i++) {
+      const c = await roomClient(server.url, `churn-${i % 7}`);
+      c.send({ type: 'join', name: `Churn ${i}` });
+      await c.next('joined');
+      c.send({ type: 'leave' });
+      await c.next('left');
+      if (i % 2) c.ws.terminate();
+      else c.close();
+    }
 
-  const after = await roomClient(server.url, 'after');
-  after.send({ type: 'join', name: 'Ann' });
-  assert.equal((await after.next('joined')).type, 'joined', 'still serving joins');
-  after.close();
-});
+    peerWs.close();
+    await new Promise((r) => setTimeout(r, 2000));
+    const end = await health();
+    assert.equal(end.ok, true);
+    assert.equal(end.members, 0, 'every member is gone');
+    assert.equal(end.rooms, 0, 'every room is gone');
+    const growthMiB = (end.memory.heapUsed - start) / 2 ** 20;
+    console.log(
+      `heap: start ${(start / 2 ** 20).toFixed(1)} MiB, end ${(end.memory.heapUsed / 2 ** 20).toFixed(1)} MiB, growth ${growthMiB.toFixed(1)} MiB`,
+    );
+    assert.ok(growthMiB < 20, `heap returns within 20 MiB of its start (grew ${growthMiB.toFixed(1)} MiB)`);
+
+    const after = await roomClient(server.url, 'after');
+    after.send({ type: 'join', name: 'Ann' });
+    assert.equal((await after.next('joined')).type, 'joined', 'still serving joins');
+    after.close();
+  },
+);
 
 test('an address whose sockets keep being cut off is refused for a minute; other addresses are not', async () => {
   const strict = await startServer([]);

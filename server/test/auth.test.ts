@@ -31,7 +31,10 @@ async function refused(room: string, fields: Record<string, unknown>, reason: Re
 test('tokens: signed, expiring, bound to a room (pure)', () => {
   const now = Date.now();
   const t = createToken({ room: 'a', identity: 'u1', ttlSeconds: 60, now }, SECRET);
-  assert.deepEqual(verifyToken(t, SECRET, 'a', now), { ok: true, claims: { room: 'a', identity: 'u1', expiresAt: Math.floor(now / 1000) + 60 } });
+  assert.deepEqual(verifyToken(t, SECRET, 'a', now), {
+    ok: true,
+    claims: { room: 'a', identity: 'u1', expiresAt: Math.floor(now / 1000) + 60 },
+  });
   assert.deepEqual(verifyToken(t, SECRET, 'b', now), { ok: false, reason: 'token is for another room' });
   assert.deepEqual(verifyToken(t, SECRET, 'a', now + 61_000), { ok: false, reason: 'token expired' });
   assert.deepEqual(verifyToken(t, 'other-secret', 'a', now), { ok: false, reason: 'bad token signature' });

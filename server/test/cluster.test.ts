@@ -49,7 +49,9 @@ async function member(server: AvServer, room: string, name: string, extra: Recor
 
 /** A member's PeerServer socket, collecting what it receives. */
 async function signalling(server: AvServer, room: string, joined: { self: { peerId: string }; peerToken: string }) {
-  const ws = new WebSocket(`${server.url.replace('http', 'ws')}/r/${room}/peerjs/peerjs?key=peerjs&id=${joined.self.peerId}&token=${joined.peerToken}&version=1.5.5`);
+  const ws = new WebSocket(
+    `${server.url.replace('http', 'ws')}/r/${room}/peerjs/peerjs?key=peerjs&id=${joined.self.peerId}&token=${joined.peerToken}&version=1.5.5`,
+  );
   const inbox: any[] = [];
   ws.on('message', (m) => inbox.push(JSON.parse(m.toString())));
   await new Promise((resolve, reject) => ws.once('message', resolve).once('error', reject));
@@ -69,7 +71,11 @@ const until = async <T>(what: string, fn: () => T | undefined, ms = 3000): Promi
 test('members on two nodes meet in one room: roster, media updates, relay, signalling and leaves cross nodes', async () => {
   const ann = await member(a, 'standup', 'Ann');
   const bob = await member(b, 'standup', 'Bob');
-  assert.deepEqual(bob.joined.peers.map((p: { name: string }) => p.name), ['Ann'], 'Bob, on B, sees Ann, on A');
+  assert.deepEqual(
+    bob.joined.peers.map((p: { name: string }) => p.name),
+    ['Ann'],
+    'Bob, on B, sees Ann, on A',
+  );
   assert.equal((await ann.c.next('peer-joined')).peer.name, 'Bob');
 
   bob.c.send({ type: 'update', media: { audio: false, video: true } });
@@ -96,7 +102,7 @@ test('members on two nodes meet in one room: roster, media updates, relay, signa
 
   bob.c.send({ type: 'leave' });
   assert.equal((await ann.c.next('peer-left')).peerId, bob.id);
-  const bobClosed = await until('leaving closes Bob\'s signalling', () => (bobSig.ws.readyState === WebSocket.CLOSED ? true : undefined));
+  const bobClosed = await until("leaving closes Bob's signalling", () => (bobSig.ws.readyState === WebSocket.CLOSED ? true : undefined));
   assert.ok(bobClosed);
   for (const s of [annSig, eveSig]) s.ws.close();
   for (const m of [ann, bob, eve]) m.c.close();
@@ -105,7 +111,12 @@ test('members on two nodes meet in one room: roster, media updates, relay, signa
 test('limits and lockouts are cluster-wide', async () => {
   const joined: RoomClient[] = [];
   const results: string[] = [];
-  for (const [server, name] of [[a, 'Ann'], [b, 'Bob'], [a, 'Cy'], [b, 'Di']] as const) {
+  for (const [server, name] of [
+    [a, 'Ann'],
+    [b, 'Bob'],
+    [a, 'Cy'],
+    [b, 'Di'],
+  ] as const) {
     const c = await roomClient(server.url, 'three');
     c.send({ type: 'join', name });
     const m = await c.next();

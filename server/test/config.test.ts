@@ -4,7 +4,13 @@ import { test } from 'node:test';
 import { ConfigError, OPTIONS, helpText, loadConfig } from '../config.js';
 
 const files: Record<string, string> = {
-  'good.json': JSON.stringify({ port: 7000, host: '0.0.0.0', maxParticipants: 4, rooms: { board: { password: 'b' } }, turn: { urls: ['turn:t:3478'], secret: 'file-secret' } }),
+  'good.json': JSON.stringify({
+    port: 7000,
+    host: '0.0.0.0',
+    maxParticipants: 4,
+    rooms: { board: { password: 'b' } },
+    turn: { urls: ['turn:t:3478'], secret: 'file-secret' },
+  }),
   'bad-type.json': JSON.stringify({ port: 'eighty' }),
   'unknown.json': JSON.stringify({ turn: { urls: ['turn:t'], secret: 's', colour: 'red' } }),
   'broken.json': '{ "port": ',
@@ -41,7 +47,11 @@ test('precedence: defaults < config file < environment < flags', () => {
 
 test('validation names the bad key and where it came from', () => {
   const fails = (argv: string[], env: Record<string, string>, message: RegExp) =>
-    assert.throws(() => load(argv, env), (e: unknown) => e instanceof ConfigError && message.test(e.message), message.source);
+    assert.throws(
+      () => load(argv, env),
+      (e: unknown) => e instanceof ConfigError && message.test(e.message),
+      message.source,
+    );
   fails(['--port', '70000'], {}, /^invalid config: port \(from --port\): .*65535/);
   fails([], { AV_PORT: 'x' }, /port \(from env AV_PORT\): expected an integer/);
   fails(['--config', 'bad-type.json'], {}, /port \(from config file bad-type\.json\)/);

@@ -26,15 +26,21 @@ test('SIGTERM: members get server-shutdown, the server stops being ready, and th
   }
 });
 
-test('the systemd unit passes systemd-analyze verify', { skip: !existsSync('/usr/bin/systemd-analyze') && 'systemd-analyze is not installed' }, () => {
-  const r = spawnSync('systemd-analyze', ['verify', '--man=no', 'server/av-server.service'], { encoding: 'utf8' });
-  const complaints = `${r.stdout}${r.stderr}`
-    .split('\n')
-    // The unit names a user and an install path that exist on the target machine, not necessarily here.
-    .filter((l) => l.trim() && !/Command .* is not executable|No such file or directory|Failed to resolve user|user .* does not exist/i.test(l));
-  assert.deepEqual(complaints, [], 'no complaints');
-  assert.equal(r.status, 0);
-});
+test(
+  'the systemd unit passes systemd-analyze verify',
+  { skip: !existsSync('/usr/bin/systemd-analyze') && 'systemd-analyze is not installed' },
+  () => {
+    const r = spawnSync('systemd-analyze', ['verify', '--man=no', 'server/av-server.service'], { encoding: 'utf8' });
+    const complaints = `${r.stdout}${r.stderr}`
+      .split('\n')
+      // The unit names a user and an install path that exist on the target machine, not necessarily here.
+      .filter(
+        (l) => l.trim() && !/Command .* is not executable|No such file or directory|Failed to resolve user|user .* does not exist/i.test(l),
+      );
+    assert.deepEqual(complaints, [], 'no complaints');
+    assert.equal(r.status, 0);
+  },
+);
 
 test('the bundle, its chunks and the ffmpeg.wasm core are served with CORS, for pages and workers on other origins', async () => {
   const server = await startServer();

@@ -129,7 +129,9 @@ test('peer ids are issued, never chosen: only the resume token takes an id, and 
 test('bad URLs are refused at the upgrade, and floods are rate-limited without harm', async () => {
   for (const path of ['/nope', '/r//ws', '/r/%E0%A4%A/ws', `/r/${'x'.repeat(65)}/ws`]) {
     const ws = new WebSocket(`${server.url.replace('http', 'ws')}${path}`);
-    const status = await new Promise<number>((resolve) => ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)).once('error', () => resolve(-1)));
+    const status = await new Promise<number>((resolve) =>
+      ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)).once('error', () => resolve(-1)),
+    );
     assert.ok(status === 404 || status === 400, `${path} → ${status}`);
   }
   const c = await client('flood');

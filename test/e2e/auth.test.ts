@@ -23,7 +23,11 @@ test('wrong password: auth-failed, nothing joined, no device opened; the right p
   const token = createToken({ room: 'vault', identity: 'user-7', ttlSeconds: 120 }, 'backend-secret-for-tests');
   const bob = await memberPage(ctx.chromium.browser, ctx.server.url, { room: 'vault', name: 'Bob', token });
   open.push(ann, bob);
-  await waitFor('Ann decodes Bob', () => inboundByPeer(ann.page), (s) => Object.values(s)[0]?.framesDecoded! > 0);
+  await waitFor(
+    'Ann decodes Bob',
+    () => inboundByPeer(ann.page),
+    (s) => Object.values(s)[0]?.framesDecoded! > 0,
+  );
   assert.equal(await ann.page.evaluate(() => document.querySelector('av-room')!.peers[0]!.identity), 'user-7');
 });
 

@@ -40,7 +40,12 @@ test('Ann through node A and Bob through node B share a room: video both ways, c
   assert.equal((await serverMetrics(b.url)).av_members, 1, 'Bob is on node B');
 
   for (const p of [ann, bob]) {
-    const first = await waitFor('video from the other node decodes', () => frames(p), (f) => f.length === 1 && f[0]! > 0, 30_000);
+    const first = await waitFor(
+      'video from the other node decodes',
+      () => frames(p),
+      (f) => f.length === 1 && f[0]! > 0,
+      30_000,
+    );
     await new Promise((r) => setTimeout(r, 1500));
     const later = await frames(p);
     assert.ok(later[0]! > first[0]!, `frames keep rising: ${first} → ${later}`);
@@ -49,15 +54,27 @@ test('Ann through node A and Bob through node B share a room: video both ways, c
   await ann.page.evaluate(() => document.querySelector('av-chat')!.send('hello from A'));
   await bob.page.evaluate(() => document.querySelector('av-chat')!.send('hello from B'));
   for (const p of [ann, bob]) {
-    await waitFor('both chat lines', () => chatTexts(p), (t) => t.includes('Ann: hello from A') && t.includes('Bob: hello from B'), 15_000);
+    await waitFor(
+      'both chat lines',
+      () => chatTexts(p),
+      (t) => t.includes('Ann: hello from A') && t.includes('Bob: hello from B'),
+      15_000,
+    );
   }
 
   await bob.page.evaluate(() => {
     (window as unknown as { got: unknown[] }).got = [];
-    document.querySelector('av-room')!.addEventListener('av-room-message', (e) => (window as unknown as { got: unknown[] }).got.push((e as CustomEvent).detail));
+    document
+      .querySelector('av-room')!
+      .addEventListener('av-room-message', (e) => (window as unknown as { got: unknown[] }).got.push((e as CustomEvent).detail));
   });
   assert.equal(await a.broadcast('across', { notice: 'from node A' }), 2);
-  const got = await waitFor('the broadcast reaches Bob on node B', () => bob.page.evaluate(() => (window as unknown as { got: unknown[] }).got), (g) => g.length > 0, 5000);
+  const got = await waitFor(
+    'the broadcast reaches Bob on node B',
+    () => bob.page.evaluate(() => (window as unknown as { got: unknown[] }).got),
+    (g) => g.length > 0,
+    5000,
+  );
   assert.deepEqual(got, [{ from: 'server', data: { notice: 'from node A' }, via: 'server' }]);
 });
 
@@ -69,7 +86,12 @@ test('moderation from node A reaches a member on node B: requestMute mutes its e
   open.push(bob);
   await bob.page.locator('av-room[state="connected"]').waitFor({ timeout: 20_000 });
   const bobId = await bob.page.evaluate(() => document.querySelector('av-room')!.session!.peerId!);
-  await waitFor('Ann sees Bob', () => ann.page.evaluate(() => document.querySelector('av-room')!.peers.length), (n) => n === 1, 20_000);
+  await waitFor(
+    'Ann sees Bob',
+    () => ann.page.evaluate(() => document.querySelector('av-room')!.peers.length),
+    (n) => n === 1,
+    20_000,
+  );
 
   assert.equal(await a.requestMute(bobId, 'Moderator'), true);
   await bob.page.locator('av-room[muted]').waitFor({ timeout: 5000 });
@@ -82,17 +104,30 @@ test('moderation from node A reaches a member on node B: requestMute mutes its e
     };
   });
   assert.deepEqual(muted, { sending: false, status: 'Muted by Moderator', button: 'true' });
-  await waitFor('Ann sees Bob muted', () => ann.page.evaluate(() => document.querySelector('av-room')!.peers[0]?.media.audio), (audio) => audio === false, 5000);
+  await waitFor(
+    'Ann sees Bob muted',
+    () => ann.page.evaluate(() => document.querySelector('av-room')!.peers[0]?.media.audio),
+    (audio) => audio === false,
+    5000,
+  );
 
   assert.equal(await a.kick(bobId, 'spamming'), true);
   await bob.page.locator('av-room[state="error"]').waitFor({ timeout: 5000 });
   const kicked = await bob.page.evaluate(() => ({
     status: document.querySelector('av-room')!.shadowRoot!.querySelector('.status')!.textContent,
     errors: (window as unknown as { __errors: { code: string; fatal: boolean }[] }).__errors.map((e) => `${e.code} ${e.fatal}`),
-    tracksEnded: document.querySelector('av-room')!.session!.localStream.getTracks().every((t) => t.readyState === 'ended'),
+    tracksEnded: document
+      .querySelector('av-room')!
+      .session!.localStream.getTracks()
+      .every((t) => t.readyState === 'ended'),
   }));
   assert.equal(kicked.status, 'You were removed from the room');
   assert.ok(kicked.errors.includes('kicked true'), JSON.stringify(kicked.errors));
   assert.equal(kicked.tracksEnded, true, 'its camera and microphone are released');
-  await waitFor('Ann drops Bob at once', () => ann.page.evaluate(() => document.querySelector('av-room')!.peers.length), (n) => n === 0, 3000);
+  await waitFor(
+    'Ann drops Bob at once',
+    () => ann.page.evaluate(() => document.querySelector('av-room')!.peers.length),
+    (n) => n === 0,
+    3000,
+  );
 });

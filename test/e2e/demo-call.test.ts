@@ -20,7 +20,9 @@ after(async () => {
 /** The one other member's inbound counters (getStats) and the remote video's width. */
 async function inbound(page: Page) {
   const [row] = Object.values(await inboundByPeer(page));
-  const videoWidth = await page.evaluate(() => document.querySelector('av-room')!.shadowRoot!.querySelector<HTMLVideoElement>('video.remote')?.videoWidth ?? 0);
+  const videoWidth = await page.evaluate(
+    () => document.querySelector('av-room')!.shadowRoot!.querySelector<HTMLVideoElement>('video.remote')?.videoWidth ?? 0,
+  );
   return row && { ...row, videoWidth };
 }
 
@@ -37,11 +39,18 @@ test('two browser contexts on the demo page see and hear each other', async () =
       await page.goto(`${server.url}/?room=e2e-demo&name=${name}`);
       pages.push(page);
       // The page uses nothing but the one script tag, served by our own server.
-      assert.ok(requests.every((u) => u.startsWith(server.url)), `only our server is contacted: ${requests.join(', ')}`);
+      assert.ok(
+        requests.every((u) => u.startsWith(server.url)),
+        `only our server is contacted: ${requests.join(', ')}`,
+      );
     }
     for (const page of pages) {
       await page.locator('av-room[state="connected"]').waitFor({ timeout: 15_000 });
-      const first = await waitFor('remote video decoding', () => inbound(page), (s) => !!s && s.framesDecoded > 0 && s.videoWidth > 0);
+      const first = await waitFor(
+        'remote video decoding',
+        () => inbound(page),
+        (s) => !!s && s.framesDecoded > 0 && s.videoWidth > 0,
+      );
       await page.waitForTimeout(1500);
       const later = await inbound(page);
       assert.ok(later!.framesDecoded > first!.framesDecoded, `framesDecoded rises: ${first!.framesDecoded} → ${later!.framesDecoded}`);

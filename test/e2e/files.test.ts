@@ -9,14 +9,22 @@ const ctx = e2e();
 const { open } = ctx;
 
 async function fileMember(room: string, name: string, fileAttrs = 'auto-accept'): Promise<MemberPage> {
-  const p = await memberPage(ctx.chromium.browser, ctx.server.url, { room, name, audio: 'off', video: 'off' }, {}, `<av-file ${fileAttrs}></av-file>`);
+  const p = await memberPage(
+    ctx.chromium.browser,
+    ctx.server.url,
+    { room, name, audio: 'off', video: 'off' },
+    {},
+    `<av-file ${fileAttrs}></av-file>`,
+  );
   open.push(p);
   await p.page.evaluate(() => {
     const w = window as any;
     w.received = [];
     document.querySelector('av-file')!.addEventListener('av-file-received', async (e) => {
       const { file, transfer } = (e as CustomEvent).detail;
-      const digest = [...new Uint8Array(await crypto.subtle.digest('SHA-256', await file.arrayBuffer()))].map((b) => b.toString(16).padStart(2, '0')).join('');
+      const digest = [...new Uint8Array(await crypto.subtle.digest('SHA-256', await file.arrayBuffer()))]
+        .map((b) => b.toString(16).padStart(2, '0'))
+        .join('');
       w.received.push({ name: file.name, size: file.size, sha256: digest, id: transfer.id });
     });
   });
@@ -24,22 +32,30 @@ async function fileMember(room: string, name: string, fileAttrs = 'auto-accept')
 }
 
 const ready = (p: MemberPage, n: number) =>
-  waitFor('p2p data with everyone', () => p.page.evaluate(() => document.querySelector('av-room')!.peers.map((x) => x.path)), (x) => x.length === n && x.every((y) => y === 'p2p'), 20_000);
+  waitFor(
+    'p2p data with everyone',
+    () => p.page.evaluate(() => document.querySelector('av-room')!.peers.map((x) => x.path)),
+    (x) => x.length === n && x.every((y) => y === 'p2p'),
+    20_000,
+  );
 
 /** Makes random files in the page and offers them; returns their SHA-256s. */
 function sendRandom(page: Page, sizes: number[], name = (i: number) => `random-${i}.bin`) {
-  return page.evaluate(async ({ sizes, names }) => {
-    const files: File[] = [];
-    const hashes: string[] = [];
-    for (const [i, size] of sizes.entries()) {
-      const bytes = new Uint8Array(size);
-      for (let o = 0; o < size; o += 65536) crypto.getRandomValues(bytes.subarray(o, Math.min(size, o + 65536)));
-      hashes.push([...new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))].map((b) => b.toString(16).padStart(2, '0')).join(''));
-      files.push(new File([bytes], names[i]!, { type: 'application/octet-stream' }));
-    }
-    document.querySelector('av-file')!.send(files);
-    return hashes;
-  }, { sizes, names: sizes.map((_, i) => name(i)) });
+  return page.evaluate(
+    async ({ sizes, names }) => {
+      const files: File[] = [];
+      const hashes: string[] = [];
+      for (const [i, size] of sizes.entries()) {
+        const bytes = new Uint8Array(size);
+        for (let o = 0; o < size; o += 65536) crypto.getRandomValues(bytes.subarray(o, Math.min(size, o + 65536)));
+        hashes.push([...new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))].map((b) => b.toString(16).padStart(2, '0')).join(''));
+        files.push(new File([bytes], names[i]!, { type: 'application/octet-stream' }));
+      }
+      document.querySelector('av-file')!.send(files);
+      return hashes;
+    },
+    { sizes, names: sizes.map((_, i) => name(i)) },
+  );
 }
 
 test('0 B, 1 B, 1 MiB + 7 B and 50 MiB of random bytes reach 2 receivers with identical SHA-256', async () => {
@@ -61,7 +77,12 @@ test('0 B, 1 B, 1 MiB + 7 B and 50 MiB of random bytes reach 2 receivers with id
   });
   const hashes = await sendRandom(ann.page, sizes);
   for (const p of [bob, cy]) {
-    const got = await waitFor('all four verified', () => p.page.evaluate(() => (window as any).received), (r: any[]) => r.length === 4, 120_000);
+    const got = await waitFor(
+      'all four verified',
+      () => p.page.evaluate(() => (window as any).received),
+      (r: any[]) => r.length === 4,
+      120_000,
+    );
     const byName = Object.fromEntries(got.map((r: any) => [r.name, r]));
     sizes.forEach((size, i) => {
       assert.equal(byName[`random-${i}.bin`].size, size);
@@ -78,18 +99,33 @@ test('cancel from the sender and from the receiver stops the transfer on both si
   const ann = await fileMember('cancel', 'Ann');
   const bob = await fileMember('cancel', 'Bob');
   for (const p of [ann, bob]) await ready(p, 1);
-  const stateOf = (p: MemberPage, i: number) => p.page.evaluate((i) => {
-    const t = document.querySelector('av-file')!.transfers[i];
-    return t && { state: t.state, bytes: t.bytes };
-  }, i);
-  for (const [i, canceller] of [[0, ann], [1, bob]] as const) {
+  const stateOf = (p: MemberPage, i: number) =>
+    p.page.evaluate((i) => {
+      const t = document.querySelector('av-file')!.transfers[i];
+      return t && { state: t.state, bytes: t.bytes };
+    }, i);
+  for (const [i, canceller] of [
+    [0, ann],
+    [1, bob],
+  ] as const) {
     await sendRandom(ann.page, [200 * 1024 * 1024], () => `big-${i}.bin`);
-    await waitFor('under way', () => stateOf(bob, i), (s) => !!s && s.state === 'active' && s.bytes > 2 * 1024 * 1024, 30_000);
+    await waitFor(
+      'under way',
+      () => stateOf(bob, i),
+      (s) => !!s && s.state === 'active' && s.bytes > 2 * 1024 * 1024,
+      30_000,
+    );
     await canceller.page.evaluate((i) => {
       const el = document.querySelector('av-file')!;
       el.cancel(el.transfers[i]!.id);
     }, i);
-    for (const p of [ann, bob]) await waitFor('cancelled on both sides', () => stateOf(p, i), (s) => s?.state === 'cancelled', 10_000);
+    for (const p of [ann, bob])
+      await waitFor(
+        'cancelled on both sides',
+        () => stateOf(p, i),
+        (s) => s?.state === 'cancelled',
+        10_000,
+      );
     const bytes = (await stateOf(bob, i))!.bytes;
     await new Promise((r) => setTimeout(r, 1000));
     assert.equal((await stateOf(bob, i))!.bytes, bytes, 'nothing more arrives');
@@ -103,16 +139,28 @@ test('a hostile file name is shown and saved as a harmless one; max-size refuses
   const bob = await fileMember('names', 'Bob', 'auto-accept max-size="1000"');
   for (const p of [ann, bob]) await ready(p, 1);
   await sendRandom(ann.page, [100], () => '../../etc/passwd<script>.txt');
-  const [got] = await waitFor('received', () => bob.page.evaluate(() => (window as any).received), (r: any[]) => r.length === 1);
+  const [got] = await waitFor(
+    'received',
+    () => bob.page.evaluate(() => (window as any).received),
+    (r: any[]) => r.length === 1,
+  );
   assert.equal(got.name, 'passwd_script_.txt');
   const shown = await bob.page.evaluate(() => {
     const root = document.querySelector('av-file')!.shadowRoot!;
-    return { name: root.querySelector('.name')!.textContent, download: root.querySelector('a[download]')!.getAttribute('download'), scripts: root.querySelectorAll('script').length };
+    return {
+      name: root.querySelector('.name')!.textContent,
+      download: root.querySelector('a[download]')!.getAttribute('download'),
+      scripts: root.querySelectorAll('script').length,
+    };
   });
   assert.deepEqual(shown, { name: 'passwd_script_.txt', download: 'passwd_script_.txt', scripts: 0 });
 
   await sendRandom(ann.page, [5000], () => 'too-big.bin');
-  const refused = await waitFor('declined', () => ann.page.evaluate(() => document.querySelector('av-file')!.transfers[1]), (t) => t?.state === 'declined');
+  const refused = await waitFor(
+    'declined',
+    () => ann.page.evaluate(() => document.querySelector('av-file')!.transfers[1]),
+    (t) => t?.state === 'declined',
+  );
   assert.match(refused!.error!, /larger than the 1000 B limit/);
   for (const p of open.splice(0)) await p.close();
 });
@@ -123,18 +171,34 @@ test('cutting the peer connection at ~50% and restoring it resumes: bytes sent a
   for (const p of [ann, bob]) await ready(p, 1);
   const size = 50 * 1024 * 1024;
   const [hash] = await sendRandom(ann.page, [size], () => 'resume.bin');
-  const progress = (p: MemberPage) => p.page.evaluate(() => {
-    const t = document.querySelector('av-file')!.transfers[0];
-    return t && { state: t.state, bytes: t.bytes, resent: t.resent };
-  });
-  await waitFor('half way', () => progress(bob), (s) => !!s && s.bytes >= size / 2, 60_000);
+  const progress = (p: MemberPage) =>
+    p.page.evaluate(() => {
+      const t = document.querySelector('av-file')!.transfers[0];
+      return t && { state: t.state, bytes: t.bytes, resent: t.resent };
+    });
+  await waitFor(
+    'half way',
+    () => progress(bob),
+    (s) => !!s && s.bytes >= size / 2,
+    60_000,
+  );
   // Cut: Ann's data connection with Bob goes away under the transfer.
   await ann.page.evaluate(() => {
     const room = document.querySelector('av-room')!;
     room.session!.getDataPeerConnection(room.peers[0]!.peerId)!.close();
   });
-  await waitFor('paused', () => progress(bob), (s) => s?.state === 'paused', 10_000);
-  const [got] = await waitFor('resumed and verified', () => bob.page.evaluate(() => (window as any).received), (r: any[]) => r.length === 1, 60_000);
+  await waitFor(
+    'paused',
+    () => progress(bob),
+    (s) => s?.state === 'paused',
+    10_000,
+  );
+  const [got] = await waitFor(
+    'resumed and verified',
+    () => bob.page.evaluate(() => (window as any).received),
+    (r: any[]) => r.length === 1,
+    60_000,
+  );
   assert.equal(got.sha256, hash);
   const sent = (await progress(ann))!;
   assert.equal(sent.state, 'done');
@@ -144,26 +208,55 @@ test('cutting the peer connection at ~50% and restoring it resumes: bytes sent a
 });
 
 test('without a peer-to-peer path, small files go through the server and larger ones are refused clearly', async () => {
-  const ann = await memberPage(ctx.chromium.browser, ctx.server.url, { room: 'relay-files', name: 'Ann', audio: 'off', video: 'off', 'ice-policy': 'relay' }, {}, '<av-file auto-accept relay-max-size="200000"></av-file>');
-  const bob = await memberPage(ctx.chromium.browser, ctx.server.url, { room: 'relay-files', name: 'Bob', audio: 'off', video: 'off', 'ice-policy': 'relay' }, {}, '<av-file auto-accept relay-max-size="200000"></av-file>');
+  const ann = await memberPage(
+    ctx.chromium.browser,
+    ctx.server.url,
+    { room: 'relay-files', name: 'Ann', audio: 'off', video: 'off', 'ice-policy': 'relay' },
+    {},
+    '<av-file auto-accept relay-max-size="200000"></av-file>',
+  );
+  const bob = await memberPage(
+    ctx.chromium.browser,
+    ctx.server.url,
+    { room: 'relay-files', name: 'Bob', audio: 'off', video: 'off', 'ice-policy': 'relay' },
+    {},
+    '<av-file auto-accept relay-max-size="200000"></av-file>',
+  );
   open.push(ann, bob);
   await bob.page.evaluate(() => {
     const w = window as any;
     w.received = [];
     document.querySelector('av-file')!.addEventListener('av-file-received', async (e) => {
       const { file } = (e as CustomEvent).detail;
-      const digest = [...new Uint8Array(await crypto.subtle.digest('SHA-256', await file.arrayBuffer()))].map((b) => b.toString(16).padStart(2, '0')).join('');
+      const digest = [...new Uint8Array(await crypto.subtle.digest('SHA-256', await file.arrayBuffer()))]
+        .map((b) => b.toString(16).padStart(2, '0'))
+        .join('');
       w.received.push({ name: file.name, size: file.size, sha256: digest });
     });
   });
   for (const p of [ann, bob]) {
-    await waitFor('server path', () => p.page.evaluate(() => document.querySelector('av-room')!.peers.map((x) => x.path)), (x) => x[0] === 'server', 20_000);
+    await waitFor(
+      'server path',
+      () => p.page.evaluate(() => document.querySelector('av-room')!.peers.map((x) => x.path)),
+      (x) => x[0] === 'server',
+      20_000,
+    );
   }
   const [hash] = await sendRandom(ann.page, [150_000], () => 'small.bin');
-  const [got] = await waitFor('small file through the server', () => bob.page.evaluate(() => (window as any).received), (r: any[]) => r.length === 1, 20_000);
+  const [got] = await waitFor(
+    'small file through the server',
+    () => bob.page.evaluate(() => (window as any).received),
+    (r: any[]) => r.length === 1,
+    20_000,
+  );
   assert.deepEqual(got, { name: 'small.bin', size: 150_000, sha256: hash });
   await sendRandom(ann.page, [300_000], () => 'large.bin');
-  const failed = await waitFor('refused', () => ann.page.evaluate(() => document.querySelector('av-file')!.transfers[1]), (t) => t?.state === 'declined', 10_000);
+  const failed = await waitFor(
+    'refused',
+    () => ann.page.evaluate(() => document.querySelector('av-file')!.transfers[1]),
+    (t) => t?.state === 'declined',
+    10_000,
+  );
   assert.match(failed!.error!, /can go through the server/);
   for (const p of open.splice(0)) await p.close();
 });

@@ -21,7 +21,10 @@ function localConfig(dir: string, port: number, a: number, b: number): string {
   return readFileSync(EXAMPLE, 'utf8')
     .replace('worker_processes auto;', `worker_processes 1;\npid ${dir}/nginx.pid;\nerror_log ${dir}/error.log warn;\nuser root;`)
     .replace('worker_connections 16384;', 'worker_connections 1024;')
-    .replace('http {', `http {\n  access_log off;\n  client_body_temp_path ${dir}/body;\n  proxy_temp_path ${dir}/proxy;\n  fastcgi_temp_path ${dir}/fastcgi;\n  uwsgi_temp_path ${dir}/uwsgi;\n  scgi_temp_path ${dir}/scgi;`)
+    .replace(
+      'http {',
+      `http {\n  access_log off;\n  client_body_temp_path ${dir}/body;\n  proxy_temp_path ${dir}/proxy;\n  fastcgi_temp_path ${dir}/fastcgi;\n  uwsgi_temp_path ${dir}/uwsgi;\n  scgi_temp_path ${dir}/scgi;`,
+    )
     .replace('listen 443 ssl;', `listen 127.0.0.1:${port} ssl;`)
     .replace('/etc/ssl/av/fullchain.pem', `${dir}/cert.pem`)
     .replace('/etc/ssl/av/privkey.pem', `${dir}/key.pem`)
@@ -31,14 +34,41 @@ function localConfig(dir: string, port: number, a: number, b: number): string {
 
 async function startNginx(port: number, a: number, b: number): Promise<{ stop(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'av-nginx-'));
-  const cert = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-keyout', `${dir}/key.pem`, '-out', `${dir}/cert.pem`], { stdio: 'ignore' });
+  const cert = spawnSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-keyout',
+      `${dir}/key.pem`,
+      '-out',
+      `${dir}/cert.pem`,
+    ],
+    { stdio: 'ignore' },
+  );
   assert.equal(cert.status, 0, 'openssl made a certificate');
   const conf = join(dir, 'nginx.conf');
   writeFileSync(conf, localConfig(dir, port, a, b));
   const check = spawnSync(NGINX, ['-t', '-c', conf, '-p', dir], { encoding: 'utf8' });
   assert.equal(check.status, 0, `nginx -t: ${check.stderr}`);
   const child: ChildProcess = spawn(NGINX, ['-c', conf, '-p', dir, '-g', 'daemon off;'], { stdio: 'ignore' });
-  await waitFor('nginx answers', () => fetch(`http://127.0.0.1:${port}/`).then(() => true, () => false), (ok) => ok, 10_000);
+  await waitFor(
+    'nginx answers',
+    () =>
+      fetch(`http://127.0.0.1:${port}/`).then(
+        () => true,
+        () => false,
+      ),
+    (ok) => ok,
+    10_000,
+  );
   return {
     stop: () =>
       new Promise<void>((resolve) => {
@@ -59,54 +89,72 @@ async function startNginx(port: number, a: number, b: number): Promise<{ stop():
 
 const frames = async (p: MemberPage) => Object.values(await inboundByPeer(p.page)).map((r) => r.framesDecoded);
 
-test('behind nginx (TLS, two nodes, one redis, one coturn per node sharing the secret), members on different nodes share a room and decode each other through the relays', { skip: !existsSync(NGINX) && 'nginx is not installed' }, async () => {
-  const redis = await startRedis();
-  const [portA, portB, port] = await Promise.all([freePort(), freePort(), freePort()]);
-  // One coturn per node, one TURN secret: each node hands out its own relay, and either accepts the other's members.
-  const secret = 'one-turn-secret-for-every-node';
-  const relayPorts = 40000 + Math.floor(Math.random() * 200) * 100;
-  const [turnA, turnB] = await Promise.all([
-    startCoturn({ port: await freePort(), minPort: relayPorts, maxPort: relayPorts + 49, allowLoopback: true, secret }),
-    startCoturn({ port: await freePort(), minPort: relayPorts + 50, maxPort: relayPorts + 99, allowLoopback: true, secret }),
-  ]);
-  const turnArgs = (urls: string[]) => [...urls.flatMap((u) => ['--turn-url', u]), '--turn-secret', secret];
-  const node = (name: string, p: number, urls: string[]) =>
-    startServer(['--redis', redis.url, '--node-name', name, '--port', String(p), '--trust-proxy', 'loopback', ...turnArgs(urls)]);
-  const [a, b] = await Promise.all([node('a', portA, turnA.config.urls), node('b', portB, turnB.config.urls)]);
-  const nginx = await startNginx(port, portA, portB);
-  const chromium = await launchChromium(['--ignore-certificate-errors']);
-  const pages: MemberPage[] = [];
-  try {
-    const url = `https://127.0.0.1:${port}`;
-    for (const name of ['Ann', 'Bob']) {
-      const p = await memberPage(chromium.browser, url, { room: 'behind-nginx', name, 'ice-policy': 'relay' });
-      pages.push(p);
-      await p.page.locator('av-room[state="connected"]').waitFor({ timeout: 20_000 });
+test(
+  'behind nginx (TLS, two nodes, one redis, one coturn per node sharing the secret), members on different nodes share a room and decode each other through the relays',
+  { skip: !existsSync(NGINX) && 'nginx is not installed' },
+  async () => {
+    const redis = await startRedis();
+    const [portA, portB, port] = await Promise.all([freePort(), freePort(), freePort()]);
+    // One coturn per node, one TURN secret: each node hands out its own relay, and either accepts the other's members.
+    const secret = 'one-turn-secret-for-every-node';
+    const relayPorts = 40000 + Math.floor(Math.random() * 200) * 100;
+    const [turnA, turnB] = await Promise.all([
+      startCoturn({ port: await freePort(), minPort: relayPorts, maxPort: relayPorts + 49, allowLoopback: true, secret }),
+      startCoturn({ port: await freePort(), minPort: relayPorts + 50, maxPort: relayPorts + 99, allowLoopback: true, secret }),
+    ]);
+    const turnArgs = (urls: string[]) => [...urls.flatMap((u) => ['--turn-url', u]), '--turn-secret', secret];
+    const node = (name: string, p: number, urls: string[]) =>
+      startServer(['--redis', redis.url, '--node-name', name, '--port', String(p), '--trust-proxy', 'loopback', ...turnArgs(urls)]);
+    const [a, b] = await Promise.all([node('a', portA, turnA.config.urls), node('b', portB, turnB.config.urls)]);
+    const nginx = await startNginx(port, portA, portB);
+    const chromium = await launchChromium(['--ignore-certificate-errors']);
+    const pages: MemberPage[] = [];
+    try {
+      const url = `https://127.0.0.1:${port}`;
+      for (const name of ['Ann', 'Bob']) {
+        const p = await memberPage(chromium.browser, url, { room: 'behind-nginx', name, 'ice-policy': 'relay' });
+        pages.push(p);
+        await p.page.locator('av-room[state="connected"]').waitFor({ timeout: 20_000 });
+      }
+      const [onA, onB] = await Promise.all([serverMetrics(a.url), serverMetrics(b.url)]);
+      assert.deepEqual([onA.av_members, onB.av_members], [1, 1], 'one member on each node');
+      assert.deepEqual([onA.av_signalling_sockets, onB.av_signalling_sockets], [1, 1], "each member's signalling on its own node");
+      for (const p of pages) {
+        const first = await waitFor(
+          'video through the cluster',
+          () => frames(p),
+          (f) => f.length === 1 && f[0]! > 0,
+          30_000,
+        );
+        await new Promise((r) => setTimeout(r, 1500));
+        const later = await frames(p);
+        assert.ok(later[0]! > first[0]!, `frames rise: ${first} → ${later}`);
+      }
+      for (const p of pages) {
+        const [row] = Object.values(await inboundByPeer(p.page));
+        assert.equal(row?.localCandidate, 'relay', 'media goes through the relays');
+      }
+      const relayOf = (p: MemberPage) =>
+        p.page.evaluate(() => {
+          const s = document.querySelector('av-room')!.session!;
+          return [...s.peers.keys()].map((id) => s.getPeerConnection(id)!.getConfiguration().iceServers?.[0]?.urls).flat()[0];
+        });
+      assert.deepEqual(
+        await Promise.all(pages.map(relayOf)),
+        [turnA.config.urls[0], turnB.config.urls[0]],
+        "each member uses its node's coturn",
+      );
+      assert.equal(
+        await pages[0]!.page.evaluate(async () => (await fetch('/metrics')).status),
+        404,
+        'metrics are not served through the proxy',
+      );
+    } finally {
+      for (const p of pages) await p.close().catch(() => {});
+      await chromium.close();
+      await nginx.stop();
+      await Promise.all([a.stop(), b.stop(), turnA.stop(), turnB.stop()]);
+      await redis.stop();
     }
-    const [onA, onB] = await Promise.all([serverMetrics(a.url), serverMetrics(b.url)]);
-    assert.deepEqual([onA.av_members, onB.av_members], [1, 1], 'one member on each node');
-    assert.deepEqual([onA.av_signalling_sockets, onB.av_signalling_sockets], [1, 1], "each member's signalling on its own node");
-    for (const p of pages) {
-      const first = await waitFor('video through the cluster', () => frames(p), (f) => f.length === 1 && f[0]! > 0, 30_000);
-      await new Promise((r) => setTimeout(r, 1500));
-      const later = await frames(p);
-      assert.ok(later[0]! > first[0]!, `frames rise: ${first} → ${later}`);
-    }
-    for (const p of pages) {
-      const [row] = Object.values(await inboundByPeer(p.page));
-      assert.equal(row?.localCandidate, 'relay', 'media goes through the relays');
-    }
-    const relayOf = (p: MemberPage) => p.page.evaluate(() => {
-      const s = document.querySelector('av-room')!.session!;
-      return [...s.peers.keys()].map((id) => s.getPeerConnection(id)!.getConfiguration().iceServers?.[0]?.urls).flat()[0];
-    });
-    assert.deepEqual(await Promise.all(pages.map(relayOf)), [turnA.config.urls[0], turnB.config.urls[0]], "each member uses its node's coturn");
-    assert.equal(await pages[0]!.page.evaluate(async () => (await fetch('/metrics')).status), 404, 'metrics are not served through the proxy');
-  } finally {
-    for (const p of pages) await p.close().catch(() => {});
-    await chromium.close();
-    await nginx.stop();
-    await Promise.all([a.stop(), b.stop(), turnA.stop(), turnB.stop()]);
-    await redis.stop();
-  }
-});
+  },
+);

@@ -18,7 +18,10 @@ const dir = mkdtempSync(join(tmpdir(), 'av-recorder-'));
 
 before(async () => {
   server = await startServer();
-  chromium = await launchChromium(['--use-fake-device-for-media-stream=fps=30', '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1']);
+  chromium = await launchChromium([
+    '--use-fake-device-for-media-stream=fps=30',
+    '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
+  ]);
   context = await chromium.browser.newContext();
   await context.route('**/*', (route) => {
     const url = new URL(route.request().url());
@@ -87,7 +90,11 @@ async function member(room: string, name: string, m: Member = {}): Promise<Page>
 }
 
 /** Starts the page's recorder, waits for the finished file (max-duration stops it), and saves it for ffprobe. */
-async function record(page: Page, file: string, timeoutMs = 60_000): Promise<{ path: string; mimeType: string; duration: number; start: { conversion?: string } }> {
+async function record(
+  page: Page,
+  file: string,
+  timeoutMs = 60_000,
+): Promise<{ path: string; mimeType: string; duration: number; start: { conversion?: string } }> {
   const out = await page.evaluate(async (timeoutMs) => {
     const rec = document.querySelector('av-recorder')!;
     const start = new Promise<any>((r) => rec.addEventListener('av-recorder-start', (e) => r((e as CustomEvent).detail), { once: true }));
@@ -112,7 +119,15 @@ async function record(page: Page, file: string, timeoutMs = 60_000): Promise<{ p
 }
 
 interface Probe {
-  streams: { codec_type: string; codec_name: string; width?: number; height?: number; r_frame_rate?: string; avg_frame_rate?: string; nb_frames?: string }[];
+  streams: {
+    codec_type: string;
+    codec_name: string;
+    width?: number;
+    height?: number;
+    r_frame_rate?: string;
+    avg_frame_rate?: string;
+    nb_frames?: string;
+  }[];
   format: { duration: string; format_name: string };
 }
 
@@ -122,7 +137,10 @@ function probe(path: string): Probe {
 
 /** Decodes every frame and sample; ffmpeg prints nothing at `-v error` when the file is clean. */
 function decodeErrors(path: string): string {
-  return execFileSync('ffmpeg', ['-v', 'error', '-i', path, '-f', 'null', '-'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+  return execFileSync('ffmpeg', ['-v', 'error', '-i', path, '-f', 'null', '-'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }).trim();
 }
 
 const rate = (r = '0/1') => {
@@ -139,7 +157,10 @@ test('source="self": 5 s to native MP4 with H.264 and audio', async () => {
   const p = probe(file.path);
   const video = p.streams.find((s) => s.codec_type === 'video');
   assert.equal(video?.codec_name, 'h264');
-  assert.ok(p.streams.some((s) => s.codec_type === 'audio'), 'an audio stream');
+  assert.ok(
+    p.streams.some((s) => s.codec_type === 'audio'),
+    'an audio stream',
+  );
   assert.equal(video?.width, 640);
   const duration = Number(p.format.duration);
   assert.ok(duration >= 4.5 && duration <= 5.5, `duration ${duration}`);
@@ -161,7 +182,10 @@ function power(samples: Float32Array, sampleRate: number, freq: number): number 
 
 test('source="room": two members with distinct tones are both in the mix, on the asked grid size, without clipping', async () => {
   const bob = await member('rec-room', 'Bob', { tone: 1250 });
-  const ann = await member('rec-room', 'Ann', { tone: 440, recorder: { source: 'room', width: '960', height: '540', 'max-duration': '5' } });
+  const ann = await member('rec-room', 'Ann', {
+    tone: 440,
+    recorder: { source: 'room', width: '960', height: '540', 'max-duration': '5' },
+  });
   // Ann decodes Bob's video and receives his audio (getStats) before recording starts.
   await ann.waitForFunction(
     async () => {
@@ -189,15 +213,26 @@ test('source="room": two members with distinct tones are both in the mix, on the
   const duration = Number(p.format.duration);
   assert.ok(duration >= 4.5 && duration <= 5.5, `duration ${duration}`);
   // The grid at 3 s: two tiles side by side, each showing its member's coloured canvas (not the dark tile background).
-  const frame = execFileSync('ffmpeg', ['-v', 'error', '-ss', '3', '-i', file.path, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { maxBuffer: 16 << 20 });
-  for (const [x, who] of [[240, 'Ann (left)'], [720, 'Bob (right)']] as const) {
+  const frame = execFileSync(
+    'ffmpeg',
+    ['-v', 'error', '-ss', '3', '-i', file.path, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'],
+    { maxBuffer: 16 << 20 },
+  );
+  for (const [x, who] of [
+    [240, 'Ann (left)'],
+    [720, 'Bob (right)'],
+  ] as const) {
     const i = (270 * 960 + x) * 3;
     const [r, g, b] = [frame[i]!, frame[i + 1]!, frame[i + 2]!];
     assert.ok(Math.max(r, g, b) - Math.min(r, g, b) > 60, `${who} tile shows video: rgb(${r}, ${g}, ${b})`);
   }
   const sampleRate = 16000;
   // One channel as it is: `-ac 1` to float sums the channels at -3 dB each, +3 dB over either (not clipping).
-  const pcm = execFileSync('ffmpeg', ['-v', 'error', '-i', file.path, '-vn', '-af', 'pan=mono|c0=c0', '-ar', String(sampleRate), '-f', 'f32le', '-'], { maxBuffer: 64 << 20 });
+  const pcm = execFileSync(
+    'ffmpeg',
+    ['-v', 'error', '-i', file.path, '-vn', '-af', 'pan=mono|c0=c0', '-ar', String(sampleRate), '-f', 'f32le', '-'],
+    { maxBuffer: 64 << 20 },
+  );
   const all = new Float32Array(pcm.buffer, pcm.byteOffset, pcm.byteLength / 4);
   // The middle seconds: both voices flowing.
   const samples = all.subarray(sampleRate, sampleRate * 4);
@@ -237,7 +272,10 @@ test('native-mp4="off": WebM transcoded to H.264 MP4 with a sane frame rate', as
   const duration = Number(p.format.duration);
   assert.ok(duration >= 3.5 && duration <= 4.6, `duration ${duration}`);
   assert.ok(Math.abs(Number(video.nb_frames) - 25 * duration) <= 3, `${video.nb_frames} frames in ${duration} s`);
-  assert.ok(p.streams.some((s) => s.codec_type === 'audio'), 'an audio stream');
+  assert.ok(
+    p.streams.some((s) => s.codec_type === 'audio'),
+    'an audio stream',
+  );
   assert.equal(decodeErrors(file.path), '');
 });
 
@@ -258,8 +296,17 @@ test('snapshots of 640x480 and 1280x720 sources are JPEGs of those sizes, as fil
     // The recorder's "Save snapshot" link, then <av-room>.snapshot(undefined, quality, true): both are downloads.
     const files: string[] = [];
     for (const save of [
-      () => page.evaluate(() => document.querySelector('av-recorder')!.shadowRoot!.querySelector<HTMLAnchorElement>('a[part~="snapshot-download"]')!.click()),
-      () => page.evaluate(() => document.querySelector('av-room')!.snapshot(undefined, 0.8, true).then(() => {})),
+      () =>
+        page.evaluate(() =>
+          document.querySelector('av-recorder')!.shadowRoot!.querySelector<HTMLAnchorElement>('a[part~="snapshot-download"]')!.click(),
+        ),
+      () =>
+        page.evaluate(() =>
+          document
+            .querySelector('av-room')!
+            .snapshot(undefined, 0.8, true)
+            .then(() => {}),
+        ),
     ]) {
       const [download] = await Promise.all([page.waitForEvent('download'), save()]);
       const path = join(dir, `${files.length}-${download.suggestedFilename()}`);

@@ -43,7 +43,12 @@ for (const transport of ['udp', 'tcp'] as const) {
     const server = await serverWith(['--turn-url', turnUrl(transport), '--turn-secret', coturn.config.secret]);
     const pages = await pair(server, `relay-${transport}`);
     for (const { page } of pages) {
-      const first = await waitFor('frames through the relay', () => inboundByPeer(page), (s) => Object.values(s)[0]?.framesDecoded! > 0, 30_000);
+      const first = await waitFor(
+        'frames through the relay',
+        () => inboundByPeer(page),
+        (s) => Object.values(s)[0]?.framesDecoded! > 0,
+        30_000,
+      );
       await page.waitForTimeout(1500);
       const later = await inboundByPeer(page);
       const [a, b] = [Object.values(first)[0]!, Object.values(later)[0]!];
@@ -68,7 +73,12 @@ test('with a wrong TURN secret no frames arrive, the element reports it, and dat
     room.addEventListener('av-room-error', (e) => w.errors.push((e as CustomEvent).detail));
     room.addEventListener('av-room-message', (e) => w.messages.push((e as CustomEvent).detail));
   });
-  const errors = await waitFor('peer-unreachable reported', () => bob.evaluate(() => (window as any).errors), (e: any[]) => e.some((x) => x.code === 'peer-unreachable'), 20_000);
+  const errors = await waitFor(
+    'peer-unreachable reported',
+    () => bob.evaluate(() => (window as any).errors),
+    (e: any[]) => e.some((x) => x.code === 'peer-unreachable'),
+    20_000,
+  );
   assert.equal(errors.find((x: any) => x.code === 'peer-unreachable').fatal, false);
   const stats = await inboundByPeer(bob);
   assert.equal(Object.values(stats)[0]?.framesDecoded ?? 0, 0, 'no frames decoded');
@@ -80,6 +90,17 @@ test('with a wrong TURN secret no frames arrive, the element reports it, and dat
     room.session!.send({ hello: 'Bob', n: 1 });
     room.session!.send(new Uint8Array([1, 2, 3, 255]), { to: room.peers[0]!.peerId });
   });
-  const got = await waitFor('messages through the server', () => bob.evaluate(() => (window as any).messages.map((m: any) => ({ ...m, data: m.data instanceof Uint8Array ? [...m.data] : m.data }))), (m: any[]) => m.length >= 2);
-  assert.deepEqual(got.map((m: any) => [m.data, m.via]), [[{ hello: 'Bob', n: 1 }, 'server'], [[1, 2, 3, 255], 'server']]);
+  const got = await waitFor(
+    'messages through the server',
+    () =>
+      bob.evaluate(() => (window as any).messages.map((m: any) => ({ ...m, data: m.data instanceof Uint8Array ? [...m.data] : m.data }))),
+    (m: any[]) => m.length >= 2,
+  );
+  assert.deepEqual(
+    got.map((m: any) => [m.data, m.via]),
+    [
+      [{ hello: 'Bob', n: 1 }, 'server'],
+      [[1, 2, 3, 255], 'server'],
+    ],
+  );
 });

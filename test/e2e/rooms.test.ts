@@ -20,14 +20,22 @@ async function closeAll() {
 
 /** Every remote peer's video decodes and keeps decoding. */
 async function expectDecodingFrom(p: MemberPage, count: number) {
-  const first = await waitFor(`video from ${count} members`, () => inboundByPeer(p.page), (s) => {
-    const rows = Object.values(s);
-    return rows.length === count && rows.every((r) => r.framesDecoded > 0);
-  }, 40_000);
+  const first = await waitFor(
+    `video from ${count} members`,
+    () => inboundByPeer(p.page),
+    (s) => {
+      const rows = Object.values(s);
+      return rows.length === count && rows.every((r) => r.framesDecoded > 0);
+    },
+    40_000,
+  );
   await p.page.waitForTimeout(2000);
   const later = await inboundByPeer(p.page);
   for (const [id, row] of Object.entries(first)) {
-    assert.ok(later[id]!.framesDecoded > row.framesDecoded, `frames from ${id} keep decoding (${row.framesDecoded} → ${later[id]!.framesDecoded})`);
+    assert.ok(
+      later[id]!.framesDecoded > row.framesDecoded,
+      `frames from ${id} keep decoding (${row.framesDecoded} → ${later[id]!.framesDecoded})`,
+    );
   }
 }
 

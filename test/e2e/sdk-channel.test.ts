@@ -35,7 +35,13 @@ after(async () => {
 });
 
 const messages = (p: MemberPage) =>
-  p.page.evaluate(() => (window as any).got.map((m: any) => ({ from: m.from, via: m.via, data: m.data instanceof Uint8Array ? { bytes: [...m.data] } : m.data })));
+  p.page.evaluate(() =>
+    (window as any).got.map((m: any) => ({
+      from: m.from,
+      via: m.via,
+      data: m.data instanceof Uint8Array ? { bytes: [...m.data] } : m.data,
+    })),
+  );
 
 async function joinAs(name: string): Promise<MemberPage> {
   const p = await memberPage(chromium.browser, server.url, { room: 'sdk', name, audio: 'off', video: 'off' });
@@ -55,7 +61,12 @@ test('authenticate hook refuses and admits; transparent channel p2p, to the serv
   const ann = await joinAs('Ann');
   const bob = await joinAs('Bob');
   for (const p of [ann, bob]) {
-    await waitFor('data path p2p', () => p.page.evaluate(() => document.querySelector('av-room')!.peers[0]?.path), (x) => x === 'p2p', 20_000);
+    await waitFor(
+      'data path p2p',
+      () => p.page.evaluate(() => document.querySelector('av-room')!.peers[0]?.path),
+      (x) => x === 'p2p',
+      20_000,
+    );
   }
   assert.equal(await ann.page.evaluate(() => document.querySelector('av-room')!.peers[0]!.identity), 'id-bob');
   assert.deepEqual(joins, ['Ann', 'Bob']);
@@ -66,7 +77,11 @@ test('authenticate hook refuses and admits; transparent channel p2p, to the serv
     s.send({ text: 'hi <b>all</b>', n: [1, 2] });
     s.send(new Uint8Array([0, 1, 254, 255]).buffer, { to: s.peers.keys().next().value });
   });
-  const bobGot = await waitFor('Bob receives', () => messages(bob), (m) => m.length >= 2);
+  const bobGot = await waitFor(
+    'Bob receives',
+    () => messages(bob),
+    (m) => m.length >= 2,
+  );
   const annId = await ann.page.evaluate(() => document.querySelector('av-room')!.session!.peerId);
   assert.deepEqual(bobGot, [
     { from: annId, via: 'p2p', data: { text: 'hi <b>all</b>', n: [1, 2] } },
@@ -79,23 +94,42 @@ test('authenticate hook refuses and admits; transparent channel p2p, to the serv
     s.send({ ask: 'time' }, { to: 'server' });
     s.send(new Uint8Array([9, 8, 7]), { to: 'server' });
   });
-  await waitFor('server receives', async () => received.length, (n) => n >= 2);
+  await waitFor(
+    'server receives',
+    async () => received.length,
+    (n) => n >= 2,
+  );
   assert.deepEqual(received, [
     { from: 'Bob', data: { ask: 'time' } },
     { from: 'Bob', data: [9, 8, 7] },
   ]);
-  await waitFor('echo from the server', () => messages(bob), (m) => m.some((x: any) => x.from === 'server'));
-  assert.deepEqual((await messages(bob)).find((x: any) => x.from === 'server'), { from: 'server', via: 'server', data: { echo: { ask: 'time' } } });
+  await waitFor(
+    'echo from the server',
+    () => messages(bob),
+    (m) => m.some((x: any) => x.from === 'server'),
+  );
+  assert.deepEqual(
+    (await messages(bob)).find((x: any) => x.from === 'server'),
+    { from: 'server', via: 'server', data: { echo: { ask: 'time' } } },
+  );
 
   assert.equal(await server.broadcast('sdk', new Uint8Array([42])), 2);
   for (const p of [ann, bob]) {
-    const got = await waitFor('broadcast bytes', () => messages(p), (m) => m.some((x: any) => x.data?.bytes?.[0] === 42));
+    const got = await waitFor(
+      'broadcast bytes',
+      () => messages(p),
+      (m) => m.some((x: any) => x.data?.bytes?.[0] === 42),
+    );
     assert.ok(got.some((x: any) => x.from === 'server'));
   }
 
   await bob.close();
   open.splice(open.indexOf(bob), 1);
-  await waitFor('onLeave', async () => leaves.length, (n) => n >= 1);
+  await waitFor(
+    'onLeave',
+    async () => leaves.length,
+    (n) => n >= 1,
+  );
   assert.equal(leaves.length, 1);
   assert.match(leaves[0]!, /^Bob:(leave|disconnect)$/);
 });

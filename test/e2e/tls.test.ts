@@ -15,8 +15,27 @@ const open: MemberPage[] = [];
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'av-tls-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-    '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
   server = await startServer(['--tls-cert', join(dir, 'cert.pem'), '--tls-key', join(dir, 'key.pem'), '--base-path', '/av']);
   chromium = await launchChromium();
 });
@@ -35,7 +54,16 @@ test('two elements join over wss with a self-signed certificate, below a base pa
     p.page.on('websocket', (ws) => sockets.push(ws.url()));
     open.push(p);
   }
-  for (const p of open) await waitFor('video over the secure server', () => inboundByPeer(p.page), (s) => Object.values(s)[0]?.framesDecoded! > 0, 20_000);
+  for (const p of open)
+    await waitFor(
+      'video over the secure server',
+      () => inboundByPeer(p.page),
+      (s) => Object.values(s)[0]?.framesDecoded! > 0,
+      20_000,
+    );
   const origin = server.url.replace('https://', 'wss://');
-  assert.ok(sockets.length >= 2 && sockets.every((u) => u.startsWith(`${origin}/r/secure/`)), `every socket is wss below the base path: ${sockets.join(' ')}`);
+  assert.ok(
+    sockets.length >= 2 && sockets.every((u) => u.startsWith(`${origin}/r/secure/`)),
+    `every socket is wss below the base path: ${sockets.join(' ')}`,
+  );
 });

@@ -27,31 +27,35 @@ export async function memberPage(
   reuseContext?: import('playwright-core').BrowserContext,
 ): Promise<MemberPage> {
   const context = reuseContext ?? (await browser.newContext(contextOptions));
-  if (!reuseContext) await context.addInitScript(() => {
-    const w = window as unknown as { __gumCalls: number };
-    w.__gumCalls = 0;
+  if (!reuseContext)
+    await context.addInitScript(() => {
+      const w = window as unknown as { __gumCalls: number };
+      w.__gumCalls = 0;
 
-    const md = navigator.mediaDevices;
-    const original = md.getUserMedia.bind(md);
-    md.getUserMedia = (c?: MediaStreamConstraints) => {
-      w.__gumCalls++;
-      return original(c);
-    };
-  });
+      const md = navigator.mediaDevices;
+      const original = md.getUserMedia.bind(md);
+      md.getUserMedia = (c?: MediaStreamConstraints) => {
+        w.__gumCalls++;
+        return original(c);
+      };
+    });
   const page = await context.newPage();
   await page.goto(`${serverUrl}/healthz`);
   await page.setContent(`<!doctype html><meta charset="utf-8"><script type="module" src="${serverUrl}/av-elements.js"></script>`);
   // Created from script once defined: elements parsed by setContent's document.write are not upgraded.
-  await page.evaluate(async ({ attrs, children }) => {
-    // Listeners go on after setContent: its document.open() removes the window's listeners.
-    const errors: unknown[] = ((window as unknown as { __errors: unknown[] }).__errors = []);
-    window.addEventListener('av-room-error', (e) => errors.push((e as CustomEvent).detail));
-    await customElements.whenDefined('av-room');
-    const el = document.createElement('av-room');
-    for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
-    el.innerHTML = children;
-    document.body.append(el);
-  }, { attrs, children });
+  await page.evaluate(
+    async ({ attrs, children }) => {
+      // Listeners go on after setContent: its document.open() removes the window's listeners.
+      const errors: unknown[] = ((window as unknown as { __errors: unknown[] }).__errors = []);
+      window.addEventListener('av-room-error', (e) => errors.push((e as CustomEvent).detail));
+      await customElements.whenDefined('av-room');
+      const el = document.createElement('av-room');
+      for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+      el.innerHTML = children;
+      document.body.append(el);
+    },
+    { attrs, children },
+  );
   return { page, context, close: () => context.close() };
 }
 

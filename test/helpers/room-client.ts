@@ -34,7 +34,8 @@ export async function roomClient(serverUrl: string, room: string): Promise<RoomC
         const i = inbox.findIndex((m) => !type || m.type === type);
         if (i >= 0) return inbox.splice(i, 1)[0];
         const left = end - Date.now();
-        if (left <= 0) throw new Error(`no "${type ?? 'any'}" message within ${timeoutMs} ms; inbox: ${JSON.stringify(inbox).slice(0, 500)}`);
+        if (left <= 0)
+          throw new Error(`no "${type ?? 'any'}" message within ${timeoutMs} ms; inbox: ${JSON.stringify(inbox).slice(0, 500)}`);
         await new Promise<void>((r) => {
           const t = setTimeout(r, left);
           waiters.push(() => {

@@ -15,10 +15,14 @@ export interface RunningServer {
  * as a child process, and stops it by PID. PeerServer keeps timers alive, so servers are never run in-process.
  */
 export async function startServer(args: string[] = [], { timeoutMs = 15_000, nodeArgs = [] as string[] } = {}): Promise<RunningServer> {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', `${ROOT}server/cli.ts`, '--host', '127.0.0.1', '--port', '0', ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, '--import', 'tsx', `${ROOT}server/cli.ts`, '--host', '127.0.0.1', '--port', '0', ...args],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const logs: string[] = [];
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {

@@ -35,115 +35,134 @@ async function countedMember(attrs: Record<string, string>) {
 
 const pcs = (p: { page: import('playwright-core').Page }) => p.page.evaluate(() => (window as unknown as { __pcs: number }).__pcs);
 
-test('an outsider with credentials for another room reaches no member of a password room (stock peerjs.min.js)', { timeout: 120_000 }, async () => {
-  const victim = await countedMember({ room: 'board', name: 'Vic', password: 'board-pw' });
-  const victimId = await victim.page.evaluate(() => document.querySelector('av-room')!.session!.peerId!);
-  const before = await serverMetrics(ctx.server.url);
-  // PeerJS probes WebRTC support with one RTCPeerConnection of its own when it loads.
-  const baseline = await pcs(victim);
+test(
+  'an outsider with credentials for another room reaches no member of a password room (stock peerjs.min.js)',
+  { timeout: 120_000 },
+  async () => {
+    const victim = await countedMember({ room: 'board', name: 'Vic', password: 'board-pw' });
+    const victimId = await victim.page.evaluate(() => document.querySelector('av-room')!.session!.peerId!);
+    const before = await serverMetrics(ctx.server.url);
+    // PeerJS probes WebRTC support with one RTCPeerConnection of its own when it loads.
+    const baseline = await pcs(victim);
 
-  const outsider = await ctx.chromium.browser.newContext();
-  const page = await outsider.newPage();
-  await page.goto(`${ctx.server.url}/healthz`);
-  await page.addScriptTag({ path: PEERJS });
-  // tsx keeps function names with a helper the page does not have.
-  await page.evaluate('window.__name = (f) => f');
-  const result = await page.evaluate(
-    async ({ server, victimId }) => {
-      const { Peer } = (window as unknown as { peerjs: typeof import('peerjs') }).peerjs;
-      const url = new URL(server);
-      // Valid credentials, for the open room "lobby".
-      const ws = new window.WebSocket(`ws://${url.host}/r/lobby/ws`);
-      const joined = await new Promise<any>((resolve, reject) => {
-        ws.onopen = () => ws.send(JSON.stringify({ type: 'join', name: 'Mallory' }));
-        ws.onmessage = (e) => resolve(JSON.parse(e.data));
-        ws.onerror = reject;
-      });
-      const register = (path: string) =>
-        new Promise<{ peer: InstanceType<typeof Peer>; outcome: string }>((resolve) => {
-          const peer = new Peer(joined.self.peerId, {
-            host: url.hostname,
-            port: Number(url.port),
-            path,
-            token: joined.peerToken,
-            config: { iceServers: [] },
-            debug: 0,
-          });
-          peer.on('open', () => resolve({ peer, outcome: 'open' }));
-          peer.on('error', (e) => resolve({ peer, outcome: `error ${e.type}` }));
-          setTimeout(() => resolve({ peer, outcome: 'timeout' }), 5000);
+    const outsider = await ctx.chromium.browser.newContext();
+    const page = await outsider.newPage();
+    await page.goto(`${ctx.server.url}/healthz`);
+    await page.addScriptTag({ path: PEERJS });
+    // tsx keeps function names with a helper the page does not have.
+    await page.evaluate('window.__name = (f) => f');
+    const result = await page.evaluate(
+      async ({ server, victimId }) => {
+        const { Peer } = (window as unknown as { peerjs: typeof import('peerjs') }).peerjs;
+        const url = new URL(server);
+        // Valid credentials, for the open room "lobby".
+        const ws = new window.WebSocket(`ws://${url.host}/r/lobby/ws`);
+        const joined = await new Promise<any>((resolve, reject) => {
+          ws.onopen = () => ws.send(JSON.stringify({ type: 'join', name: 'Mallory' }));
+          ws.onmessage = (e) => resolve(JSON.parse(e.data));
+          ws.onerror = reject;
         });
-      // Lobby credentials do not open the board's signalling.
-      const intoBoard = await register('/r/board/peerjs');
-      intoBoard.peer.destroy();
-      const { peer, outcome } = await register(joined.peerPath);
-      // 20 data connections and 20 calls to the board member, whose id the outsider somehow learned.
-      const canvas = document.createElement('canvas');
-      canvas.getContext('2d')!.fillRect(0, 0, 10, 10);
-      const stream = canvas.captureStream(5);
-      const conns = Array.from({ length: 20 }, () => peer.connect(victimId, { reliable: true }));
-      const calls = Array.from({ length: 20 }, () => peer.call(victimId, stream));
-      let opened = 0;
-      for (const c of conns) c.on('open', () => opened++);
-      await new Promise((r) => setTimeout(r, 10_000));
-      const answered = [...conns, ...calls].filter((c) => c.peerConnection?.remoteDescription).length;
-      let remoteCandidates = 0;
-      for (const c of [...conns, ...calls]) {
-        const report = await c.peerConnection?.getStats();
-        report?.forEach((s: RTCStats) => s.type === 'remote-candidate' && remoteCandidates++);
-      }
-      // Its offers and candidates to a non-member count against its signalling socket: it has been cut off.
-      const cutOff = peer.disconnected;
-      peer.destroy();
-      ws.close();
-      // Leaving the room ends a member's signalling too (a fresh, well-behaved lobby member).
-      const ws2 = new window.WebSocket(`ws://${url.host}/r/lobby/ws`);
-      const again = await new Promise<any>((resolve, reject) => {
-        ws2.onopen = () => ws2.send(JSON.stringify({ type: 'join', name: 'Mallory' }));
-        ws2.onmessage = (e) => resolve(JSON.parse(e.data));
-        ws2.onerror = reject;
-      });
-      const peer2 = new Peer(again.self.peerId, { host: url.hostname, port: Number(url.port), path: again.peerPath, token: again.peerToken, config: { iceServers: [] }, debug: 0 });
-      await new Promise((resolve) => peer2.on('open', resolve));
-      const signallingClosed = new Promise<boolean>((resolve) => {
-        peer2.on('disconnected', () => resolve(true));
-        setTimeout(() => resolve(false), 5000);
-      });
-      ws2.send(JSON.stringify({ type: 'leave' }));
-      const closed = await signallingClosed;
-      peer2.destroy();
-      ws2.close();
-      return { intoBoard: intoBoard.outcome, outcome, opened, answered, remoteCandidates, cutOff, signallingClosedOnLeave: closed };
-    },
-    { server: ctx.server.url, victimId },
-  );
-  await outsider.close();
+        const register = (path: string) =>
+          new Promise<{ peer: InstanceType<typeof Peer>; outcome: string }>((resolve) => {
+            const peer = new Peer(joined.self.peerId, {
+              host: url.hostname,
+              port: Number(url.port),
+              path,
+              token: joined.peerToken,
+              config: { iceServers: [] },
+              debug: 0,
+            });
+            peer.on('open', () => resolve({ peer, outcome: 'open' }));
+            peer.on('error', (e) => resolve({ peer, outcome: `error ${e.type}` }));
+            setTimeout(() => resolve({ peer, outcome: 'timeout' }), 5000);
+          });
+        // Lobby credentials do not open the board's signalling.
+        const intoBoard = await register('/r/board/peerjs');
+        intoBoard.peer.destroy();
+        const { peer, outcome } = await register(joined.peerPath);
+        // 20 data connections and 20 calls to the board member, whose id the outsider somehow learned.
+        const canvas = document.createElement('canvas');
+        canvas.getContext('2d')!.fillRect(0, 0, 10, 10);
+        const stream = canvas.captureStream(5);
+        const conns = Array.from({ length: 20 }, () => peer.connect(victimId, { reliable: true }));
+        const calls = Array.from({ length: 20 }, () => peer.call(victimId, stream));
+        let opened = 0;
+        for (const c of conns) c.on('open', () => opened++);
+        await new Promise((r) => setTimeout(r, 10_000));
+        const answered = [...conns, ...calls].filter((c) => c.peerConnection?.remoteDescription).length;
+        let remoteCandidates = 0;
+        for (const c of [...conns, ...calls]) {
+          const report = await c.peerConnection?.getStats();
+          report?.forEach((s: RTCStats) => s.type === 'remote-candidate' && remoteCandidates++);
+        }
+        // Its offers and candidates to a non-member count against its signalling socket: it has been cut off.
+        const cutOff = peer.disconnected;
+        peer.destroy();
+        ws.close();
+        // Leaving the room ends a member's signalling too (a fresh, well-behaved lobby member).
+        const ws2 = new window.WebSocket(`ws://${url.host}/r/lobby/ws`);
+        const again = await new Promise<any>((resolve, reject) => {
+          ws2.onopen = () => ws2.send(JSON.stringify({ type: 'join', name: 'Mallory' }));
+          ws2.onmessage = (e) => resolve(JSON.parse(e.data));
+          ws2.onerror = reject;
+        });
+        const peer2 = new Peer(again.self.peerId, {
+          host: url.hostname,
+          port: Number(url.port),
+          path: again.peerPath,
+          token: again.peerToken,
+          config: { iceServers: [] },
+          debug: 0,
+        });
+        await new Promise((resolve) => peer2.on('open', resolve));
+        const signallingClosed = new Promise<boolean>((resolve) => {
+          peer2.on('disconnected', () => resolve(true));
+          setTimeout(() => resolve(false), 5000);
+        });
+        ws2.send(JSON.stringify({ type: 'leave' }));
+        const closed = await signallingClosed;
+        peer2.destroy();
+        ws2.close();
+        return { intoBoard: intoBoard.outcome, outcome, opened, answered, remoteCandidates, cutOff, signallingClosedOnLeave: closed };
+      },
+      { server: ctx.server.url, victimId },
+    );
+    await outsider.close();
 
-  assert.match(result.intoBoard, /^error /, 'lobby credentials are refused on the board signalling path');
-  assert.equal(result.outcome, 'open', 'the outsider is a registered lobby member');
-  assert.equal(result.opened, 0, 'no data connection opened');
-  assert.equal(result.answered, 0, 'no SDP answer came back');
-  assert.equal(result.remoteCandidates, 0, 'no candidate of the victim was learned');
-  assert.equal(result.cutOff, true, 'signalling to a non-member got the outsider cut off');
-  assert.equal(result.signallingClosedOnLeave, true, 'leaving the room closed the signalling socket');
-  assert.equal(await pcs(victim), baseline, "the victim's page created no RTCPeerConnection for the outsider");
-  const after = await serverMetrics(ctx.server.url);
-  const dropped = metricSum(after, 'av_signalling_dropped_total') - metricSum(before, 'av_signalling_dropped_total');
-  assert.ok(dropped >= 40, `the server dropped the outsider's offers (${dropped})`);
+    assert.match(result.intoBoard, /^error /, 'lobby credentials are refused on the board signalling path');
+    assert.equal(result.outcome, 'open', 'the outsider is a registered lobby member');
+    assert.equal(result.opened, 0, 'no data connection opened');
+    assert.equal(result.answered, 0, 'no SDP answer came back');
+    assert.equal(result.remoteCandidates, 0, 'no candidate of the victim was learned');
+    assert.equal(result.cutOff, true, 'signalling to a non-member got the outsider cut off');
+    assert.equal(result.signallingClosedOnLeave, true, 'leaving the room closed the signalling socket');
+    assert.equal(await pcs(victim), baseline, "the victim's page created no RTCPeerConnection for the outsider");
+    const after = await serverMetrics(ctx.server.url);
+    const dropped = metricSum(after, 'av_signalling_dropped_total') - metricSum(before, 'av_signalling_dropped_total');
+    assert.ok(dropped >= 40, `the server dropped the outsider's offers (${dropped})`);
 
-  // The count can move: a legitimate board member does make the victim create connections.
-  const bob = await countedMember({ room: 'board', name: 'Bob', password: 'board-pw' });
-  await waitFor('Vic connects with Bob', () => pcs(victim), (n) => n > baseline, 20_000);
-  await waitFor('Bob connects with Vic', () => pcs(bob), (n) => n > baseline, 20_000);
-  await ctx.closeAll();
-});
+    // The count can move: a legitimate board member does make the victim create connections.
+    const bob = await countedMember({ room: 'board', name: 'Bob', password: 'board-pw' });
+    await waitFor(
+      'Vic connects with Bob',
+      () => pcs(victim),
+      (n) => n > baseline,
+      20_000,
+    );
+    await waitFor(
+      'Bob connects with Vic',
+      () => pcs(bob),
+      (n) => n > baseline,
+      20_000,
+    );
+    await ctx.closeAll();
+  },
+);
 
 /** What a bare PeerJS client does: open PeerServer's socket with an id and a token. */
 function signallingSocket(server: string, room: string, id: string, token: string): Promise<string> {
   return new Promise((resolve) => {
-    const ws = new WebSocket(
-      `${server.replace('http', 'ws')}/r/${room}/peerjs/peerjs?key=peerjs&id=${id}&token=${token}&version=1.5.5`,
-    );
+    const ws = new WebSocket(`${server.replace('http', 'ws')}/r/${room}/peerjs/peerjs?key=peerjs&id=${id}&token=${token}&version=1.5.5`);
     ws.once('unexpected-response', (_req, res) => resolve(`http ${res.statusCode}`));
     ws.once('message', (m) => {
       resolve(JSON.parse(m.toString()).type);
@@ -171,7 +190,11 @@ test('an id takeover without the previous token fails, on the same server and on
     const m = await lobby.next('joined');
     for (const server of [a, standby.url]) {
       for (const room of ['board', 'lobby']) {
-        assert.equal(await signallingSocket(server, room, victimId, m.peerToken), 'http 401', `${server === a ? 'same server' : 'standby'}, ${room}`);
+        assert.equal(
+          await signallingSocket(server, room, victimId, m.peerToken),
+          'http 401',
+          `${server === a ? 'same server' : 'standby'}, ${room}`,
+        );
       }
       const board = await roomClient(server, 'board');
       board.send({ type: 'join', name: 'Mallory', password: 'board-pw', resume: 'guessed-resume-token-0001' });

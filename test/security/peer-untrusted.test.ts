@@ -15,9 +15,15 @@ async function member(room: string, name: string, children = ''): Promise<Member
   return p;
 }
 
-const peerIdOf = (page: Page) => waitFor('joined', () => page.evaluate(() => document.querySelector('av-room')!.session?.peerId ?? ''), Boolean);
+const peerIdOf = (page: Page) =>
+  waitFor('joined', () => page.evaluate(() => document.querySelector('av-room')!.session?.peerId ?? ''), Boolean);
 const dataWith = (p: MemberPage, n: number) =>
-  waitFor('data path with everyone', () => p.page.evaluate(() => document.querySelector('av-room')!.peers.map((x) => x.path)), (x) => x.length === n && x.every(Boolean), 20_000);
+  waitFor(
+    'data path with everyone',
+    () => p.page.evaluate(() => document.querySelector('av-room')!.peers.map((x) => x.path)),
+    (x) => x.length === n && x.every(Boolean),
+    20_000,
+  );
 
 /** Records the page's long tasks (from now on) in `window.__longest` / `window.__longtasks`. */
 const watchLongTasks = (page: Page) =>
@@ -32,7 +38,8 @@ const watchLongTasks = (page: Page) =>
       }
     }).observe({ type: 'longtask' });
   });
-const longTasks = (page: Page) => page.evaluate(() => ({ longest: Math.round((window as any).__longest), count: (window as any).__longtasks.length as number }));
+const longTasks = (page: Page) =>
+  page.evaluate(() => ({ longest: Math.round((window as any).__longest), count: (window as any).__longtasks.length as number }));
 
 /** A victim page holding `children` and a malicious member (Mallory) beside it, data flowing; the victim's long tasks watched from now on. */
 async function victimAndMallory(room: string, children: string) {
@@ -58,7 +65,14 @@ const flood = (page: Page, to: string, kind: 'chat' | 'offer', count = 1000) =>
         const frame =
           kind === 'chat'
             ? { t: 'msg', id: `flood${String(n).padStart(8, '0')}`, text: `flood message ${n} ${filler}`, ts: Date.now(), seq: n + 1 }
-            : { t: 'offer', id: `flood${String(n).padStart(12, '0')}`, name: `flood-${n}.bin`, size: 1000, type: 'application/octet-stream', dc: 256 + 2 * (n % 300) };
+            : {
+                t: 'offer',
+                id: `flood${String(n).padStart(12, '0')}`,
+                name: `flood-${n}.bin`,
+                size: 1000,
+                type: 'application/octet-stream',
+                dc: 256 + 2 * (n % 300),
+              };
         session.send(frame, { to, channel });
         if (n % 10 === 9) await new Promise((r) => setTimeout(r, Math.max(0, t0 + (n + 1) - performance.now())));
       }
@@ -85,7 +99,11 @@ test('chat history is taken only from the member asked, and never shows a name a
   const warnings: string[] = [];
   victim.page.on('console', (m) => m.type() === 'warning' && warnings.push(m.text()));
   const victimId = await peerIdOf(victim.page);
-  await waitFor('the victim asks Mallory for history', () => mallory.page.evaluate(() => (window as any).asked as string[]), (a) => a.includes(victimId));
+  await waitFor(
+    'the victim asks Mallory for history',
+    () => mallory.page.evaluate(() => (window as any).asked as string[]),
+    (a) => a.includes(victimId),
+  );
 
   // Cy (honest) and Eve (another attacker) arrive while the victim's request is open.
   const cy = await member('forged', 'Cy', '<av-chat></av-chat>');
@@ -100,7 +118,10 @@ test('chat history is taken only from the member asked, and never shows a name a
   const ts = Date.now() - 60_000;
   const entry = (id: string, from: string, name: string, text: string, i: number) => ({ id, from, name, text, ts: ts + i, seq: i + 1 });
   const send = (p: MemberPage, frame: unknown) =>
-    p.page.evaluate(({ frame, to }) => document.querySelector('av-room')!.session!.send(frame, { to, channel: 'chat' }), { frame, to: victimId });
+    p.page.evaluate(({ frame, to }) => document.querySelector('av-room')!.session!.send(frame, { to, channel: 'chat' }), {
+      frame,
+      to: victimId,
+    });
 
   // Eve was not asked: her history must be ignored even while the victim waits for Mallory's.
   await send(eve, { t: 'hist', msgs: [entry('eveunasked01', 'x', 'Eve', 'UNASKED-FROM-EVE', 0)] });
@@ -133,9 +154,15 @@ test('chat history is taken only from the member asked, and never shows a name a
         name: li.querySelector('[part~="name"]')!.textContent!.trim(),
         text: li.querySelector('[part~="text"]')!.textContent!.trim(),
         unverified: !!li.querySelector('[part~="unverified"]'),
-        badges: [...li.querySelectorAll('[part~="unverified"], [part~="former"]')].map((b) => `${b.textContent} ${b.getAttribute('title') ?? ''}`).join(' '),
+        badges: [...li.querySelectorAll('[part~="unverified"], [part~="former"]')]
+          .map((b) => `${b.textContent} ${b.getAttribute('title') ?? ''}`)
+          .join(' '),
       }));
-      return { items, list: root.querySelector('[part="list"]')!.textContent!, model: chat.messages.map((m) => ({ from: m.from, text: m.text })) };
+      return {
+        items,
+        list: root.querySelector('[part="list"]')!.textContent!,
+        model: chat.messages.map((m) => ({ from: m.from, text: m.text })),
+      };
     });
   await waitFor('the answer is shown', view, (v) => v.items.length >= 8, 10_000);
   await new Promise((r) => setTimeout(r, 1500));
@@ -143,11 +170,29 @@ test('chat history is taken only from the member asked, and never shows a name a
   console.log('victim sees:', items.map((i) => `${i.name}${i.unverified ? ' [not verified]' : ''}: ${i.text}`).join(' | '));
 
   const byText = new Map<string, Item>(items.map((i) => [i.text, i]));
-  assert.deepEqual(items.map((i) => i.text).filter((t) => t.startsWith('UNASKED')), [], 'unasked history is dropped');
-  assert.ok(warnings.some((w) => /history nobody asked for/.test(w)), 'the dropped history is logged');
+  assert.deepEqual(
+    items.map((i) => i.text).filter((t) => t.startsWith('UNASKED')),
+    [],
+    'unasked history is dropped',
+  );
+  assert.ok(
+    warnings.some((w) => /history nobody asked for/.test(w)),
+    'the dropped history is logged',
+  );
   assert.deepEqual({ ...byText.get('MALLORY-OWN')!, badges: '' }, { name: 'Mallory', text: 'MALLORY-OWN', unverified: false, badges: '' });
-  assert.deepEqual(byText.get('DEE-SAID-THIS'), { name: 'Dee', text: 'DEE-SAID-THIS', unverified: false, badges: '(left) ' }, 'a member who left keeps the name we knew, marked');
-  for (const text of ['FORGED-AS-CY-WRONG-NAME', 'FORGED-AS-CY-ADMIN', 'FORGED-AS-SERVER', 'FORGED-UNKNOWN-ID-AS-CY', 'FORGED-AS-VICTIM', 'FORGED-AS-DEE-ADMIN']) {
+  assert.deepEqual(
+    byText.get('DEE-SAID-THIS'),
+    { name: 'Dee', text: 'DEE-SAID-THIS', unverified: false, badges: '(left) ' },
+    'a member who left keeps the name we knew, marked',
+  );
+  for (const text of [
+    'FORGED-AS-CY-WRONG-NAME',
+    'FORGED-AS-CY-ADMIN',
+    'FORGED-AS-SERVER',
+    'FORGED-UNKNOWN-ID-AS-CY',
+    'FORGED-AS-VICTIM',
+    'FORGED-AS-DEE-ADMIN',
+  ]) {
     const item = byText.get(text);
     assert.ok(item, `${text} is shown`);
     assert.equal(item.name, 'Mallory', `${text} is shown under whoever shared it`);
@@ -155,8 +200,9 @@ test('chat history is taken only from the member asked, and never shows a name a
     assert.match(item.badges, /not verified/);
     assert.equal(model.find((m) => m.text === text)!.from, malloryId, `${text} is attributed to Mallory, who shared it`);
   }
-  for (const forged of ['System Administrator', 'Evil Cy', 'server']) assert.ok(!list.includes(forged), `"${forged}" appears nowhere in the chat`);
-  assert.ok(!items.some((i) => i.name === 'Cy' || i.name === 'You'), 'nothing is shown under Cy\'s name or as our own');
+  for (const forged of ['System Administrator', 'Evil Cy', 'server'])
+    assert.ok(!list.includes(forged), `"${forged}" appears nowhere in the chat`);
+  assert.ok(!items.some((i) => i.name === 'Cy' || i.name === 'You'), "nothing is shown under Cy's name or as our own");
   await Promise.all(open.splice(0).map((p) => p.close()));
 });
 
@@ -170,19 +216,33 @@ test('1,000 file offers in a second from one member: at most the cap is listed, 
     });
   });
   const ms = await flood(mallory.page, victimId, 'offer');
-  const declines = await waitFor('declines come back', () => mallory.page.evaluate(() => (window as any).declines as string[]), (d) => d.length > 0, 10_000);
+  const declines = await waitFor(
+    'declines come back',
+    () => mallory.page.evaluate(() => (window as any).declines as string[]),
+    (d) => d.length > 0,
+    10_000,
+  );
   await new Promise((r) => setTimeout(r, 1500));
   const listed = await victim.page.evaluate(() => {
     const el = document.querySelector('av-file')!;
-    return { model: el.transfers.length, dom: el.shadowRoot!.querySelectorAll('[part~="transfer"]').length, offered: el.transfers.filter((t) => t.state === 'offered').length };
+    return {
+      model: el.transfers.length,
+      dom: el.shadowRoot!.querySelectorAll('[part~="transfer"]').length,
+      offered: el.transfers.filter((t) => t.state === 'offered').length,
+    };
   });
   const all = await mallory.page.evaluate(() => (window as any).declines as string[]);
   const { longest, count } = await longTasks(victim.page);
-  console.log(`offers: 1000 sent in ${ms} ms; victim lists ${listed.dom} (${listed.offered} offered); ${all.length} declines back ("${declines[0]}"); victim's longest task ${longest} ms (${count} over 50 ms)`);
+  console.log(
+    `offers: 1000 sent in ${ms} ms; victim lists ${listed.dom} (${listed.offered} offered); ${all.length} declines back ("${declines[0]}"); victim's longest task ${longest} ms (${count} over 50 ms)`,
+  );
   assert.equal(listed.model, 8, 'the cap (8 pending offers per member) is listed');
   assert.equal(listed.dom, 8);
   assert.equal(listed.offered, 8);
-  assert.ok(all.every((r) => /too many/.test(r)), 'every decline says why');
+  assert.ok(
+    all.every((r) => /too many/.test(r)),
+    'every decline says why',
+  );
   assert.ok(longest < 100, `longest task ${longest} ms`);
   await Promise.all(open.splice(0).map((p) => p.close()));
 });
@@ -194,33 +254,54 @@ test('an honest sender with more files than the cap offers them in turn; a lower
   for (const p of [ann, bob, cy]) await dataWith(p, 2);
   const [bobId, cyId] = [await peerIdOf(bob.page), await peerIdOf(cy.page)];
   const sendFiles = (count: number, to: string) =>
-    ann.page.evaluate(({ count, to }) => {
-      const files = Array.from({ length: count }, (_, i) => new File([`file ${i}`], `f${i}.txt`, { type: 'text/plain' }));
-      document.querySelector('av-file')!.send(files, { to });
-    }, { count, to });
+    ann.page.evaluate(
+      ({ count, to }) => {
+        const files = Array.from({ length: count }, (_, i) => new File([`file ${i}`], `f${i}.txt`, { type: 'text/plain' }));
+        document.querySelector('av-file')!.send(files, { to });
+      },
+      { count, to },
+    );
   const states = (p: MemberPage) => p.page.evaluate(() => document.querySelector('av-file')!.transfers.map((t) => t.state));
   await bob.page.evaluate(() => {
     const el = document.querySelector('av-file')!;
     (window as any).mostListed = 0;
-    el.addEventListener('av-file-offer', () => ((window as any).mostListed = Math.max((window as any).mostListed, el.transfers.filter((t) => t.state !== 'done').length)));
+    el.addEventListener(
+      'av-file-offer',
+      () => ((window as any).mostListed = Math.max((window as any).mostListed, el.transfers.filter((t) => t.state !== 'done').length)),
+    );
   });
   await sendFiles(12, bobId);
-  await waitFor('all 12 verified', () => states(ann), (s) => s.length === 12 && s.every((x) => x === 'done'), 30_000);
+  await waitFor(
+    'all 12 verified',
+    () => states(ann),
+    (s) => s.length === 12 && s.every((x) => x === 'done'),
+    30_000,
+  );
   assert.equal((await states(bob)).length, 12, 'none declined');
   assert.ok((await bob.page.evaluate(() => (window as any).mostListed)) <= 8, 'Bob never had more than 8 unfinished offers from Ann');
 
   // Cy takes at most 2 unfinished offers from one member; Ann offers 3 (her own limit is 8).
   await sendFiles(3, cyId);
-  await waitFor('Cy lists two offers', () => states(cy), (s) => s.length === 2 && s.every((x) => x === 'offered'), 10_000);
+  await waitFor(
+    'Cy lists two offers',
+    () => states(cy),
+    (s) => s.length === 2 && s.every((x) => x === 'offered'),
+    10_000,
+  );
   const shown = await waitFor(
     'the sender sees the reason',
-    () => ann.page.evaluate(() => [...document.querySelector('av-file')!.shadowRoot!.querySelectorAll('[part~="transfer"][data-state="declined"] .error')].map((e) => e.textContent)),
+    () =>
+      ann.page.evaluate(() =>
+        [...document.querySelector('av-file')!.shadowRoot!.querySelectorAll('[part~="transfer"][data-state="declined"] .error')].map(
+          (e) => e.textContent,
+        ),
+      ),
     (e) => e.length === 1,
     10_000,
   );
   assert.match(shown[0]!, /too many files offered at once/);
   await new Promise((r) => setTimeout(r, 500));
-  assert.equal((await states(cy)).length, 2, 'the declined one is not listed on Cy\'s side');
+  assert.equal((await states(cy)).length, 2, "the declined one is not listed on Cy's side");
   await Promise.all(open.splice(0).map((p) => p.close()));
 });
 
@@ -238,7 +319,12 @@ test('1,000 chat messages in a second from one member: longest task under 100 ms
     }).observe(root, { childList: true, subtree: true });
   });
   const ms = await flood(mallory.page, victimId, 'chat');
-  await waitFor('all arrived', () => victim.page.evaluate(() => document.querySelector('av-chat')!.messages.at(-1)?.text), (t) => t?.startsWith('flood message 999 ') ?? false, 20_000);
+  await waitFor(
+    'all arrived',
+    () => victim.page.evaluate(() => document.querySelector('av-chat')!.messages.at(-1)?.text),
+    (t) => t?.startsWith('flood message 999 ') ?? false,
+    20_000,
+  );
   await new Promise((r) => setTimeout(r, 1000));
   const after = await victim.page.evaluate(() => {
     const el = document.querySelector('av-chat')!;
@@ -253,7 +339,9 @@ test('1,000 chat messages in a second from one member: longest task under 100 ms
     };
   });
   const { longest, count } = await longTasks(victim.page);
-  console.log(`chat flood: 1000 sent in ${ms} ms; victim kept ${after.kept}, DOM max ${after.maxShown} (cap ${cap}) in ${after.renders} DOM batches; longest task ${longest} ms (${count} over 50 ms); JS heap ${after.heapMiB} MiB`);
+  console.log(
+    `chat flood: 1000 sent in ${ms} ms; victim kept ${after.kept}, DOM max ${after.maxShown} (cap ${cap}) in ${after.renders} DOM batches; longest task ${longest} ms (${count} over 50 ms); JS heap ${after.heapMiB} MiB`,
+  );
   assert.equal(after.kept, 1000);
   assert.ok(after.last?.startsWith('flood message 999 '), 'the newest message is shown');
   assert.ok(after.maxShown <= cap, `at most ${cap} messages in the DOM (saw ${after.maxShown})`);

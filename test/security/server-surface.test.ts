@@ -15,8 +15,16 @@ test('only the bundle, its chunks and the ffmpeg core are public; headers say no
   const server = await startServer();
   try {
     const get = (path: string, init?: RequestInit) => fetch(`${server.url}${path}`, init);
-    for (const path of ['/av-elements.js', '/ffmpeg/ffmpeg-core.wasm', '/']) assert.equal((await get(path, { method: 'HEAD' })).status, 200, path);
-    for (const path of ['/lib/server/cli.js', '/lib/server/rooms.js', '/av-elements.js.map', '/lib/components/index.js', '/../package.json', '/%2e%2e/package.json']) {
+    for (const path of ['/av-elements.js', '/ffmpeg/ffmpeg-core.wasm', '/'])
+      assert.equal((await get(path, { method: 'HEAD' })).status, 200, path);
+    for (const path of [
+      '/lib/server/cli.js',
+      '/lib/server/rooms.js',
+      '/av-elements.js.map',
+      '/lib/components/index.js',
+      '/../package.json',
+      '/%2e%2e/package.json',
+    ]) {
       assert.equal((await get(path)).status, 404, `${path} is not served`);
     }
     const page = await get('/');
@@ -66,7 +74,7 @@ function upgradeStatus(url: string, origin?: string): Promise<number> {
   });
 }
 
-test('allowed-origins: other pages are refused on the room socket, PeerServer and CORS; the server\'s own page is fine', async () => {
+test("allowed-origins: other pages are refused on the room socket, PeerServer and CORS; the server's own page is fine", async () => {
   const server = await startServer(['--allowed-origin', 'https://app.example']);
   const open = await startServer();
   try {
@@ -75,7 +83,10 @@ test('allowed-origins: other pages are refused on the room socket, PeerServer an
     assert.equal(await upgradeStatus(ws(server.url), 'https://evil.example'), 403);
     assert.equal(await upgradeStatus(ws(server.url), server.url), 101, 'the demo served by this server');
     assert.equal(await upgradeStatus(ws(server.url)), 101, 'not a browser page: no Origin to check');
-    assert.equal(await upgradeStatus(`${server.url.replace('http', 'ws')}/r/room/peerjs/peerjs?key=peerjs&id=x1234&token=t`, 'https://evil.example'), 403);
+    assert.equal(
+      await upgradeStatus(`${server.url.replace('http', 'ws')}/r/room/peerjs/peerjs?key=peerjs&id=x1234&token=t`, 'https://evil.example'),
+      403,
+    );
     const cors = async (s: string, path: string, origin: string) =>
       (await fetch(`${s}${path}`, { headers: { Origin: origin } })).headers.get('access-control-allow-origin');
     assert.equal(await cors(server.url, '/av-elements.js', 'https://app.example'), 'https://app.example');
@@ -141,30 +152,42 @@ test("the server's max-participants is a ceiling no client can raise", async () 
   }
 });
 
-test('the local coturn gets its secret from a file only this user can read, never from its command line', { skip: !hasCoturn() && 'coturn is not installed' }, async () => {
-  const [port, minPort] = await Promise.all([freePort(), freePort()]);
-  const before = new Set(readdirSync(tmpdir()).filter((d) => d.startsWith('av-coturn-')));
-  const server = await startServer(['--turn', '--turn-port', String(port), '--turn-min-port', String(minPort), '--turn-max-port', String(minPort + 10)]);
-  try {
-    const c = await roomClient(server.url, 'turn');
-    c.send({ type: 'join', name: 'Ann' });
-    const joined = await c.next('joined');
-    assert.ok(joined.iceServers.length > 0, 'TURN credentials handed out');
-    c.close();
-    const dir = readdirSync(tmpdir()).find((d) => d.startsWith('av-coturn-') && !before.has(d));
-    assert.ok(dir, 'the coturn folder exists');
-    const conf = join(tmpdir(), dir, 'turnserver.conf');
-    assert.equal(statSync(conf).mode & 0o777, 0o600);
-    assert.equal(statSync(join(tmpdir(), dir)).mode & 0o777, 0o700);
-    const ps = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
-    const turnLines = ps.split('\n').filter((l) => l.includes('turnserver'));
-    assert.ok(turnLines.length > 0, 'coturn runs');
-    for (const line of turnLines) assert.doesNotMatch(line, /static-auth-secret|auth-secret=/, 'no secret on its command line');
-    assert.ok(!server.logs.join('\n').includes('static-auth-secret'), 'nor in the logs');
-  } finally {
-    await server.stop();
-  }
-});
+test(
+  'the local coturn gets its secret from a file only this user can read, never from its command line',
+  { skip: !hasCoturn() && 'coturn is not installed' },
+  async () => {
+    const [port, minPort] = await Promise.all([freePort(), freePort()]);
+    const before = new Set(readdirSync(tmpdir()).filter((d) => d.startsWith('av-coturn-')));
+    const server = await startServer([
+      '--turn',
+      '--turn-port',
+      String(port),
+      '--turn-min-port',
+      String(minPort),
+      '--turn-max-port',
+      String(minPort + 10),
+    ]);
+    try {
+      const c = await roomClient(server.url, 'turn');
+      c.send({ type: 'join', name: 'Ann' });
+      const joined = await c.next('joined');
+      assert.ok(joined.iceServers.length > 0, 'TURN credentials handed out');
+      c.close();
+      const dir = readdirSync(tmpdir()).find((d) => d.startsWith('av-coturn-') && !before.has(d));
+      assert.ok(dir, 'the coturn folder exists');
+      const conf = join(tmpdir(), dir, 'turnserver.conf');
+      assert.equal(statSync(conf).mode & 0o777, 0o600);
+      assert.equal(statSync(join(tmpdir(), dir)).mode & 0o777, 0o700);
+      const ps = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
+      const turnLines = ps.split('\n').filter((l) => l.includes('turnserver'));
+      assert.ok(turnLines.length > 0, 'coturn runs');
+      for (const line of turnLines) assert.doesNotMatch(line, /static-auth-secret|auth-secret=/, 'no secret on its command line');
+      assert.ok(!server.logs.join('\n').includes('static-auth-secret'), 'nor in the logs');
+    } finally {
+      await server.stop();
+    }
+  },
+);
 
 function hasCoturn(): boolean {
   try {
