@@ -35,7 +35,7 @@ function run(cmd, args, timeoutMs = 30 * 60_000) {
     });
     current = child;
     let out = '';
-    const clean = () => out.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
+    const clean = () => out.replace(/\p{Cc}\[[0-9;]*[A-Za-z]/gu, '');
     const timer = setTimeout(() => {
       try {
         process.kill(-child.pid, 'SIGKILL');
@@ -56,6 +56,10 @@ function run(cmd, args, timeoutMs = 30 * 60_000) {
 }
 
 const stages = [];
+// Static checks first: fast, before any browser starts.
+const [lintOut, lintCode] = await run(process.execPath, ['scripts/lint.mjs'], 5 * 60_000);
+const lint = /lint: (\d+) passed, (\d+) failed/.exec(lintOut);
+stages.push({ name: 'lint', passed: Number(lint?.[1] ?? 0), failed: Number(lint?.[2] ?? 0), code: lintCode });
 const [, buildCode] = await run(process.execPath, ['scripts/build.mjs']);
 if (buildCode !== 0) {
   console.log('\ntests: 0 passed, 1 failed (build failed)');

@@ -156,13 +156,13 @@ export function createServer(options: ServerOptions = {}): AvServer {
   http.headersTimeout = 10_000;
   http.requestTimeout = 30_000;
   http.keepAliveTimeout = 5_000;
-  let guard: SignallingGuard | undefined;
   const cluster = options.redis
     ? new Cluster(options.redis, { event: (room, event) => rooms.onClusterEvent(room, event) }, logger, options.nodeName)
     : undefined;
   const rooms: RoomService = new RoomService({
     cluster,
-    onSignal: (peerId, text) => guard?.deliver(peerId, text),
+    // The guard is created just below; these run only once members exist.
+    onSignal: (peerId, text) => guard.deliver(peerId, text),
     logger,
     iceServers: (peerId) => [...extraIceServers, ...turnIceServers(turn, peerId)],
     peerPath: (room) => `${nodePrefix}/r/${encodeURIComponent(room)}${PEER_PATH}`,
@@ -170,14 +170,14 @@ export function createServer(options: ServerOptions = {}): AvServer {
     maxMembers,
     joinTimeoutMs: options.limits?.joinTimeoutMs,
     graceMs: options.limits?.graceMs,
-    onMemberGone: (member) => guard?.memberGone(member),
+    onMemberGone: (member) => guard.memberGone(member),
     onCutOff: cutOff,
     get metrics() {
       return metrics;
     },
   });
-  const metrics = new Metrics({ members: () => rooms.memberCount, rooms: () => rooms.roomCount, signalling: () => guard?.size ?? 0 });
-  guard = new SignallingGuard(rooms, { logger, metrics, onCutOff: cutOff });
+  const metrics: Metrics = new Metrics({ members: () => rooms.memberCount, rooms: () => rooms.roomCount, signalling: () => guard.size });
+  const guard: SignallingGuard = new SignallingGuard(rooms, { logger, metrics, onCutOff: cutOff });
   const perAddress = new AddressCounter(options.maxSocketsPerAddress ?? 256);
 
   // PeerServer's socket is ours to route: two `ws` servers on one http server break each other.
@@ -195,7 +195,7 @@ export function createServer(options: ServerOptions = {}): AvServer {
       peerWss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
       return peerWss;
     },
-  } as Parameters<typeof ExpressPeerServer>[1]);
+  });
   peerServer.disable('x-powered-by');
   peerServer.on('error', (err: unknown) => logger.debug({ err: String(err) }, 'peerserver error'));
 
@@ -224,7 +224,7 @@ export function createServer(options: ServerOptions = {}): AvServer {
     res.type('text').send('ok');
   });
   // Counts and memory are for the operator: a bearer token, or a direct request from this machine (not via a proxy).
-  app.get('/metrics', async (req, res) => {
+  app.get('/metrics', (req, res, next) => {
     const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
     const local = isLoopback(req.socket.remoteAddress) && !req.headers['x-forwarded-for'] && !req.headers.forwarded;
     if (!(options.metricsToken ? bearer !== undefined && safeEqual(bearer, options.metricsToken) : local)) {
@@ -232,7 +232,7 @@ export function createServer(options: ServerOptions = {}): AvServer {
     }
     // `?gc=1` collects garbage first when the process runs with --expose-gc (leak tests).
     if (req.query.gc === '1') (globalThis as { gc?: () => void }).gc?.();
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    metrics.registry.metrics().then((text) => res.type(metrics.registry.contentType).send(text), next);
   });
   // `/r/<room>/peerjs/...` is PeerServer's HTTP API for that room.
   app.use((req, _res, next) => {
@@ -296,8 +296,14 @@ export function createServer(options: ServerOptions = {}): AvServer {
       if (!trustsProxy) perAddress.release(address);
     });
   });
-  http.on('upgrade', async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
+    onUpgrade(req, socket, head).catch((err: Error) => {
+      logger.error({ err: err.message }, 'upgrade failed');
+      reject(socket, 400);
+    });
+  });
+  const onUpgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
     if (draining) return reject(socket, 503);
     if (!originAllowed(req.headers.origin, allowed, req)) return reject(socket, 403);
     let pathname: string;
@@ -332,7 +338,7 @@ export function createServer(options: ServerOptions = {}): AvServer {
       const member = guard.admit(m.room, rest);
       if (!member) return reject(socket, 401);
       return void peerWss.handleUpgrade(req, socket, head, (ws) => {
-        if (counted(ws)) void guard.attach(peerWss!, ws, req, member);
+        if (counted(ws)) void guard.attach(peerWss!, ws, req, member).catch(() => ws.terminate());
       });
     }
     if (m.rest === 'ws') {
@@ -341,7 +347,7 @@ export function createServer(options: ServerOptions = {}): AvServer {
       });
     }
     reject(socket, 404);
-  });
+  };
 
   let url = '';
   let closing: Promise<void> | undefined;

@@ -47,7 +47,7 @@ export function verifyToken(token: string, secret: string, room: string, now = D
   if (!safeEqual(signature, sign(payload, secret))) return { ok: false, reason: 'bad token signature' };
   let claims: { r?: unknown; i?: unknown; e?: unknown };
   try {
-    claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+    claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as typeof claims;
   } catch {
     return { ok: false, reason: 'malformed token' };
   }

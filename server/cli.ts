@@ -30,6 +30,6 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     server.logger.info({ signal }, 'shutting down');
     // PeerServer keeps timers of its own alive: exit explicitly once sockets are closed, or after 5 s.
     setTimeout(() => process.exit(0), 4500).unref();
-    server.close().then(() => process.exit(0));
+    void server.close().finally(() => process.exit(0));
   });
 }

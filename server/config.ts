@@ -171,7 +171,7 @@ const room = z
   })
   .strict();
 
-export const configSchema = z
+const configSchema = z
   .object({
     host: z.string().min(1).default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(9000),
@@ -264,11 +264,11 @@ function convert(spec: OptionSpec, raw: string | string[] | boolean, source: str
       if (typeof raw === 'boolean') return raw;
       if (/^(1|true|yes|on)$/i.test(String(raw))) return true;
       if (/^(0|false|no|off)$/i.test(String(raw))) return false;
-      throw new ConfigError(`invalid config: ${where}: expected true or false, got "${raw}"`);
+      throw new ConfigError(`invalid config: ${where}: expected true or false, got "${String(raw)}"`);
     case 'int': {
       const n = Number(raw);
       if (String(raw).trim() === '' || !Number.isInteger(n))
-        throw new ConfigError(`invalid config: ${where}: expected an integer, got "${raw}"`);
+        throw new ConfigError(`invalid config: ${where}: expected an integer, got "${String(raw)}"`);
       return n;
     }
     case 'list': {
@@ -293,7 +293,7 @@ function convert(spec: OptionSpec, raw: string | string[] | boolean, source: str
 }
 
 /** Parses command-line flags against the option table. Unknown flags are errors. */
-export function parseFlags(argv: string[]): { values: Record<string, unknown>; config?: string; help: boolean } {
+function parseFlags(argv: string[]): { values: Record<string, unknown>; config?: string; help: boolean } {
   const values: Record<string, unknown> = {};
   const lists = new Map<OptionSpec, string[]>();
   let config: string | undefined;
@@ -327,7 +327,7 @@ export function parseFlags(argv: string[]): { values: Record<string, unknown>; c
   return { values, config, help };
 }
 
-export function parseEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
+function parseEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
   const values: Record<string, unknown> = {};
   for (const spec of OPTIONS) {
     const raw = env[spec.env];

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ClientMessage } from '../components/core/room-protocol.js';
 
-const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+const CONTROL_CHARS = /[\p{Cc}\u2028\u2029]/gu;
 
 const media = z.object({ audio: z.boolean(), video: z.boolean() }).strict();
 const role = z.enum(['member', 'presenter', 'viewer']);

@@ -135,7 +135,7 @@ interface Member extends MemberContext {
  * A member's peer id is derived from the room and its resume token: ids cannot be chosen, only proven. Any server
  * (a standby with no shared state included) can check that a returning member owns the id it comes back as.
  */
-export function peerIdFor(room: string, resumeToken: string): string {
+function peerIdFor(room: string, resumeToken: string): string {
   return `p${createHash('sha256').update(`${room}\n${resumeToken}`).digest('hex').slice(0, 31)}`;
 }
 
@@ -354,7 +354,9 @@ export class RoomService {
           if (!budget.invalid()) return;
           return this.sendError(socket, 'bad-json', 'binary frames are not accepted on the room socket');
         }
-        const parsed = parseClientMessage(data.toString());
+        const parsed = parseClientMessage(
+          Buffer.isBuffer(data) ? data.toString() : Buffer.concat(Array.isArray(data) ? data : [Buffer.from(data)]).toString(),
+        );
         if (!parsed.ok) {
           if (!budget.invalid()) return;
           return this.sendError(socket, parsed.code, parsed.message);
@@ -487,11 +489,11 @@ export class RoomService {
       }
     }
     let name = msg.name;
-    const hook = this.options.hooks?.authenticate;
-    if (hook) {
-      let verdict: Awaited<ReturnType<typeof hook>>;
+    const hooks = this.options.hooks;
+    if (hooks?.authenticate) {
+      let verdict: Awaited<ReturnType<NonNullable<ServerHooks['authenticate']>>>;
       try {
-        verdict = await hook({ room, name, role, address, key: msg.key, password: msg.password, token: msg.token, identity });
+        verdict = await hooks.authenticate({ room, name, role, address, key: msg.key, password: msg.password, token: msg.token, identity });
       } catch (err) {
         log.warn({ err: String(err) }, 'authenticate hook threw');
         verdict = false;
@@ -520,8 +522,8 @@ export class RoomService {
     }
 
     let r = this.rooms.get(room);
-    let resumed = false;
-    let opened = false;
+    let resumed: boolean;
+    let opened: boolean;
     if (this.cluster) {
       // Hear the room's events before reading its roster, then join atomically (limits count the whole cluster).
       r = this.ensureRoom(room, wanted);
@@ -817,7 +819,9 @@ export class RoomService {
     ...args: Parameters<NonNullable<ServerHooks[K]>>
   ): void {
     try {
-      (this.options.hooks?.[name] as ((...a: unknown[]) => void) | undefined)?.(...args);
+      // Called on the hooks object, so hooks written as methods keep their `this`.
+      const hooks = this.options.hooks;
+      (hooks?.[name] as ((this: ServerHooks, ...a: unknown[]) => void) | undefined)?.call(hooks!, ...args);
     } catch (err) {
       this.log.error({ err: String(err) }, `${name} hook threw`);
     }

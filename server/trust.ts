@@ -21,7 +21,7 @@ export function trustFunction(trust: TrustProxy): TrustFunction {
 /** The client's address: the socket's, or the forwarded one where the proxies in between are trusted. */
 export function clientAddress(req: IncomingMessage, trust: TrustFunction): string {
   try {
-    return proxyaddr(req as Parameters<typeof proxyaddr>[0], trust) || req.socket.remoteAddress || 'unknown';
+    return proxyaddr(req, trust) || req.socket.remoteAddress || 'unknown';
   } catch {
     return req.socket.remoteAddress ?? 'unknown';
   }

@@ -92,15 +92,15 @@ export async function startCoturn(options: {
         setTimeout(resolve, 200);
       }
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`coturn exited with ${code}:\n${output}`));
     });
   });
-  child.stdout!.resume();
-  child.stderr!.resume();
+  child.stdout.resume();
+  child.stderr.resume();
   options.logger?.info({ host, port: options.port }, 'local coturn started');
   const url = `${host}:${options.port}`;
   return {

@@ -92,7 +92,7 @@ describe('<av-chat>', () => {
     );
     await expect(ann).to.be.accessible();
     const named = [...ann.shadowRoot!.querySelectorAll('textarea, select, button')].map(
-      (el) => el.getAttribute('aria-label') || el.textContent!.trim(),
+      (el) => el.getAttribute('aria-label') || el.textContent.trim(),
     );
     expect(named.every(Boolean)).to.equal(true);
   });

@@ -1,5 +1,6 @@
 import { LitElement, html, nothing, type PropertyValues } from 'lit';
 import { property, state } from 'lit/decorators.js';
+import { ifDefined } from 'lit/directives/if-defined.js';
 import { onOffConverter } from '../av-room/av-room.js';
 import { SessionBinding } from '../controllers/session-binding.js';
 import { safeFileName } from '../core/file-name.js';
@@ -366,7 +367,7 @@ export class AvRecorder extends LitElement {
               <button part="button stop-button" ?disabled=${!active} @click=${() => void this.stop()}>${s.stop}</button>`
             : html`<button part="button start-button" ?disabled=${!this.session} @click=${() => void this.start()}>${s.start}</button>`
         }
-        <button part="button snapshot-button" ?disabled=${!this.session && !this.job} @click=${() => void this.snapshot().catch((e) => (this.error = e.message))}>
+        <button part="button snapshot-button" ?disabled=${!this.session && !this.job} @click=${() => void this.snapshot().catch((e: Error) => (this.error = e.message))}>
           ${s.snapshot}
         </button>
         <span part="elapsed" role="timer" aria-label=${s.elapsed}>${clock}</span>
@@ -375,7 +376,7 @@ export class AvRecorder extends LitElement {
       ${
         st === 'converting' && this.progress
           ? html`<div class="result">
-            <progress part="progress" aria-label=${s.progress} max="1" value=${this.progress.stage === 'loading' ? nothing : this.progress.progress}></progress>
+            <progress part="progress" aria-label=${s.progress} max="1" value=${ifDefined(this.progress.stage === 'loading' ? undefined : String(this.progress.progress))}></progress>
             <span class="meta">${this.progress.stage === 'loading' ? s.loading : `${Math.round(this.progress.progress * 100)}%`}</span>
           </div>`
           : nothing

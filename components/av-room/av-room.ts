@@ -330,10 +330,10 @@ export class AvRoom extends LitElement {
       <div class="controls" part="controls" role="toolbar" aria-label=${s.controls}>
         ${
           live && publishes
-            ? html`<button part="button mic-button" aria-pressed=${String(this.muted)} @click=${this.toggleMic}>
+            ? html`<button part="button mic-button" aria-pressed=${this.muted ? 'true' : 'false'} @click=${this.toggleMic}>
                 ${this.muted ? s.unmute : s.mute}
               </button>
-              <button part="button camera-button" aria-pressed=${String(this.cameraOff)} @click=${this.toggleCamera}>
+              <button part="button camera-button" aria-pressed=${this.cameraOff ? 'true' : 'false'} @click=${this.toggleCamera}>
                 ${this.cameraOff ? s.cameraOn : s.cameraOff}
               </button>`
             : nothing

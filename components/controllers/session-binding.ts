@@ -47,7 +47,7 @@ export class SessionBinding implements ReactiveController {
   private roomElement(): RoomElement | null {
     if (this.host.for) {
       const root = this.host.getRootNode() as Document | ShadowRoot;
-      return (root.getElementById?.(this.host.for) as RoomElement | null) ?? null;
+      return root.getElementById?.(this.host.for) ?? null;
     }
     return this.host.closest('av-room');
   }

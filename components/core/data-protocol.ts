@@ -53,7 +53,7 @@ export function decodeFrame(frame: unknown): Decoded {
     }
     const c = (msg as { c?: unknown }).c;
     if (c !== undefined && (typeof c !== 'string' || !CHANNEL.test(c))) return { kind: 'invalid', reason: 'bad channel name' };
-    return c ? { kind: 'app', data: (msg as { data: unknown }).data, channel: c } : { kind: 'app', data: (msg as { data: unknown }).data };
+    return c ? { kind: 'app', data: msg.data, channel: c } : { kind: 'app', data: msg.data };
   }
   const bytes = asBytes(frame);
   if (!bytes) return { kind: 'invalid', reason: 'unsupported frame type' };

@@ -6,8 +6,8 @@ export class Emitter<Events extends { [K in keyof Events]: unknown }> {
   on<K extends keyof Events>(type: K, listener: (detail: Events[K]) => void): () => void {
     let set = this.listeners.get(type);
     if (!set) this.listeners.set(type, (set = new Set()));
-    set.add(listener as (detail: never) => void);
-    return () => set.delete(listener as (detail: never) => void);
+    set.add(listener);
+    return () => set.delete(listener);
   }
 
   protected emit<K extends keyof Events>(type: K, detail: Events[K]): void {

@@ -3,10 +3,10 @@
  * dots, at most 200 characters, never empty. Peers are untrusted; so are the names they send.
  */
 export function safeFileName(name: unknown): string {
-  const base = String(name ?? '')
+  const base = (typeof name === 'string' ? name : '')
     .split(/[\\/]/)
     .pop()!
-    .replace(/[\u0000-\u001f\u007f-\u009f<>:"|?*\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, '_')
+    .replace(/[\p{Cc}<>:"|?*\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu, '_')
     .replace(/^[.\s]+/, '')
     .replace(/[.\s]+$/, '')
     .slice(0, 200);

@@ -32,9 +32,9 @@ export interface PeerLinkEvents {
 }
 
 /** How long a data channel may take to open before data goes through the server instead. */
-export const DATA_CHANNEL_DEADLINE_MS = 8000;
+const DATA_CHANNEL_DEADLINE_MS = 8000;
 /** The data connection waits for the media call to connect (two handshakes at once slow the first frame), at most this long. */
-export const DATA_AFTER_MEDIA_MAX_MS = 2000;
+const DATA_AFTER_MEDIA_MAX_MS = 2000;
 
 /** One remote member: its roster entry, the media call and the data channel with it. */
 export class PeerLink implements RemotePeer {
@@ -182,7 +182,11 @@ export class PeerLink implements RemotePeer {
   sendFrame(frame: string | ArrayBuffer): boolean {
     if (!this.data?.open || this.path === 'server') return false;
     try {
-      this.data.send(frame);
+      // Raw frames are sent at once; a promise (chunked sends) that fails falls back to the server too.
+      Promise.resolve(this.data.send(frame)).catch((err: Error) => {
+        this.log.warn('data channel send failed; falling back to the server', err.message);
+        this.setPath('server');
+      });
       return true;
     } catch (err) {
       this.log.warn('data channel send failed; falling back to the server', (err as Error).message);
@@ -198,8 +202,9 @@ export class PeerLink implements RemotePeer {
       stats.forEach((s: { type: string; selectedCandidatePairId?: string }) => {
         if (s.type !== 'transport' || !s.selectedCandidatePairId) return;
         const pair = stats.get(s.selectedCandidatePairId) as { localCandidateId?: string; remoteCandidateId?: string } | undefined;
-        const local = pair?.localCandidateId ? stats.get(pair.localCandidateId) : undefined;
-        const remote = pair?.remoteCandidateId ? stats.get(pair.remoteCandidateId) : undefined;
+        const candidate = (id: string | undefined) => (id ? (stats.get(id) as { candidateType?: string } | undefined) : undefined);
+        const local = candidate(pair?.localCandidateId);
+        const remote = candidate(pair?.remoteCandidateId);
         if (local?.candidateType === 'relay' || remote?.candidateType === 'relay') relay = true;
       });
     } catch {

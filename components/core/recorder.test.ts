@@ -18,7 +18,7 @@ function testStream() {
   const stream = new MediaStream([...canvas.captureStream(30).getVideoTracks(), ...dest.stream.getAudioTracks()]);
   return {
     stream,
-    stop() {
+    stop: () => {
       clearInterval(timer);
       stream.getTracks().forEach((t) => t.stop());
       void audio.close();

@@ -33,7 +33,7 @@ export interface StreamRecorderEvents {
 }
 
 /** How long a WebM recording is paused before it stops, so the encoder can write out the frames it still holds. */
-export const WEBM_DRAIN_MS = 1500;
+const WEBM_DRAIN_MS = 1500;
 
 /** Candidate MIME types, best first; MP4 with AAC is never native in Chromium (it needs a remux). */
 const CANDIDATES = {

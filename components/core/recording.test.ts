@@ -13,7 +13,7 @@ describe('planRecording', () => {
 });
 
 describe('MediaMix', () => {
-  it('draws one stream of the asked (even) size and ends only its own tracks', async () => {
+  it('draws one stream of the asked (even) size and ends only its own tracks', () => {
     const canvas = Object.assign(document.createElement('canvas'), { width: 320, height: 240 });
     const source = canvas.captureStream(10);
     const mix = new MediaMix({ width: 641, height: 361, fps: 10 });

@@ -6,7 +6,7 @@ import { RoomSession, type RoomSessionOptions } from './session.js';
  */
 const sessions = new Map<string, { session: RoomSession; count: number }>();
 
-export function sessionKey(o: Pick<RoomSessionOptions, 'server' | 'room' | 'name'>): string {
+function sessionKey(o: Pick<RoomSessionOptions, 'server' | 'room' | 'name'>): string {
   const server = (Array.isArray(o.server) ? o.server.join(' ') : o.server) || globalThis.location?.origin;
   return `${server}|${o.room}|${o.name}`;
 }

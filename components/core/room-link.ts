@@ -47,8 +47,8 @@ export function parseServer(server: string, page: string | undefined = globalThi
 }
 
 /** How often we ping the room service, and how long without an answer means it is gone. */
-export const PING_INTERVAL_MS = 1000;
-export const PING_TIMEOUT_MS = 3500;
+const PING_INTERVAL_MS = 1000;
+const PING_TIMEOUT_MS = 3500;
 
 /**
  * The WebSocket to the server's room service for one room: join, leave, roster updates. An application-level

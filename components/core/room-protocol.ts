@@ -110,7 +110,7 @@ export type ErrorCode =
 /** Largest room-service message either side accepts, in bytes. */
 export const MAX_MESSAGE_BYTES = 64 * 1024;
 /** Room names: 1–64 characters, no control characters or slashes. */
-export const ROOM_NAME = /^[^\u0000-\u001f\u007f/\\]{1,64}$/;
+export const ROOM_NAME = /^[^\p{Cc}/\\]{1,64}$/u;
 /** Peer ids: what PeerServer and PeerJS accept, kept short. */
 export const PEER_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{3,63}$/;
 

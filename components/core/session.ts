@@ -1,4 +1,4 @@
-import { Peer, type DataConnection, type MediaConnection, type PeerError } from 'peerjs';
+import { ConnectionType, Peer, type DataConnection, type MediaConnection, type PeerError } from 'peerjs';
 import {
   CHANNEL,
   MAX_APP_MESSAGE_BYTES,
@@ -512,7 +512,7 @@ export class RoomSession extends Emitter<SessionEvents> {
   private onIncoming(conn: MediaConnection | DataConnection): void {
     const l = this.links.get(conn.peer);
     if (this.closed || !l) return void conn.close();
-    if (conn.type === 'data') return l.attachData(conn as DataConnection);
+    if (conn.type === ConnectionType.Data) return l.attachData(conn as DataConnection);
     void this.answer(conn as MediaConnection);
   }
 
@@ -556,7 +556,7 @@ export class RoomSession extends Emitter<SessionEvents> {
     }
     const bytes = asBytes(data);
     const payload: Payload = bytes ? { bin: toBase64(bytes) } : { data };
-    const deliver = () => this.roomLink!.send({ ...head, ...payload } as Parameters<RoomLink['send']>[0]);
+    const deliver = () => this.roomLink!.send({ ...head, ...payload });
     this.log.debug('via the server:', head.type, 'to' in head ? head.to : '', this.state, this.roomLink!.alive);
     // While moving servers, hold it: it is sent once, on the new server.
     if (this.state === 'reconnecting' || !this.roomLink!.alive) this.outbox.push(deliver);

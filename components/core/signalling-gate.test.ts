@@ -38,7 +38,7 @@ describe('SignallingGate', () => {
     gate.destroy();
   });
 
-  it('never hands an outsider to PeerJS, and logs it once', async () => {
+  it('never hands an outsider to PeerJS, and logs it once', () => {
     const { log, warnings } = recordingLog();
     const gate = new SignallingGate(() => false, log);
     const { peer, handled, receive } = fakePeer();

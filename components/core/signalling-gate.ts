@@ -4,7 +4,7 @@ import type { Log } from './log.js';
 /** Signalling messages that come from another peer (the rest come from PeerServer itself: OPEN, ERROR, ID-TAKEN…). */
 const FROM_PEERS = new Set(['OFFER', 'ANSWER', 'CANDIDATE', 'LEAVE', 'EXPIRE']);
 /** How long messages from an id the room has not announced are held, how many per id, and how many ids at once. */
-export const HOLD_MS = 10_000;
+const HOLD_MS = 10_000;
 const HOLD_PER_ID = 64;
 const HOLD_IDS = 16;
 

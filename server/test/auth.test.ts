@@ -76,7 +76,7 @@ function peerServerSocket(path: string, id: string, token: string): Promise<stri
   return new Promise((resolve) => {
     ws.once('unexpected-response', (_req, res) => resolve(`http ${res.statusCode}`));
     ws.once('message', (m) => {
-      resolve(JSON.parse(m.toString()).type);
+      resolve(JSON.parse((m as Buffer).toString()).type);
       ws.close();
     });
     ws.once('error', () => resolve('error'));

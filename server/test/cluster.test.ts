@@ -53,7 +53,7 @@ async function signalling(server: AvServer, room: string, joined: { self: { peer
     `${server.url.replace('http', 'ws')}/r/${room}/peerjs/peerjs?key=peerjs&id=${joined.self.peerId}&token=${joined.peerToken}&version=1.5.5`,
   );
   const inbox: any[] = [];
-  ws.on('message', (m) => inbox.push(JSON.parse(m.toString())));
+  ws.on('message', (m) => inbox.push(JSON.parse((m as Buffer).toString())));
   await new Promise((resolve, reject) => ws.once('message', resolve).once('error', reject));
   return { ws, inbox };
 }

@@ -203,7 +203,7 @@ test('over-long input is refused with a message; an over-long message forged by 
   }, bobId);
   await waitFor(
     'logged',
-    async () => warnings,
+    () => Promise.resolve(warnings),
     (w) => w.some((x) => /dropped a chat message .*longer than 4000/.test(x)),
     5000,
   );

@@ -48,7 +48,7 @@ test('Ann through node A and Bob through node B share a room: video both ways, c
     );
     await new Promise((r) => setTimeout(r, 1500));
     const later = await frames(p);
-    assert.ok(later[0]! > first[0]!, `frames keep rising: ${first} → ${later}`);
+    assert.ok(later[0]! > first[0]!, `frames keep rising: ${first.join()} → ${later.join()}`);
   }
 
   await ann.page.evaluate(() => document.querySelector('av-chat')!.send('hello from A'));

@@ -50,7 +50,9 @@ test('failover from a killed server to the standby keeps the call and the identi
   for (let i = 0; i < 8; i++) {
     await new Promise((r) => setTimeout(r, 500));
     const now = await Promise.all([ann, bob].map(frames));
-    now.forEach((f, side) => assert.ok(f[0]! > last[side]![0]!, `frames rising on side ${side} at sample ${i}: ${last[side]} → ${f}`));
+    now.forEach((f, side) =>
+      assert.ok(f[0]! > last[side]![0]!, `frames rising on side ${side} at sample ${i}: ${String(last[side])} → ${f.join()}`),
+    );
     last = now;
     if (i === 5) {
       // Both registered on B within 3 s of the kill (checked by the time this sample is taken, ~3 s in).
@@ -113,7 +115,7 @@ async function holding(pages: MemberPage[], previous: number[][] | undefined, ex
   now.forEach((f, i) => {
     if (f.length !== expectedPeers) problems.push(`page ${i} has ${f.length} peers`);
     else if (previous && f.some((x, j) => !(x > (previous[i]?.[j] ?? Infinity))))
-      problems.push(`page ${i} frames stalled: ${previous[i]} → ${f}`);
+      problems.push(`page ${i} frames stalled: ${String(previous[i])} → ${f.join()}`);
   });
   return { now, problems };
 }
@@ -126,7 +128,7 @@ test(
     const [portA, portB] = await Promise.all([freePort(), freePort()]);
     const node = (port: number) => startServer(['--redis', redis.url, '--port', String(port), '--member-grace', '5']);
     let nodeA = await node(portA);
-    let nodeB = await node(portB);
+    const nodeB = await node(portB);
     const servers = `${nodeA.url} ${nodeB.url}`;
     let pages: MemberPage[] = [];
     try {
@@ -157,7 +159,7 @@ test(
         }
         const states = await Promise.all(pages.map((p) => p.page.evaluate(() => document.querySelector('av-room')!.session!.state)));
         if (problems.length === 0 && states.every((s) => s === 'connected')) held++;
-        console.log(`run ${run}: ${problems.length ? `broke: ${problems.slice(0, 3).join('; ')}` : 'held 60 s'} (states ${states})`);
+        console.log(`run ${run}: ${problems.length ? `broke: ${problems.slice(0, 3).join('; ')}` : 'held 60 s'} (states ${states.join()})`);
         nodeA = await node(portA);
         if (run < RUNS) for (const p of pages.splice(0)) await p.close();
       }

@@ -20,12 +20,14 @@ async function fileMember(room: string, name: string, fileAttrs = 'auto-accept')
   await p.page.evaluate(() => {
     const w = window as any;
     w.received = [];
-    document.querySelector('av-file')!.addEventListener('av-file-received', async (e) => {
+    document.querySelector('av-file')!.addEventListener('av-file-received', (e) => {
       const { file, transfer } = (e as CustomEvent).detail;
-      const digest = [...new Uint8Array(await crypto.subtle.digest('SHA-256', await file.arrayBuffer()))]
-        .map((b) => b.toString(16).padStart(2, '0'))
-        .join('');
-      w.received.push({ name: file.name, size: file.size, sha256: digest, id: transfer.id });
+      void (async () => {
+        const digest = [...new Uint8Array(await crypto.subtle.digest('SHA-256', await file.arrayBuffer()))]
+          .map((b) => b.toString(16).padStart(2, '0'))
+          .join('');
+        w.received.push({ name: file.name, size: file.size, sha256: digest, id: transfer.id });
+      })();
     });
   });
   return p;
@@ -226,12 +228,14 @@ test('without a peer-to-peer path, small files go through the server and larger 
   await bob.page.evaluate(() => {
     const w = window as any;
     w.received = [];
-    document.querySelector('av-file')!.addEventListener('av-file-received', async (e) => {
+    document.querySelector('av-file')!.addEventListener('av-file-received', (e) => {
       const { file } = (e as CustomEvent).detail;
-      const digest = [...new Uint8Array(await crypto.subtle.digest('SHA-256', await file.arrayBuffer()))]
-        .map((b) => b.toString(16).padStart(2, '0'))
-        .join('');
-      w.received.push({ name: file.name, size: file.size, sha256: digest });
+      void (async () => {
+        const digest = [...new Uint8Array(await crypto.subtle.digest('SHA-256', await file.arrayBuffer()))]
+          .map((b) => b.toString(16).padStart(2, '0'))
+          .join('');
+        w.received.push({ name: file.name, size: file.size, sha256: digest });
+      })();
     });
   });
   for (const p of [ann, bob]) {

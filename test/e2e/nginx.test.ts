@@ -128,7 +128,7 @@ test(
         );
         await new Promise((r) => setTimeout(r, 1500));
         const later = await frames(p);
-        assert.ok(later[0]! > first[0]!, `frames rise: ${first} → ${later}`);
+        assert.ok(later[0]! > first[0]!, `frames rise: ${first.join()} → ${later.join()}`);
       }
       for (const p of pages) {
         const [row] = Object.values(await inboundByPeer(p.page));

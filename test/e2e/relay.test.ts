@@ -30,7 +30,7 @@ async function pair(server: RunningServer, room: string, extra: Record<string, s
   const pages: MemberPage[] = [];
   for (const name of ['Ann', 'Bob']) {
     const p = await memberPage(chromium.browser, server.url, { room, name, 'ice-policy': 'relay', ...extra });
-    stops.push(p.close);
+    stops.push(() => p.close());
     pages.push(p);
   }
   return pages;
@@ -46,7 +46,7 @@ for (const transport of ['udp', 'tcp'] as const) {
       const first = await waitFor(
         'frames through the relay',
         () => inboundByPeer(page),
-        (s) => Object.values(s)[0]?.framesDecoded! > 0,
+        (s) => (Object.values(s)[0]?.framesDecoded ?? 0) > 0,
         30_000,
       );
       await page.waitForTimeout(1500);

@@ -51,7 +51,7 @@ test('broadcast: 1 presenter, 8 viewers without media; waiting state; presenter 
   viewers.push(await member({ room: 'show', name: 'Viewer 1', mode: 'broadcast' }));
   await viewers[0]!.page.locator('av-room[state="connected"][waiting]').waitFor({ timeout: 15_000 });
   assert.match(await viewers[0]!.page.locator('av-room [part="status"]').innerText(), /presenter/i);
-  let presenter = await member({ room: 'show', name: 'Presenter', mode: 'broadcast', presenter: '' });
+  const presenter = await member({ room: 'show', name: 'Presenter', mode: 'broadcast', presenter: '' });
   for (let i = 2; i <= 8; i++) viewers.push(await member({ room: 'show', name: `Viewer ${i}`, mode: 'broadcast' }));
   for (const v of viewers) await expectDecodingFrom(v, 1);
   for (const v of viewers) {
@@ -68,7 +68,7 @@ test('broadcast: 1 presenter, 8 viewers without media; waiting state; presenter 
   await presenter.close();
   open.splice(open.indexOf(presenter), 1);
   for (const v of viewers) await v.page.locator('av-room[waiting]').waitFor({ timeout: 10_000 });
-  presenter = await member({ room: 'show', name: 'Presenter', mode: 'broadcast', presenter: '' });
+  await member({ room: 'show', name: 'Presenter', mode: 'broadcast', presenter: '' });
   for (const v of viewers.slice(0, 3)) await expectDecodingFrom(v, 1);
   await closeAll();
 });

@@ -96,7 +96,7 @@ test('authenticate hook refuses and admits; transparent channel p2p, to the serv
   });
   await waitFor(
     'server receives',
-    async () => received.length,
+    () => Promise.resolve(received.length),
     (n) => n >= 2,
   );
   assert.deepEqual(received, [
@@ -127,7 +127,7 @@ test('authenticate hook refuses and admits; transparent channel p2p, to the serv
   open.splice(open.indexOf(bob), 1);
   await waitFor(
     'onLeave',
-    async () => leaves.length,
+    () => Promise.resolve(leaves.length),
     (n) => n >= 1,
   );
   assert.equal(leaves.length, 1);

@@ -58,7 +58,7 @@ test('two elements join over wss with a self-signed certificate, below a base pa
     await waitFor(
       'video over the secure server',
       () => inboundByPeer(p.page),
-      (s) => Object.values(s)[0]?.framesDecoded! > 0,
+      (s) => (Object.values(s)[0]?.framesDecoded ?? 0) > 0,
       20_000,
     );
   const origin = server.url.replace('https://', 'wss://');

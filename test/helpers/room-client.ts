@@ -15,9 +15,9 @@ export async function roomClient(serverUrl: string, room: string): Promise<RoomC
   const waiters: (() => void)[] = [];
   ws.on('message', (m) => {
     try {
-      inbox.push(JSON.parse(m.toString()));
+      inbox.push(JSON.parse((m as Buffer).toString()));
     } catch {
-      inbox.push({ type: '(not json)', raw: m.toString() });
+      inbox.push({ type: '(not json)', raw: (m as Buffer).toString() });
     }
     waiters.splice(0).forEach((w) => w());
   });

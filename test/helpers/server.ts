@@ -31,7 +31,7 @@ export async function startServer(args: string[] = [], { timeoutMs = 15_000, nod
       reject(new Error(`server did not start within ${timeoutMs} ms:\n${logs.join('')}`));
     }, timeoutMs);
     let buffer = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       buffer += chunk.toString();
       let nl;
       while ((nl = buffer.indexOf('\n')) >= 0) {
@@ -45,7 +45,7 @@ export async function startServer(args: string[] = [], { timeoutMs = 15_000, nod
         }
       }
     });
-    child.stderr!.on('data', (chunk: Buffer) => logs.push(chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => logs.push(chunk.toString()));
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`server exited with ${code}:\n${logs.join('\n')}`));

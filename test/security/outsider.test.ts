@@ -25,7 +25,7 @@ async function countedMember(attrs: Record<string, string>) {
         super(config);
         w.__pcs++;
       }
-    } as typeof RTCPeerConnection;
+    };
   });
   const p = await memberPage(ctx.chromium.browser, ctx.server.url, attrs, {}, '', context);
   ctx.open.push(p);
@@ -165,7 +165,7 @@ function signallingSocket(server: string, room: string, id: string, token: strin
     const ws = new WebSocket(`${server.replace('http', 'ws')}/r/${room}/peerjs/peerjs?key=peerjs&id=${id}&token=${token}&version=1.5.5`);
     ws.once('unexpected-response', (_req, res) => resolve(`http ${res.statusCode}`));
     ws.once('message', (m) => {
-      resolve(JSON.parse(m.toString()).type);
+      resolve(JSON.parse((m as Buffer).toString()).type);
       ws.close();
     });
     ws.once('error', () => resolve('error'));

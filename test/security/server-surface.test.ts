@@ -105,7 +105,9 @@ async function proxiedJoin(url: string, room: string, forwardedFor: string, join
   const ws = new WebSocket(`${url.replace('http', 'ws')}/r/${room}/ws`, { headers: { 'X-Forwarded-For': forwardedFor } });
   ws.on('error', () => {});
   await new Promise((resolve) => ws.once('open', resolve));
-  const answer = new Promise<{ type: string; code?: string }>((resolve) => ws.once('message', (m) => resolve(JSON.parse(m.toString()))));
+  const answer = new Promise<{ type: string; code?: string }>((resolve) =>
+    ws.once('message', (m) => resolve(JSON.parse((m as Buffer).toString()))),
+  );
   ws.send(JSON.stringify({ type: 'join', name: 'x', ...join }));
   const a = await answer;
   ws.close();
