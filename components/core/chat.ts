@@ -62,6 +62,16 @@ const RETRY_MS = 3000;
 const HISTORY_BATCH_BYTES = 30 * 1024;
 /** How long the member we asked has to answer with history; after that, history from it is unasked too. */
 const HISTORY_WAIT_MS = 20_000;
+/** A peer's clock is its own: times are kept within a few seconds of ours, so nobody pins a message to the bottom. */
+const FUTURE_SLACK_MS = 5000;
+/** A live message is at most this old (clock skew, a slow relay); older claims would hide it far up the list. */
+const LIVE_PAST_MS = 60_000;
+
+function clampTime(ts: number, maxAgeMs = Infinity): number {
+  const now = Date.now();
+  return Math.max(Math.min(ts, now + FUTURE_SLACK_MS), now - maxAgeMs);
+}
+
 /** One history answer per member in this time: each answer costs up to 100 messages of sending. */
 const HISTORY_ANSWER_MS = 10_000;
 /** Names of members seen in this room (for history of those who left): enough for long meetings, bounded for floods. */
@@ -245,7 +255,7 @@ export class ChatChannel extends Emitter<ChatEvents> {
           from,
           name: peer.name,
           text: wire.text,
-          ts: wire.ts,
+          ts: clampTime(wire.ts, LIVE_PAST_MS),
           seq: wire.seq,
           ...(wire.to ? { to: wire.to } : {}),
           own: false,
@@ -297,7 +307,7 @@ export class ChatChannel extends Emitter<ChatEvents> {
         let added = false;
         for (const h of taken) {
           if (this.byId.has(h.id)) continue;
-          this.insert({ id: h.id, text: h.text, ts: h.ts, seq: h.seq, own: false, sharedBy: from, ...this.attribute(h, peer) });
+          this.insert({ id: h.id, text: h.text, ts: clampTime(h.ts), seq: h.seq, own: false, sharedBy: from, ...this.attribute(h, peer) });
           added = true;
         }
         if (added) this.changed();

@@ -348,3 +348,38 @@ test('1,000 chat messages in a second from one member: all kept, the newest show
   // Timing is the bench's (bench/chat-flood.mjs, against a bare data channel page): a loaded machine swings it 3x.
   await Promise.all(open.splice(0).map((p) => p.close()));
 });
+
+test("a peer's clock does not place its messages: one dated a year ahead does not stay below later ones", async () => {
+  const { victim, mallory, victimId } = await victimAndMallory('clock', '<av-chat></av-chat>');
+  await mallory.page.evaluate(
+    ({ to }) => {
+      const session = document.querySelector('av-room')!.session!;
+      const year = 365 * 24 * 3600 * 1000;
+      session.send({ t: 'msg', id: 'future00000001', text: 'from the future', ts: Date.now() + year, seq: 1 }, { to, channel: 'chat' });
+      session.send({ t: 'msg', id: 'past0000000001', text: 'from the past', ts: Date.now() - year, seq: 2 }, { to, channel: 'chat' });
+    },
+    { to: victimId },
+  );
+  await waitFor(
+    'both arrived',
+    () => victim.page.evaluate(() => document.querySelector('av-chat')!.messages.length),
+    (n) => n === 2,
+    10_000,
+  );
+  await new Promise((r) => setTimeout(r, 6000));
+  await victim.page.evaluate(() => document.querySelector('av-chat')!.send('later, from the victim'));
+  const texts = await victim.page.evaluate(() => document.querySelector('av-chat')!.messages.map((m) => m.text));
+  const times = await victim.page.evaluate(() => document.querySelector('av-chat')!.messages.map((m) => `${m.text}@${m.ts - Date.now()}`));
+  assert.equal(texts.at(-1), 'later, from the victim', `a later message is last: ${times.join(' | ')}`);
+  assert.ok(texts.indexOf('from the past') >= 0, 'the one dated a year back is kept');
+  await waitFor(
+    'the later message is the last one shown',
+    () =>
+      victim.page.evaluate(
+        () => [...document.querySelector('av-chat')!.shadowRoot!.querySelectorAll('[part~="message"] [part~="text"]')].at(-1)?.textContent,
+      ),
+    (t) => t === 'later, from the victim',
+    5000,
+  );
+  await Promise.all(open.splice(0).map((p) => p.close()));
+});
