@@ -1,7 +1,7 @@
 import { LitElement, html, nothing, type PropertyValues } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import { ifDefined } from 'lit/directives/if-defined.js';
-import { onOffConverter } from '../av-room/av-room.js';
+import { onOffConverter } from '../shared/attributes.js';
 import { SessionBinding } from '../controllers/session-binding.js';
 import { safeFileName } from '../core/file-name.js';
 import { formatBytes } from '../core/file-transfer.js';

@@ -10,18 +10,13 @@ import { safeFileName } from '../core/file-name.js';
 import { avRoomStrings, type AvRoomStrings } from './av-room.strings.js';
 import { styles } from './av-room.styles.js';
 import { RoomController } from './room-controller.js';
+import { onOffConverter } from '../shared/attributes.js';
 
 /** Detail of `av-snapshot`. */
 export interface SnapshotDetail extends Snapshot {
   /** Whose video it is (our own peer id for the self-view). */
   peerId: string;
 }
-
-/** `audio="off"` / `audio="false"` turn a default-on feature off; no attribute means on. */
-export const onOffConverter = {
-  fromAttribute: (value: string | null) => value === null || !/^(off|false|0|no)$/i.test(value.trim()),
-  toAttribute: (value: boolean) => (value ? null : 'off'),
-};
 
 /**
  * A video room: joins `room` on `server` when it is in the document, shows a self-view and one tile per member,

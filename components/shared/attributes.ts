@@ -1,0 +1,7 @@
+/** Attribute converters shared by the elements. */
+
+/** `audio="off"` / `audio="false"` turn a default-on feature off; no attribute means on. */
+export const onOffConverter = {
+  fromAttribute: (value: string | null) => value === null || !/^(off|false|0|no)$/i.test(value.trim()),
+  toAttribute: (value: boolean) => (value ? null : 'off'),
+};
