@@ -1,9 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RTCIceServerLike } from '../components/core/room-protocol.js';
+import { stopChild } from './child-process.js';
 import type { Logger } from './log.js';
 
 export interface TurnConfig {
@@ -106,19 +107,6 @@ export async function startCoturn(options: {
   return {
     config: { urls: [`turn:${url}?transport=udp`, `turn:${url}?transport=tcp`], secret },
     process: child,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        const done = () => {
-          rmSync(dir, { recursive: true, force: true });
-          resolve();
-        };
-        if (child.exitCode !== null || child.signalCode !== null) return done();
-        const kill = setTimeout(() => child.kill('SIGKILL'), 3000);
-        child.once('exit', () => {
-          clearTimeout(kill);
-          done();
-        });
-        child.kill('SIGTERM');
-      }),
+    stop: () => stopChild(child, { dir }),
   };
 }

@@ -3,15 +3,17 @@
 // Members whose room sockets land on different nodes share a room and decode each other's video.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { stopChild } from '../../server/child-process.js';
 import { startCoturn } from '../../server/turn.js';
 import { inboundByPeer, launchChromium, memberPage, waitFor, type MemberPage } from '../helpers/browser.js';
 import { startRedis } from '../helpers/redis.js';
 import { freePort, serverMetrics, startServer } from '../helpers/server.js';
+import { selfSignedCert } from '../helpers/tls.js';
 
 const NGINX = '/usr/sbin/nginx';
 const EXAMPLE = fileURLToPath(new URL('../../server/deploy/nginx.conf', import.meta.url));
@@ -34,26 +36,7 @@ function localConfig(dir: string, port: number, a: number, b: number): string {
 
 async function startNginx(port: number, a: number, b: number): Promise<{ stop(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'av-nginx-'));
-  const cert = spawnSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-keyout',
-      `${dir}/key.pem`,
-      '-out',
-      `${dir}/cert.pem`,
-    ],
-    { stdio: 'ignore' },
-  );
-  assert.equal(cert.status, 0, 'openssl made a certificate');
+  selfSignedCert(dir);
   const conf = join(dir, 'nginx.conf');
   writeFileSync(conf, localConfig(dir, port, a, b));
   const check = spawnSync(NGINX, ['-t', '-c', conf, '-p', dir], { encoding: 'utf8' });
@@ -70,20 +53,7 @@ async function startNginx(port: number, a: number, b: number): Promise<{ stop():
     10_000,
   );
   return {
-    stop: () =>
-      new Promise<void>((resolve) => {
-        const done = () => {
-          rmSync(dir, { recursive: true, force: true });
-          resolve();
-        };
-        if (child.exitCode !== null || child.signalCode !== null) return done();
-        const kill = setTimeout(() => child.kill('SIGKILL'), 3000);
-        child.once('exit', () => {
-          clearTimeout(kill);
-          done();
-        });
-        child.kill('SIGQUIT');
-      }),
+    stop: () => stopChild(child, { signal: 'SIGQUIT', dir }),
   };
 }
 

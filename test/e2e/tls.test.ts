@@ -1,12 +1,12 @@
 // HTTPS and WSS on one port with a self-signed certificate made here, below a base path: two elements join over wss.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { inboundByPeer, launchChromium, memberPage, waitFor, type MemberPage } from '../helpers/browser.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
+import { selfSignedCert } from '../helpers/tls.js';
 
 let dir: string;
 let server: RunningServer;
@@ -15,28 +15,8 @@ const open: MemberPage[] = [];
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'av-tls-'));
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-    ],
-    { stdio: 'ignore' },
-  );
-  server = await startServer(['--tls-cert', join(dir, 'cert.pem'), '--tls-key', join(dir, 'key.pem'), '--base-path', '/av']);
+  const { cert, key } = selfSignedCert(dir);
+  server = await startServer(['--tls-cert', cert, '--tls-key', key, '--base-path', '/av']);
   chromium = await launchChromium();
 });
 after(async () => {
