@@ -260,16 +260,24 @@ export class RoomService {
   }
 
   /** Sends application data to one member as from `'server'`, wherever it is. Resolves false when there is no such member. */
-  async send(peerId: string, data: AppData): Promise<boolean> {
+  send(peerId: string, data: AppData): Promise<boolean> {
     const text = JSON.stringify({ type: 'app', from: 'server', ...encodePayload(data) } satisfies ServerMessage);
+    return this.toMember({ t: 'send', peerId, text });
+  }
+
+  /**
+   * Something for one member wherever it is: in a cluster, every node hears it and the member's node acts (this one
+   * included); alone, this server acts now. Resolves whether there is such a member.
+   */
+  private async toMember(event: Extract<ClusterEvent, { t: 'send' | 'kick' | 'mute' }>): Promise<boolean> {
     if (this.cluster) {
-      if (!(await this.cluster.roomOf(peerId))) return false;
-      this.cluster.publishAll({ t: 'send', peerId, text });
+      if (!(await this.cluster.roomOf(event.peerId))) return false;
+      this.cluster.publishAll(event);
       return true;
     }
-    const m = this.localMember(peerId);
-    if (m?.socket) sendText(m.socket, text);
-    return !!m;
+    const known = !!this.localMember(event.peerId);
+    this.onClusterEvent(undefined, event);
+    return known;
   }
 
   /** Sends application data to every member of a room, wherever they are; resolves with how many. */
@@ -282,27 +290,13 @@ export class RoomService {
   }
 
   /** Removes a member from its room now: its sockets close and its peers drop it at once. */
-  async kick(peerId: string, reason = 'removed by the server'): Promise<boolean> {
-    if (this.cluster) {
-      if (!(await this.cluster.roomOf(peerId))) return false;
-      this.cluster.publishAll({ t: 'kick', peerId, reason });
-      return true;
-    }
-    const m = this.localMember(peerId);
-    if (m) this.kickLocal(m, reason);
-    return !!m;
+  kick(peerId: string, reason = 'removed by the server'): Promise<boolean> {
+    return this.toMember({ t: 'kick', peerId, reason });
   }
 
   /** Asks a member's page to mute its microphone; the page shows who asked. */
-  async requestMute(peerId: string, by = 'the server'): Promise<boolean> {
-    if (this.cluster) {
-      if (!(await this.cluster.roomOf(peerId))) return false;
-      this.cluster.publishAll({ t: 'mute', peerId, by });
-      return true;
-    }
-    const m = this.localMember(peerId);
-    if (m?.socket) send(m.socket, { type: 'mute-request', by });
-    return !!m;
+  requestMute(peerId: string, by = 'the server'): Promise<boolean> {
+    return this.toMember({ t: 'mute', peerId, by });
   }
 
   /** Ends a room for everyone in it, wherever they are; resolves with how many members it had. */
@@ -699,7 +693,7 @@ export class RoomService {
     }
   }
 
-  /** An event from another node of the cluster. */
+  /** An event from another node of the cluster (or, for one member, from this server itself when alone). */
   onClusterEvent(room: string | undefined, event: ClusterEvent): void {
     switch (event.t) {
       case 'signal':
