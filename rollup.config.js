@@ -49,6 +49,26 @@ export function bundledWorkerURL() {
 }
 
 /**
+ * PeerJS imports webrtc-adapter (with the `sdp` parser, ~14 KiB gzip) to patch browsers of 2018 and to name the
+ * browser. Every browser we support speaks standard WebRTC, so the bundle gets only the name and version PeerJS reads
+ * (`browserDetails`, from the user agent, as the adapter computes them).
+ */
+const ADAPTER = '\0webrtc-adapter-lite';
+function webrtcAdapterLite() {
+  return {
+    name: 'webrtc-adapter-lite',
+    resolveId: (source) => (source === 'webrtc-adapter' ? ADAPTER : null),
+    load: (id) =>
+      id === ADAPTER
+        ? `const ua = typeof navigator === 'undefined' ? '' : navigator.userAgent;
+const m = /Firefox\\/(\\d+)/.exec(ua) ? ['firefox', /Firefox\\/(\\d+)/.exec(ua)] : /Chrom(?:e|ium)\\/(\\d+)/.exec(ua) ? ['chrome', /Chrom(?:e|ium)\\/(\\d+)/.exec(ua)]
+  : /AppleWebKit\\/(\\d+)/.exec(ua) ? ['safari', /AppleWebKit\\/(\\d+)/.exec(ua)] : ['Not a supported browser.', null];
+export default { browserDetails: { browser: m[0], version: m[1] ? Number(m[1][1]) : null, supportsUnifiedPlan: true } };`
+        : null,
+  };
+}
+
+/**
  * The script-tag bundle: our code (already compiled by tsc into dist/lib) + lit + peerjs in one minified ES module,
  * dist/av-elements.js. Recording code, ffmpeg.wasm's wrapper and the SHA-256 wasm are split into dist/chunks/, loaded by
  * the bundle when a recorder or a file transfer needs them. `sdp` (a peerjs dependency) is CommonJS, hence the commonjs plugin.
@@ -67,7 +87,7 @@ export default {
     format: 'es',
     sourcemap: true,
   },
-  plugins: [ffmpegAssets(), nodeResolve({ browser: true }), commonjs(), terser({ format: { comments: false } })],
+  plugins: [ffmpegAssets(), webrtcAdapterLite(), nodeResolve({ browser: true }), commonjs(), terser({ format: { comments: false } })],
   onwarn(warning, warn) {
     if (warning.code === 'THIS_IS_UNDEFINED') return;
     warn(warning);

@@ -11,11 +11,28 @@ export type {
   PathDetail,
   MessageDetail,
   MuteRequestDetail,
+  WarningDetail,
+  DevicesDetail,
+  ActiveSpeakerDetail,
+  SpeakingDetail,
+  QualityDetail,
 } from './av-room/room-controller.js';
 export { RoomSession, connect, type RoomSessionOptions, type SessionEvents, type SessionState, type SendOptions } from './core/session.js';
 export type { RemotePeer, DataPath } from './core/peer-link.js';
 export { SessionError, type SessionErrorCode } from './core/errors.js';
 export type { LogLevel } from './core/log.js';
+export { listDevices, type DeviceList, type DeviceKind, type DevicePreferences } from './core/devices.js';
+export {
+  RESOLUTIONS,
+  VIDEO_CODECS,
+  AUDIO_CODECS,
+  type MediaSettings,
+  type VideoSettings,
+  type AudioSettings,
+  type VideoCodec,
+  type AudioCodec,
+} from './core/media-settings.js';
+export type { Quality, QualitySample } from './core/activity.js';
 export type { MediaState, Role } from './core/room-protocol.js';
 export { AvChat, type ChatSendDetail, type ChatMessageDetail } from './av-chat/av-chat.js';
 export { avChatStrings, type AvChatStrings } from './av-chat/av-chat.strings.js';

@@ -3,7 +3,7 @@ import type { ClientMessage } from '../components/core/room-protocol.js';
 
 const CONTROL_CHARS = /[\p{Cc}\u2028\u2029]/gu;
 
-const media = z.object({ audio: z.boolean(), video: z.boolean() }).strict();
+const media = z.object({ audio: z.boolean(), video: z.boolean(), screen: z.boolean().optional(), stereo: z.boolean().optional() }).strict();
 const role = z.enum(['member', 'presenter', 'viewer']);
 const secret = z.string().max(1024, 'secrets are at most 1024 characters');
 

@@ -101,7 +101,76 @@ export const styles = css`
     opacity: 0.8;
   }
   .sound {
-    position: absolute;
-    inset: auto 0.5rem 3rem auto;
+    display: block;
+    margin: 0.5rem auto 0;
+    background: var(--av-room-accent, var(--av-accent, #2f6fed));
+    color: #fff;
+  }
+  .tile[data-speaking] {
+    outline: 3px solid var(--av-room-speaking-color, #2ecc71);
+    outline-offset: -3px;
+  }
+  .tile.screen video {
+    object-fit: contain;
+    transform: none;
+  }
+  :host([layout='speaker']) li.spotlight {
+    grid-column: 1 / -1;
+    order: -1;
+  }
+  .quality {
+    display: inline-block;
+    width: 0.6rem;
+    height: 0.6rem;
+    margin-inline-end: 0.35rem;
+    border-radius: 50%;
+    background: #2ecc71;
+  }
+  .quality[data-quality='fair'] {
+    background: #f1c40f;
+  }
+  .quality[data-quality='poor'] {
+    background: #e74c3c;
+  }
+  .panel {
+    display: grid;
+    gap: 0.75rem;
+    max-width: 28rem;
+    padding: 1rem;
+    border: 1px solid rgb(0 0 0 / 0.15);
+    border-radius: var(--av-room-tile-radius, var(--av-radius, 0.75rem));
+    background: var(--av-room-panel-background, #fff);
+    color: inherit;
+  }
+  form.panel {
+    margin: 0 auto;
+  }
+  .panel h2 {
+    margin: 0;
+    font-size: 1.1rem;
+  }
+  dialog::backdrop {
+    background: rgb(0 0 0 / 0.4);
+  }
+  label[part~='field'] {
+    display: grid;
+    gap: 0.25rem;
+  }
+  label.check {
+    display: flex;
+    align-items: center;
+    gap: 0.5rem;
+  }
+  select,
+  input:not([type='checkbox']) {
+    min-height: 2.5rem;
+    font: inherit;
+    padding: 0.25rem 0.5rem;
+  }
+  meter {
+    width: 100%;
+  }
+  .note {
+    margin: 0;
   }
 `;

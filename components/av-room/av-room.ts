@@ -10,7 +10,19 @@ import { safeFileName } from '../core/file-name.js';
 import { avRoomStrings, type AvRoomStrings } from './av-room.strings.js';
 import { styles } from './av-room.styles.js';
 import { RoomController } from './room-controller.js';
-import { onOffConverter } from '../shared/attributes.js';
+import { onOffConverter, optionalOnOffConverter } from '../shared/attributes.js';
+import { DeviceController } from './device-controller.js';
+import { canChooseSpeaker, type DeviceKind, type DeviceList } from '../core/devices.js';
+import {
+  DEFAULT_AUDIO,
+  DEFAULT_VIDEO,
+  MUSIC_AUDIO,
+  parseAudioCodec,
+  parseBounded,
+  parseResolution,
+  parseVideoCodec,
+  type MediaSettings,
+} from '../core/media-settings.js';
 
 /** Detail of `av-snapshot`. */
 export interface SnapshotDetail extends Snapshot {
@@ -38,6 +50,11 @@ export interface SnapshotDetail extends Snapshot {
  * @fires {CustomEvent<PathDetail>} av-peer-path - How data reaches a member changed: `{ peerId, path }` (`p2p`, `turn` or `server`).
  * @fires {CustomEvent<MessageDetail>} av-room-message - Data on the transparent channel: `{ from, data, via }`.
  * @fires {CustomEvent<MuteRequestDetail>} av-room-mute-request - The server application muted us (`requestMute`): `{ by }`; `muted` is set and the status line says who asked.
+ * @fires {CustomEvent<WarningDetail>} av-room-warning - Something was done differently from what was asked: `{ code, message }` (`media-fallback`: resampled audio, a camera that kept its size; `codec-unavailable`; `device-lost`: a device went away and the default is used; `media-unavailable`: no camera or no microphone).
+ * @fires {CustomEvent<DevicesDetail>} av-devices-change - The devices in use changed: `{ audioinput, videoinput, audiooutput }` (device ids).
+ * @fires {CustomEvent<ActiveSpeakerDetail>} av-active-speaker - The member speaking loudest for a while changed: `{ peerId, name, self }`.
+ * @fires {CustomEvent<SpeakingDetail>} av-speaking - A member (or we, `self: true`) started or stopped speaking, from measured audio levels: `{ peerId, speaking, self }`.
+ * @fires {CustomEvent<QualityDetail>} av-network-quality - A member's connection quality changed: `{ peerId, quality, rtt, loss, bitrate }` (`good`, `fair`, `poor`; measured every 2 s).
  *
  * @slot - Companion elements that use this room, such as `<av-chat>`, shown below the call.
  *
@@ -52,6 +69,14 @@ export interface SnapshotDetail extends Snapshot {
  * @csspart mic-button - The mute/unmute button.
  * @csspart camera-button - The camera on/off button.
  * @csspart leave-button - The leave (and join again) button.
+ * @csspart share-button - The share screen / stop sharing button.
+ * @csspart settings-button - The button that opens the settings panel.
+ * @csspart settings - The settings panel (a modal dialog).
+ * @csspart prejoin - The pre-join view (preview, level meter, devices, name, Join).
+ * @csspart meter - The microphone level meter of the pre-join view.
+ * @csspart field - A labelled control (select, checkbox, text field) of the settings panel and pre-join view.
+ * @csspart quality - A remote tile's connection quality badge (`data-quality` is `good`, `fair` or `poor`).
+ * @csspart sound-button - "Turn on sound", shown only while the browser blocks audio until a click.
  * @csspart status - The status line.
  *
  * @cssprop [--av-room-gap=0.75rem] - Space between tiles (falls back to `--av-space-m`).
@@ -65,11 +90,14 @@ export interface SnapshotDetail extends Snapshot {
  * @cssprop [--av-room-accent=#2f6fed] - Focus ring colour (falls back to `--av-accent`).
  * @cssprop [--av-room-font=system-ui] - Font family (falls back to `--av-font`).
  * @cssprop [--av-room-color=#1d2330] - Text colour (falls back to `--av-color`).
+ * @cssprop [--av-room-speaking-color=#2ecc71] - Ring around the tile of a member who speaks.
+ * @cssprop [--av-room-panel-background=#fff] - Background of the settings panel and pre-join view.
  */
 export class AvRoom extends LitElement {
   static override styles = styles;
 
   private readonly controller = new RoomController(this);
+  private readonly deviceController = new DeviceController(this);
 
   constructor() {
     super();
@@ -83,7 +111,7 @@ export class AvRoom extends LitElement {
   /** Room to join (1–64 characters). Changing it moves to the new room. */
   @property() room = '';
 
-  /** Display name shown to others (read when joining). */
+  /** Display name shown to others (read when joining; the pre-join view lets the user type it). */
   @property() name = '';
 
   /** Send the microphone; `audio="off"` joins without it. Read when joining. */
@@ -126,17 +154,65 @@ export class AvRoom extends LitElement {
   /** Console logging of the underlying session: `silent`, `error`, `warn`, `info` or `debug`. */
   @property({ attribute: 'log-level' }) logLevel: LogLevel = 'warn';
 
+  /** Show a pre-join view first: camera preview, microphone level, device choice and name; the call starts on Join. */
+  @property({ type: Boolean }) prejoin = false;
+
+  /** Camera size: `WxH` (`320x240`, `1280x720`, …, 176x144 to 1280x1024 on most cameras) or `qcif`, `qvga`, `cif`, `vga`, `svga`, `hd`, `sxga`. Live. */
+  @property() resolution = '';
+
+  /** Camera frame rate (1–60). Live. */
+  @property({ attribute: 'frame-rate' }) frameRate = '';
+
+  /** Upper limit of the video we send, bits per second (e.g. `300000`). Live. */
+  @property({ attribute: 'max-bitrate' }) maxBitrate = '';
+
+  /** Microphone sample rate: `16000`, `44100` or `48000`; resampled through Web Audio where the device cannot (an `av-room-warning` says so). Live. */
+  @property({ attribute: 'sample-rate' }) sampleRate = '';
+
+  /** `1` (mono) or `2` (stereo, sent as stereo Opus). Live (a stereo change places the calls again, without leaving). */
+  @property() channels = '';
+
+  /** Upper limit of the audio we send, bits per second. Live. */
+  @property({ attribute: 'audio-bitrate' }) audioBitrate = '';
+
+  /** Echo cancellation (default on; `off` turns it off). Live. */
+  @property({ attribute: 'echo-cancellation', converter: optionalOnOffConverter }) echoCancellation?: boolean;
+
+  /** Noise suppression (default on; `off` turns it off). Live. */
+  @property({ attribute: 'noise-suppression', converter: optionalOnOffConverter }) noiseSuppression?: boolean;
+
+  /** Automatic gain control (default on; `off` turns it off). Live. */
+  @property({ attribute: 'auto-gain', converter: optionalOnOffConverter }) autoGain?: boolean;
+
+  /** Music preset: no echo cancellation, noise suppression or automatic gain, stereo Opus at 128 kbps (attributes given explicitly win). Live. */
+  @property({ type: Boolean }) music = false;
+
+  /** Preferred video codec: `vp8`, `vp9`, `h264` or `av1` (a warning and the browser's default when it lacks it). Applies to calls placed afterwards. */
+  @property({ attribute: 'video-codec' }) videoCodec = '';
+
+  /** Preferred audio codec: `opus` (default), `red`, `g722`, `pcmu` or `pcma`. Applies to calls placed afterwards. */
+  @property({ attribute: 'audio-codec' }) audioCodec = '';
+
+  /** `grid` (default) or `speaker`: the active speaker's tile is shown large, first. */
+  @property({ reflect: true }) layout: 'grid' | 'speaker' = 'grid';
+
+  /** Remember device choices on this origin (IndexedDB) and pick them again; `off` forgets nothing and remembers nothing. */
+  @property({ attribute: 'remember-devices', converter: onOffConverter }) rememberDevices = true;
+
   /**
-   * Send this MediaStream (a canvas, a screen capture, a Web Audio mix) instead of the camera and microphone. Set it
-   * before the element is added (changing it later joins again). It stays the page's: we never stop its tracks.
+   * Send this MediaStream (a canvas, a screen capture, a Web Audio mix) instead of the camera and microphone. Can
+   * be set or cleared mid-call: tracks are replaced without re-joining. It stays the page's: we never stop its tracks.
    */
   @property({ attribute: false }) localStream?: MediaStream;
 
   /** User-visible strings; assign a translated copy of `avRoomStrings`. */
   @property({ attribute: false }) strings: AvRoomStrings = avRoomStrings;
 
-  /** Play remote audio was refused by the browser's autoplay policy until the user clicks. */
+  /** Remote audio was refused by the browser's autoplay policy: videos play muted until the user turns sound on. */
   private soundBlocked = false;
+  /** The pre-join view was passed (Join pressed). */
+  private prejoined = false;
+  private settingsOpen = false;
 
   /** Connection state (also reflected as the `state` attribute). */
   get state(): SessionState {
@@ -158,9 +234,46 @@ export class AvRoom extends LitElement {
     return this.mode === 'broadcast' ? (this.presenter ? 'presenter' : 'viewer') : 'member';
   }
 
+  /** Capture, processing and encoder parameters from the attributes. */
+  get mediaSettings(): MediaSettings {
+    const size = parseResolution(this.resolution) ?? [DEFAULT_VIDEO.width, DEFAULT_VIDEO.height];
+    const music = this.music ? MUSIC_AUDIO : {};
+    const rate = parseBounded(this.sampleRate, 8000, 48000);
+    const channels = parseBounded(this.channels, 1, 2);
+    const fps = parseBounded(this.frameRate, 1, 60);
+    const vbr = parseBounded(this.maxBitrate, 10_000, 50_000_000);
+    const abr = parseBounded(this.audioBitrate, 6_000, 510_000) ?? music.maxBitrate;
+    const vc = parseVideoCodec(this.videoCodec);
+    const ac = parseAudioCodec(this.audioCodec);
+    return {
+      video: {
+        width: size[0],
+        height: size[1],
+        ...(fps ? { frameRate: fps } : {}),
+        ...(vbr ? { maxBitrate: vbr } : {}),
+        ...(vc ? { codec: vc } : {}),
+      },
+      audio: {
+        echoCancellation: this.echoCancellation ?? music.echoCancellation ?? DEFAULT_AUDIO.echoCancellation,
+        noiseSuppression: this.noiseSuppression ?? music.noiseSuppression ?? DEFAULT_AUDIO.noiseSuppression,
+        autoGainControl: this.autoGain ?? music.autoGainControl ?? DEFAULT_AUDIO.autoGainControl,
+        ...(rate ? { sampleRate: rate } : {}),
+        ...(channels ? { channels: channels as 1 | 2 } : music.channels ? { channels: music.channels } : {}),
+        ...(abr ? { maxBitrate: abr } : {}),
+        ...(ac ? { codec: ac } : {}),
+      },
+    };
+  }
+
   /** @internal */
   sessionOptions(): RoomSessionOptions | undefined {
     if (!this.room) return undefined;
+    if (this.prejoin && !this.prejoined) {
+      void this.startPreview();
+      return undefined;
+    }
+    const captured = this.deviceController.takePreview();
+    const chosen = this.deviceController.chosen;
     return {
       role: this.sessionRole,
       key: this.key || undefined,
@@ -175,46 +288,79 @@ export class AvRoom extends LitElement {
       video: this.video && !this.cameraOff,
       muted: this.muted,
       logLevel: this.logLevel,
+      settings: this.mediaSettings,
+      rememberDevices: this.rememberDevices,
+      ...(chosen.audioinput || chosen.videoinput || chosen.audiooutput ? { devices: { ...chosen } } : {}),
+      ...(captured ? { captured } : {}),
       ...(this.localStream ? { localStream: this.localStream } : {}),
     };
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     const session = this.controller.session;
-    if (
-      (changed.has('room') || changed.has('server') || changed.has('mode') || changed.has('presenter') || changed.has('localStream')) &&
-      this.hasUpdated
-    ) {
+    if ((changed.has('room') || changed.has('server') || changed.has('mode') || changed.has('presenter')) && this.hasUpdated) {
       this.controller.restart();
       return;
     }
     if (!session) return;
+    if (changed.has('localStream') && this.hasUpdated) void session.setLocalStream(this.localStream);
     if (changed.has('muted') && session.localMedia.audio === this.muted) session.setAudioEnabled(!this.muted);
     if (changed.has('cameraOff') && this.hasUpdated && session.state !== 'idle') {
       session.setVideoEnabled(!this.cameraOff).catch((err: Error) => {
         this.cameraOff = true;
-        this.dispatchEvent(
-          new CustomEvent('av-room-error', {
-            detail: { code: 'media-unavailable', message: err.message, fatal: false },
-            bubbles: true,
-            composed: true,
-          }),
-        );
+        this.fire('av-room-error', { code: 'media-unavailable', message: err.message, fatal: false });
       });
     }
+    const live = [
+      'resolution',
+      'frameRate',
+      'maxBitrate',
+      'sampleRate',
+      'channels',
+      'audioBitrate',
+      'echoCancellation',
+      'noiseSuppression',
+      'autoGain',
+      'music',
+      'videoCodec',
+      'audioCodec',
+    ];
+    if (this.hasUpdated && live.some((k) => changed.has(k as keyof AvRoom))) {
+      void session
+        .updateMedia(this.mediaSettings)
+        .catch((err: Error) => this.fire('av-room-warning', { code: 'media-fallback', message: err.message }));
+    }
+  }
+
+  protected override firstUpdated(): void {
+    // Escape on the settings dialog ("cancel" does not bubble: caught on the way down).
+    this.renderRoot.addEventListener('cancel', (e) => this.onSettingsCancel(e), true);
   }
 
   protected override updated(): void {
     if (this.getAttribute('state') !== this.state) this.setAttribute('state', this.state);
     const waiting = this.sessionRole === 'viewer' && this.state === 'connected' && this.controller.peers.length === 0;
     this.toggleAttribute('waiting', waiting);
+    // Remote audio goes to the chosen speaker.
+    const sink = this.session?.devices.audiooutput ?? this.deviceController.chosen.audiooutput;
+    if (sink !== undefined && canChooseSpeaker()) {
+      for (const v of this.renderRoot.querySelectorAll<HTMLVideoElement>('video.remote')) {
+        if (v.sinkId !== sink) v.setSinkId(sink).catch(() => {});
+      }
+    }
+  }
+
+  private fire(type: string, detail: unknown): void {
+    this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
   }
 
   private toggleMic(): void {
+    if (this.session?.mediaUnavailable.audio) return;
     this.muted = !this.muted;
   }
 
   private toggleCamera(): void {
+    if (this.session?.mediaUnavailable.video && !this.session.localMedia.video) return;
     this.cameraOff = !this.cameraOff;
   }
 
@@ -223,17 +369,31 @@ export class AvRoom extends LitElement {
     else this.join();
   }
 
+  /**
+   * Plays a remote video. When the browser refuses sound before a click (autoplay policy), the video plays muted at
+   * once and one "Turn on sound" button appears until the user presses it.
+   */
   private onRemoteMedia(e: Event): void {
     const video = e.target as HTMLVideoElement;
+    if (this.soundBlocked) video.muted = true;
     video.play().catch(() => {
+      video.muted = true;
       this.soundBlocked = true;
       this.requestUpdate();
+      void video.play().catch(() => {});
     });
   }
 
   private enableSound(): void {
     this.soundBlocked = false;
-    for (const v of this.renderRoot.querySelectorAll<HTMLVideoElement>('video.remote')) void v.play().catch(() => {});
+    for (const v of this.renderRoot.querySelectorAll<HTMLVideoElement>('video.remote')) {
+      v.muted = false;
+      void v.play().catch(() => {
+        v.muted = true;
+        this.soundBlocked = true;
+        this.requestUpdate();
+      });
+    }
     this.requestUpdate();
   }
 
@@ -248,13 +408,7 @@ export class AvRoom extends LitElement {
       : session?.localStream;
     if (!source) throw new Error(peerId ? `no tile for ${peerId}` : 'not in a room');
     const shot = await snapshotJpeg(source, quality);
-    this.dispatchEvent(
-      new CustomEvent<SnapshotDetail>('av-snapshot', {
-        detail: { ...shot, peerId: peerId ?? session?.peerId ?? '' },
-        bubbles: true,
-        composed: true,
-      }),
-    );
+    this.fire('av-snapshot', { ...shot, peerId: peerId ?? session?.peerId ?? '' });
     if (download)
       saveBlob(shot.blob, `${safeFileName(`snapshot-${peerId ? (session?.peers.get(peerId)?.name ?? peerId) : this.name || 'me'}`)}.jpg`);
     return shot;
@@ -265,33 +419,191 @@ export class AvRoom extends LitElement {
     this.controller.stop('left');
   }
 
-  /** Joins again after `leave()` or an error. */
+  /** Joins again after `leave()` or an error; in the pre-join view, joins with what was chosen there. */
   join(): void {
+    this.prejoined = true;
     this.controller.restart();
   }
 
-  private renderTile(peer: RemotePeer) {
+  /** Cameras, microphones and speakers the browser lists (labels need a capture permission first). */
+  async listDevices(): Promise<DeviceList> {
+    await this.deviceController.refresh();
+    return this.deviceController.list;
+  }
+
+  /**
+   * Uses another camera, microphone or speaker: mid-call the new track replaces the old one (no re-join); before
+   * joining it is used at join. Remembered on this origin unless `remember-devices="off"`.
+   */
+  async selectDevice(kind: DeviceKind, deviceId: string): Promise<void> {
+    const session = this.session;
+    if (session && session.state !== 'closed' && session.state !== 'error') await session.setDevice(kind, deviceId);
+    else await this.deviceController.choose(kind, deviceId, this.mediaSettings, this.previewWants());
+    this.requestUpdate();
+  }
+
+  /** Shares a screen, window or tab instead of the camera, keeping the microphone and the calls. */
+  async shareScreen(): Promise<void> {
+    if (!this.session) throw new Error('not in a room');
+    await this.session.shareScreen();
+  }
+
+  /** Ends screen sharing; the camera comes back if it was on. */
+  async stopScreenShare(): Promise<void> {
+    await this.session?.stopScreenShare();
+  }
+
+  /** Opens the settings panel (devices, audio processing). */
+  async openSettings(): Promise<void> {
+    this.settingsOpen = true;
+    void this.deviceController.watch();
+    await this.updateComplete;
+    const dialog = this.renderRoot.querySelector<HTMLDialogElement>('dialog.settings');
+    if (dialog && !dialog.open) dialog.showModal();
+  }
+
+  private closeSettings(): void {
+    this.settingsOpen = false;
+    this.renderRoot.querySelector<HTMLDialogElement>('dialog.settings')?.close();
+    this.deviceController.unwatch();
+    this.renderRoot.querySelector<HTMLElement>('[part~="settings-button"]')?.focus();
+  }
+
+  private previewWants(): { audio: boolean; video: boolean } {
+    const publishes = this.sessionRole !== 'viewer' && !this.localStream;
+    return { audio: publishes && this.audio, video: publishes && this.video && !this.cameraOff };
+  }
+
+  private previewStarted = false;
+  private async startPreview(): Promise<void> {
+    if (this.previewStarted) return;
+    this.previewStarted = true;
+    await this.deviceController.startPreview(this.mediaSettings, this.previewWants(), this.rememberDevices);
+    await this.deviceController.watch();
+  }
+
+  private onPrejoinSubmit(e: Event): void {
+    e.preventDefault();
+    const input = this.renderRoot.querySelector<HTMLInputElement>('input[name="name"]');
+    if (input?.value.trim()) this.name = input.value.trim();
+    this.deviceController.unwatch();
+    this.join();
+  }
+
+  private onDeviceSelect(kind: DeviceKind, e: Event): void {
+    void this.selectDevice(kind, (e.target as HTMLSelectElement).value);
+  }
+
+  private renderDeviceFields(inCall: boolean) {
     const s = this.strings;
+    const list = this.deviceController.list;
+    const current = inCall ? (this.session?.devices ?? {}) : this.deviceController.chosen;
+    const select = (kind: DeviceKind, label: string, devices: MediaDeviceInfo[]) => html`<label part="field"
+      >${label}
+      <select @change=${(e: Event) => this.onDeviceSelect(kind, e)}>
+        <option value="" ?selected=${!current[kind]}>${s.systemDefault}</option>
+        ${devices
+          .filter((d) => d.deviceId && d.deviceId !== 'default')
+          .map(
+            (d, i) =>
+              html`<option value=${d.deviceId} ?selected=${current[kind] === d.deviceId}>${d.label || `${label} ${i + 1}`}</option>`,
+          )}
+      </select></label
+    >`;
+    const publishes = this.sessionRole !== 'viewer';
+    return html`${publishes ? select('videoinput', s.camera, list.cameras) : nothing}
+    ${publishes ? select('audioinput', s.microphone, list.microphones) : nothing}
+    ${canChooseSpeaker() ? select('audiooutput', s.speaker, list.speakers) : nothing}`;
+  }
+
+  private renderProcessingFields() {
+    const s = this.strings;
+    const a = this.mediaSettings.audio;
+    const box = (label: string, checked: boolean, set: (v: boolean) => void) => html`<label part="field" class="check"
+      ><input type="checkbox" .checked=${checked} @change=${(e: Event) => set((e.target as HTMLInputElement).checked)} />${label}</label
+    >`;
+    return html`${box(s.echoCancellation, a.echoCancellation, (v) => (this.echoCancellation = v))}
+    ${box(s.noiseSuppression, a.noiseSuppression, (v) => (this.noiseSuppression = v))}
+    ${box(s.autoGain, a.autoGainControl, (v) => (this.autoGain = v))}`;
+  }
+
+  private renderSettings() {
+    const s = this.strings;
+    return html`<dialog class="settings panel" part="settings" aria-labelledby="settings-title">
+      <h2 id="settings-title">${s.settingsTitle}</h2>
+      ${this.renderDeviceFields(true)} ${this.sessionRole !== 'viewer' ? this.renderProcessingFields() : nothing}
+      <button part="button" @click=${this.closeSettings}>${s.close}</button>
+    </dialog>`;
+  }
+
+  /** Escape closes the panel (the dialog's cancel): our state follows, and focus goes back to the Settings button. */
+  private onSettingsCancel(e: Event): void {
+    e.preventDefault();
+    this.closeSettings();
+  }
+
+  private renderPrejoin() {
+    const s = this.strings;
+    const d = this.deviceController;
+    const preview = d.preview;
+    const reason = d.previewError
+      ? this.receiveOnlyText(d.previewError, { audio: !preview?.getAudioTracks().length, video: !preview?.getVideoTracks().length })
+      : '';
+    return html`<form class="prejoin panel" part="prejoin" aria-labelledby="prejoin-title" @submit=${this.onPrejoinSubmit}>
+      <h2 id="prejoin-title">${s.prejoinTitle}</h2>
+      <figure class="tile self">
+        <video part="video" muted autoplay playsinline aria-label=${s.preview} ?hidden=${!preview?.getVideoTracks().length} .srcObject=${preview ?? null}></video>
+      </figure>
+      ${preview?.getAudioTracks().length ? html`<meter part="meter" aria-label=${s.micLevel} min="0" max="1" .value=${d.level}></meter>` : nothing}
+      ${reason ? html`<p class="note">${reason}</p>` : nothing}
+      <label part="field">${s.yourName} <input name="name" autocomplete="nickname" maxlength="64" .value=${this.name} /></label>
+      ${this.renderDeviceFields(false)} ${this.sessionRole !== 'viewer' ? this.renderProcessingFields() : nothing}
+      <button part="button join-button" type="submit">${s.joinNow}</button>
+    </form>`;
+  }
+
+  /** Why we send nothing (or only one of the two), from the browser's error and what is missing. */
+  private receiveOnlyText(error: string | undefined, missing: { audio: boolean; video: boolean }): string {
+    const r = this.strings.receiveOnly;
+    if (missing.audio && missing.video) return error === 'NotAllowedError' || error === 'SecurityError' ? r.denied : r.missing;
+    if (missing.audio) return r.noMicrophone;
+    if (missing.video) return r.noCamera;
+    return '';
+  }
+
+  private renderTile(peer: RemotePeer, spotlight: boolean) {
+    const s = this.strings;
+    const session = this.session;
     const showVideo = peer.media.video && peer.stream;
-    const status = [!peer.media.audio ? s.micMuted : '', !peer.media.video ? s.cameraIsOff : ''].filter(Boolean).join(', ');
-    return html`<li><figure class="tile remote" part="tile remote" data-peer-id=${peer.peerId}>
-      <video
-        class="remote"
-        part="video"
-        autoplay
-        playsinline
-        ?hidden=${!showVideo}
-        .srcObject=${peer.stream ?? null}
-        @loadedmetadata=${this.onRemoteMedia}
-      ></video>
+    const speaking = !!session?.isSpeaking(peer.peerId);
+    const quality = session?.getQuality(peer.peerId);
+    const status = [
+      !peer.media.audio ? s.micMuted : '',
+      !peer.media.video ? s.cameraIsOff : '',
+      peer.media.screen ? s.sharingScreen : '',
+      speaking ? s.speaking : '',
+    ]
+      .filter(Boolean)
+      .join(', ');
+    return html`<li class=${spotlight ? 'spotlight' : ''}><figure
+      class="tile remote ${peer.media.screen ? 'screen' : ''}"
+      part="tile remote"
+      data-peer-id=${peer.peerId}
+      ?data-speaking=${speaking}
+    >
+      <video class="remote" part="video" autoplay playsinline ?hidden=${!showVideo} .srcObject=${peer.stream ?? null} @loadedmetadata=${this.onRemoteMedia}></video>
       ${showVideo ? nothing : html`<div class="avatar" aria-hidden="true">${initial(peer.name)}</div>`}
-      <figcaption part="name">${peer.name}${status ? html` <span class="muted">(${status})</span>` : nothing}</figcaption>
+      <figcaption part="name">
+        ${quality ? html`<span class="quality" part="quality" data-quality=${quality} role="img" aria-label=${s.quality[quality]} title=${s.quality[quality]}></span>` : nothing}
+        ${peer.name}${status ? html` <span class="muted">(${status})</span>` : nothing}
+      </figcaption>
     </figure></li>`;
   }
 
   protected override render() {
     const s = this.strings;
     const session = this.controller.session;
+    if (this.prejoin && !this.prejoined && !session) return html`${this.renderPrejoin()}<slot></slot>`;
     const live = !!session && this.state !== 'closed' && this.state !== 'error';
     const publishes = this.sessionRole !== 'viewer';
     const peers = this.controller.peers;
@@ -299,14 +611,25 @@ export class AvRoom extends LitElement {
     const waiting = this.state === 'connected' && peers.length === 0;
     const ended = this.state === 'error' && this.controller.lastError ? s.ended[this.controller.lastError] : undefined;
     const mutedBy = this.controller.mutedBy && this.muted && live ? s.mutedBy(this.controller.mutedBy) : undefined;
-    const status = ended ?? mutedBy ?? (waiting ? (publishes ? s.alone : s.waitingForPresenter) : s.state[this.state]);
+    const unavailable = live && publishes && !this.localStream ? session.mediaUnavailable : { audio: false, video: false };
+    const receiveOnly = this.receiveOnlyText(this.controller.mediaError, {
+      audio: unavailable.audio && this.audio,
+      video: unavailable.video && this.video && !this.cameraOff && !session?.localMedia.video,
+    });
+    const status = ended ?? mutedBy ?? (receiveOnly || (waiting ? (publishes ? s.alone : s.waitingForPresenter) : s.state[this.state]));
+    const sharing = !!session?.sharingScreen;
+    const showSelfVideo = live && (session.localMedia.video || sharing);
+    const selfSpeaking = live && !!session.peerId && session.isSpeaking(session.peerId);
+    const spotlight = this.layout === 'speaker' ? this.controller.spotlight : undefined;
+    const noMic = unavailable.audio;
+    const noCam = unavailable.video && !session?.localMedia.video;
     return html`
       <ul class="grid" part="grid" aria-label=${s.participants}>
         ${
           live && publishes
-            ? html`<li><figure class="tile self" part="tile self">
-              <video part="video" muted autoplay playsinline ?hidden=${this.cameraOff} .srcObject=${session.localStream}></video>
-              ${this.cameraOff ? html`<div class="avatar" aria-hidden="true">${initial(selfName)}</div>` : nothing}
+            ? html`<li><figure class="tile self ${sharing ? 'screen' : ''}" part="tile self" ?data-speaking=${selfSpeaking}>
+              <video part="video" muted autoplay playsinline ?hidden=${!showSelfVideo} .srcObject=${session.localStream}></video>
+              ${showSelfVideo ? nothing : html`<div class="avatar" aria-hidden="true">${initial(selfName)}</div>`}
               <figcaption part="name">${s.you(selfName)}</figcaption>
             </figure></li>`
             : nothing
@@ -316,28 +639,58 @@ export class AvRoom extends LitElement {
             ? repeat(
                 peers,
                 (p) => p.peerId,
-                (p) => this.renderTile(p),
+                (p) => this.renderTile(p, p.peerId === spotlight),
               )
             : nothing
         }
       </ul>
-      ${this.soundBlocked ? html`<button class="sound" part="button" @click=${this.enableSound}>${s.enableSound}</button>` : nothing}
+      ${this.soundBlocked && live ? html`<button class="sound" part="button sound-button" @click=${this.enableSound}>${s.turnOnSound}</button>` : nothing}
       <div class="controls" part="controls" role="toolbar" aria-label=${s.controls}>
         ${
           live && publishes
-            ? html`<button part="button mic-button" aria-pressed=${this.muted ? 'true' : 'false'} @click=${this.toggleMic}>
-                ${this.muted ? s.unmute : s.mute}
+            ? html`<button
+                part="button mic-button"
+                aria-pressed=${this.muted || noMic ? 'true' : 'false'}
+                aria-disabled=${noMic ? 'true' : 'false'}
+                @click=${this.toggleMic}
+              >
+                ${noMic ? s.noMicrophone : this.muted ? s.unmute : s.mute}
               </button>
-              <button part="button camera-button" aria-pressed=${this.cameraOff ? 'true' : 'false'} @click=${this.toggleCamera}>
-                ${this.cameraOff ? s.cameraOn : s.cameraOff}
-              </button>`
+              <button
+                part="button camera-button"
+                aria-pressed=${this.cameraOff || noCam ? 'true' : 'false'}
+                aria-disabled=${noCam ? 'true' : 'false'}
+                @click=${this.toggleCamera}
+              >
+                ${noCam ? s.noCamera : this.cameraOff ? s.cameraOn : s.cameraOff}
+              </button>
+              ${
+                'getDisplayMedia' in (navigator.mediaDevices ?? {})
+                  ? html`<button part="button share-button" aria-pressed=${sharing ? 'true' : 'false'} @click=${this.onShareClick}>
+                      ${sharing ? s.stopSharing : s.shareScreen}
+                    </button>`
+                  : nothing
+              }`
             : nothing
         }
+        ${live ? html`<button part="button settings-button" aria-haspopup="dialog" @click=${this.openSettings}>${s.settings}</button>` : nothing}
         <button class=${live ? 'leave' : ''} part="button leave-button" @click=${this.onLeaveClick}>${live ? s.leave : s.rejoin}</button>
       </div>
       <p class="status" part="status" role="status">${status}</p>
+      ${live && this.settingsOpen ? this.renderSettings() : nothing}
       <slot></slot>
     `;
+  }
+
+  private onShareClick(): void {
+    const session = this.session;
+    if (!session) return;
+    const done = session.sharingScreen ? session.stopScreenShare() : session.shareScreen();
+    done.catch((err: Error) => {
+      // Cancelling the browser's picker is a choice, not an error.
+      if (err.name !== 'NotAllowedError' && err.name !== 'AbortError')
+        this.fire('av-room-warning', { code: 'media-unavailable', message: err.message });
+    });
   }
 }
 

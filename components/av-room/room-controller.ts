@@ -2,6 +2,7 @@ import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { DataPath, RemotePeer } from '../core/peer-link.js';
 import { RoomSession, type RoomSessionOptions, type SessionState } from '../core/session.js';
 import type { SessionErrorCode } from '../core/errors.js';
+import type { Quality } from '../core/activity.js';
 
 export interface RoomControllerHost extends ReactiveControllerHost, HTMLElement {
   sessionOptions(): RoomSessionOptions | undefined;
@@ -40,6 +41,41 @@ export interface MuteRequestDetail {
   /** Who asked (the server application's words). */
   by: string;
 }
+/** Detail of `av-room-warning`. */
+export interface WarningDetail {
+  code: 'media-fallback' | 'codec-unavailable' | 'device-lost' | 'media-unavailable';
+  message: string;
+}
+/** Detail of `av-devices-change`: device ids in use. */
+export interface DevicesDetail {
+  audioinput?: string;
+  videoinput?: string;
+  audiooutput?: string;
+}
+/** Detail of `av-active-speaker`. */
+export interface ActiveSpeakerDetail {
+  peerId: string;
+  name: string;
+  /** It is us. */
+  self: boolean;
+}
+/** Detail of `av-speaking`. */
+export interface SpeakingDetail {
+  peerId: string;
+  speaking: boolean;
+  self: boolean;
+}
+/** Detail of `av-network-quality`. */
+export interface QualityDetail {
+  peerId: string;
+  quality: Quality;
+  /** Round-trip time, seconds. */
+  rtt: number | undefined;
+  /** Share of packets lost over the last 2 s, 0–1. */
+  loss: number;
+  /** Bits per second received from the member. */
+  bitrate: number;
+}
 /** Detail of `av-room-error`. */
 export interface RoomErrorDetail {
   code: SessionErrorCode;
@@ -61,6 +97,10 @@ export class RoomController implements ReactiveController {
   lastError: SessionErrorCode | undefined;
   /** Who last asked us to mute, until the next join. */
   mutedBy: string | undefined;
+  /** The browser's error name when devices could not be opened (`NotAllowedError`, `NotFoundError`, …). */
+  mediaError: string | undefined;
+  /** The remote member last found speaking loudest (the speaker layout shows it large). */
+  spotlight: string | undefined;
   private unsubscribe: (() => void)[] = [];
   private pendingStart = false;
 
@@ -114,6 +154,8 @@ export class RoomController implements ReactiveController {
     this.session = session;
     this.lastError = undefined;
     this.mutedBy = undefined;
+    this.mediaError = undefined;
+    this.spotlight = undefined;
     // Companions (<av-chat for=…>, nested elements) follow the room's current session.
     this.fire<{ session: RoomSession }>('av-room-session', { session });
     const update = () => this.host.requestUpdate();
@@ -147,7 +189,40 @@ export class RoomController implements ReactiveController {
         this.fire<MuteRequestDetail>('av-room-mute-request', { by });
         update();
       }),
+      session.on('warning', (w) => {
+        this.fire<WarningDetail>('av-room-warning', w);
+        update();
+      }),
+      session.on('devices', (d) => {
+        this.fire<DevicesDetail>('av-devices-change', d);
+        update();
+      }),
+      session.on('speaking', ({ peerId, speaking }) => {
+        this.fire<SpeakingDetail>('av-speaking', { peerId, speaking, self: peerId === session.peerId });
+        update();
+      }),
+      session.on('active-speaker', ({ peerId }) => {
+        const self = peerId === session.peerId;
+        if (!self) this.spotlight = peerId;
+        this.fire<ActiveSpeakerDetail>('av-active-speaker', {
+          peerId,
+          name: self ? session.name : (session.peers.get(peerId)?.name ?? ''),
+          self,
+        });
+        update();
+      }),
+      session.on('quality', ({ peer, quality, sample }) => {
+        this.fire<QualityDetail>('av-network-quality', {
+          peerId: peer.peerId,
+          quality,
+          rtt: sample.rtt,
+          loss: sample.loss,
+          bitrate: sample.bitrate,
+        });
+        update();
+      }),
       session.on('error', (e) => {
+        if (e.code === 'media-unavailable') this.mediaError = /^(\w+):/.exec(e.message)?.[1];
         if (e.fatal) this.lastError = e.code;
         this.fire<RoomErrorDetail>('av-room-error', e);
         if (e.fatal) this.fire<RoomLeaveDetail>('av-room-leave', { room: session.room, reason: 'error' });

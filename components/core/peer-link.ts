@@ -50,6 +50,8 @@ export class PeerLink implements RemotePeer {
   private closed = false;
   private deadline: ReturnType<typeof setTimeout> | undefined;
   private reportedUnreachable = false;
+  /** Encoder limits for what we send (bits per second); applied once the call is connected, and on change. */
+  private encoding: { audio?: number; video?: number } = {};
   /** We opened the data connection (so we re-open it when it drops), and it was open at least once. */
   dataInitiator = false;
   hadData = false;
@@ -124,6 +126,7 @@ export class PeerLink implements RemotePeer {
     const pc = call.peerConnection;
     pc?.addEventListener('iceconnectionstatechange', () => {
       if (pc.iceConnectionState === 'failed' && this.call === call) this.reportUnreachable('ICE failed');
+      if (pc.iceConnectionState === 'connected' && this.call === call) void this.applyEncoding();
     });
   }
 
@@ -231,6 +234,33 @@ export class PeerLink implements RemotePeer {
       ?.getTransceivers()
       .find((t) => t.receiver.track.kind === kind && t.currentDirection !== 'stopped');
     if (transceiver) await transceiver.sender.replaceTrack(track);
+  }
+
+  /** Sets the encoder limits of what we send to this member (RTCRtpSender.setParameters; no renegotiation). */
+  async setEncoding(encoding: { audio?: number; video?: number }): Promise<void> {
+    this.encoding = { ...encoding };
+    await this.applyEncoding();
+  }
+
+  private async applyEncoding(): Promise<void> {
+    const pc = this.peerConnection;
+    if (!pc || pc.signalingState !== 'stable') return;
+    for (const t of pc.getTransceivers()) {
+      const kind = t.receiver.track.kind as 'audio' | 'video';
+      if (t.currentDirection === 'stopped' || !t.currentDirection) continue;
+      const params = t.sender.getParameters();
+      const first = params.encodings?.[0];
+      if (!first) continue;
+      const max = this.encoding[kind];
+      if (first.maxBitrate === max) continue;
+      if (max) first.maxBitrate = max;
+      else delete first.maxBitrate;
+      try {
+        await t.sender.setParameters(params);
+      } catch (err) {
+        this.log.warn('setParameters failed', this.peerId, (err as Error).message);
+      }
+    }
   }
 
   /** WebRTC statistics of the media call with this member. */

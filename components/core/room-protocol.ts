@@ -8,6 +8,10 @@
 export interface MediaState {
   audio: boolean;
   video: boolean;
+  /** The video is a screen share (shown whole, not cropped). */
+  screen?: boolean;
+  /** The audio is sent in stereo (music): receivers accept two channels from this member. */
+  stereo?: boolean;
 }
 
 /** `member` in a mesh; in broadcast rooms `presenter` publishes and `viewer` only receives. */

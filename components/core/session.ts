@@ -12,7 +12,22 @@ import {
 } from './data-protocol.js';
 import { Emitter } from './emitter.js';
 import { SessionError, type SessionErrorCode } from './errors.js';
+import {
+  ActiveSpeaker,
+  LevelMeter,
+  SpeakingDetector,
+  classifyQuality,
+  qualityCounters,
+  qualitySample,
+  receiverLevel,
+  type Quality,
+  type QualityCounters,
+  type QualitySample,
+} from './activity.js';
+import { canChooseSpeaker, listDevices, loadDevicePreferences, resolveDevice, saveDevicePreference, type DeviceKind } from './devices.js';
 import { LocalMedia } from './local-media.js';
+import type { AudioSettings, MediaSettings, VideoSettings } from './media-settings.js';
+import { opusParams, preferCodec, setOpusParams } from './sdp.js';
 import { createLog, type Log, type LogLevel } from './log.js';
 import { PeerLink, type DataPath, type RemotePeer } from './peer-link.js';
 import { RoomLink, parseServer, type JoinedMessage, type ServerAddress } from './room-link.js';
@@ -38,8 +53,18 @@ export interface RoomSessionOptions {
   video?: boolean | MediaTrackConstraints;
   /** Join with the microphone muted. */
   muted?: boolean;
-  /** Send this stream instead of capturing devices. */
+  /** Send this stream instead of capturing devices (change it later with `setLocalStream`). */
   localStream?: MediaStream;
+  /** Capture, processing and encoder parameters; change them live with `updateMedia`. */
+  settings?: { video?: Partial<VideoSettings>; audio?: Partial<AudioSettings> };
+  /** Devices to capture from (ids from `listDevices()`). Default: the ones chosen last on this origin, if present. */
+  devices?: { audioinput?: string; videoinput?: string; audiooutput?: string };
+  /** Remember device choices on this origin (IndexedDB) and pick them again. Default true. */
+  rememberDevices?: boolean;
+  /** Tracks already captured (a pre-join preview): sent instead of opening the devices again; the session stops them. */
+  captured?: MediaStream;
+  /** Measure speaking, the active speaker and connection quality. Default true. */
+  monitor?: boolean;
   /** `member` (mesh, default); in broadcast rooms `presenter` publishes and `viewer` only watches. */
   role?: Role;
   /** Server password. */
@@ -73,6 +98,16 @@ export interface SessionEvents {
   message: { from: string; data: AppMessage; via: DataPath; channel?: string };
   /** The server application asked us to mute; the microphone is already muted. `by` says who asked. */
   'mute-request': { by: string };
+  /** Something was done differently from what was asked (`media-fallback`, `codec-unavailable`), or a device went away (`device-lost`). */
+  warning: { code: 'media-fallback' | 'codec-unavailable' | 'device-lost' | 'media-unavailable'; message: string };
+  /** The devices in use changed (a choice, or a fallback after one went away). */
+  devices: { audioinput?: string; videoinput?: string; audiooutput?: string };
+  /** A member (or we: our own peer id) started or stopped speaking, from measured audio levels. */
+  speaking: { peerId: string; speaking: boolean };
+  /** The member speaking loudest for a while changed (our own peer id when it is us). */
+  'active-speaker': { peerId: string };
+  /** A member's connection quality changed (`good`, `fair`, `poor`), measured every 2 s from getStats. */
+  quality: { peer: RemotePeer; quality: Quality; sample: QualitySample };
   error: { code: SessionErrorCode; message: string; fatal: boolean; peerId?: string };
 }
 
@@ -87,6 +122,23 @@ export interface SendOptions {
 const RETRY_MAX_MS = 5000;
 /** After a move to a server that does not list a member (a standby sharing nothing), how often its call is checked. */
 const ABSENT_CHECK_MS = 5000;
+/** Audio levels are read this often (speaking, active speaker); quality every QUALITY_EVERY ticks. */
+const LEVEL_TICK_MS = 200;
+const QUALITY_EVERY = 10;
+/** Opus bitrate receivers ask of a member sending stereo (music) when it says nothing else. */
+const STEREO_BITRATE = 128_000;
+/** SDP encoding names of the codec choices. */
+const CODEC_NAMES: Record<string, string> = {
+  vp8: 'VP8',
+  vp9: 'VP9',
+  h264: 'H264',
+  av1: 'AV1',
+  opus: 'opus',
+  red: 'red',
+  g722: 'G722',
+  pcmu: 'PCMU',
+  pcma: 'PCMA',
+};
 
 /**
  * A member's presence in one room: the room-service link, the PeerJS peer, and one link per remote member.
@@ -118,6 +170,16 @@ export class RoomSession extends Emitter<SessionEvents> {
   private joining: Promise<void> | undefined;
   /** Settles once local capture has succeeded or failed: calls are answered only then. */
   private mediaReady: Promise<void> = Promise.resolve();
+  /** The speaker (audio output) chosen for this session; the elements route remote audio to it. */
+  private speakerId: string | undefined;
+  private monitorTimer: ReturnType<typeof setInterval> | undefined;
+  private monitorTick = 0;
+  private readonly speaking = new Map<string, SpeakingDetector>();
+  private readonly activeSpeaker = new ActiveSpeaker();
+  private readonly levels = new Map<RTCRtpReceiver, number>();
+  private readonly quality = new Map<string, { counters: QualityCounters; quality?: Quality }>();
+  private localMeter: { track: MediaStreamTrack; meter: LevelMeter } | undefined;
+  private readonly warned = new Set<string>();
 
   constructor(readonly options: RoomSessionOptions) {
     super();
@@ -132,12 +194,49 @@ export class RoomSession extends Emitter<SessionEvents> {
     this.log = createLog(`room ${this.room}`, options.logLevel);
     this.gate = new SignallingGate((peerId) => this.links.has(peerId), this.log);
     const publishes = this.role !== 'viewer';
+    const constraints = (c: boolean | MediaTrackConstraints | undefined) => (typeof c === 'object' ? c : {});
+    const audio = constraints(options.audio);
+    const video = constraints(options.video);
+    const deviceOf = (c: MediaTrackConstraints) => {
+      const id = c.deviceId;
+      if (typeof id === 'string') return id;
+      if (id && typeof id === 'object' && !Array.isArray(id)) {
+        const exact = id.exact ?? id.ideal;
+        if (typeof exact === 'string') return exact;
+      }
+      return undefined;
+    };
+    this.speakerId = options.devices?.audiooutput;
     this.media = new LocalMedia({
-      audio: publishes && (options.audio ?? true),
-      video: publishes && (options.video ?? true),
+      audio: publishes && (options.audio ?? true) !== false,
+      video: publishes && (options.video ?? true) !== false,
       stream: publishes ? options.localStream : undefined,
+      settings: {
+        // Constraints given the old way (`audio: { echoCancellation: false }`) still count.
+        video: {
+          ...(typeof video.width === 'number' ? { width: video.width } : {}),
+          ...(typeof video.height === 'number' ? { height: video.height } : {}),
+          ...(typeof video.frameRate === 'number' ? { frameRate: video.frameRate } : {}),
+          ...options.settings?.video,
+        },
+        audio: {
+          ...(typeof audio.echoCancellation === 'boolean' ? { echoCancellation: audio.echoCancellation } : {}),
+          ...(typeof audio.noiseSuppression === 'boolean' ? { noiseSuppression: audio.noiseSuppression } : {}),
+          ...(typeof audio.autoGainControl === 'boolean' ? { autoGainControl: audio.autoGainControl } : {}),
+          ...(typeof audio.sampleRate === 'number' ? { sampleRate: audio.sampleRate } : {}),
+          ...(typeof audio.channelCount === 'number' ? { channels: audio.channelCount === 2 ? 2 : 1 } : {}),
+          ...options.settings?.audio,
+        },
+      },
+      devices: {
+        audioinput: options.devices?.audioinput ?? deviceOf(audio),
+        videoinput: options.devices?.videoinput ?? deviceOf(video),
+      },
+      ...(publishes && options.captured ? { captured: options.captured } : {}),
     });
     if (options.muted) this.media.setAudioEnabled(false);
+    this.media.on('track', ({ kind, track }) => this.onLocalTrack(kind, track));
+    this.media.on('warning', (w) => this.emit('warning', w));
   }
 
   get state(): SessionState {
@@ -159,9 +258,29 @@ export class RoomSession extends Emitter<SessionEvents> {
     return this.media.stream;
   }
 
-  /** Whether our microphone and camera are on. */
-  get localMedia(): { audio: boolean; video: boolean } {
+  /** Whether our microphone and camera are on (and whether the video is a shared screen). */
+  get localMedia(): { audio: boolean; video: boolean; screen?: boolean } {
     return this.media.state;
+  }
+
+  /** What could not be opened at join (no such device, or permission denied): we then receive only. */
+  get mediaUnavailable(): { audio: boolean; video: boolean } {
+    return { ...this.media.unavailable };
+  }
+
+  /** The capture, processing and encoder parameters in effect. */
+  get mediaSettings(): MediaSettings {
+    return { video: { ...this.media.settings.video }, audio: { ...this.media.settings.audio } };
+  }
+
+  /** The devices in use: microphone and camera (from their tracks), and the chosen speaker. */
+  get devices(): { audioinput?: string; videoinput?: string; audiooutput?: string } {
+    return { ...this.media.deviceIds, ...(this.speakerId ? { audiooutput: this.speakerId } : {}) };
+  }
+
+  /** Whether a screen is being shared. */
+  get sharingScreen(): boolean {
+    return this.media.sharing;
   }
 
   /** The members we exchange media and data with, by peer id (in broadcast rooms, viewers see presenters only). */
@@ -190,14 +309,21 @@ export class RoomSession extends Emitter<SessionEvents> {
     let lastError: unknown;
     let media: Promise<void> | undefined;
     // Capture starts once the room has admitted us, side by side with the PeerServer registration.
+    // Remembered devices are looked up while the room answers.
+    const remembered = o.rememberDevices === false ? Promise.resolve() : this.loadRememberedDevices();
     const startMedia = () => {
-      media ??= this.mediaReady = this.media.start().then(
-        () => this.emit('local-stream', { stream: this.media.stream }),
-        (err: DOMException) => {
-          // Joining without devices still lets us see and hear the others.
-          this.emit('error', { code: 'media-unavailable', message: `${err.name}: ${err.message}`, fatal: false });
-        },
-      );
+      media ??= this.mediaReady = remembered
+        .then(() => this.media.start())
+        .then(
+          () => {
+            this.emit('local-stream', { stream: this.media.stream });
+            this.emit('devices', this.devices);
+          },
+          (err: DOMException) => {
+            // Joining without devices still lets us see and hear the others.
+            this.emit('error', { code: 'media-unavailable', message: `${err.name}: ${err.message}`, fatal: false });
+          },
+        );
     };
     for (let i = 0; i < this.servers.length && !joined; i++) {
       try {
@@ -218,12 +344,34 @@ export class RoomSession extends Emitter<SessionEvents> {
     if (!o.localStream && (actual.audio !== intended.audio || actual.video !== intended.video)) this.publishMedia();
     for (const member of joined.peers) this.connectTo(member);
     this.setState('connected');
+    this.startMonitor();
+  }
+
+  private async loadRememberedDevices(): Promise<void> {
+    const prefs = await loadDevicePreferences();
+    if (!prefs.audioinput && !prefs.videoinput && !prefs.audiooutput) return;
+    const list = await listDevices().catch(() => undefined);
+    for (const kind of ['audioinput', 'videoinput'] as const) {
+      const choice = prefs[kind];
+      if (!choice) continue;
+      // By id when the list has ids (permission given before), else try the id and accept the default.
+      const found = list ? resolveDevice(list, kind, choice) : undefined;
+      this.media.preferred[kind] = found?.deviceId ?? choice.deviceId;
+    }
+    if (!this.speakerId && prefs.audiooutput && canChooseSpeaker()) {
+      const found = list ? resolveDevice(list, 'audiooutput', prefs.audiooutput) : undefined;
+      if (found) this.speakerId = found.deviceId;
+    }
   }
 
   private intendedMedia() {
     const o = this.options;
     if (o.localStream) return { audio: o.localStream.getAudioTracks().length > 0, video: o.localStream.getVideoTracks().length > 0 };
-    return { audio: this.role !== 'viewer' && o.audio !== false && !o.muted, video: this.role !== 'viewer' && o.video !== false };
+    return {
+      audio: this.role !== 'viewer' && o.audio !== false && !o.muted,
+      video: this.role !== 'viewer' && o.video !== false,
+      ...(this.role !== 'viewer' && o.audio !== false && this.media.settings.audio.channels === 2 ? { stereo: true } : {}),
+    };
   }
 
   /**
@@ -314,7 +462,10 @@ export class RoomSession extends Emitter<SessionEvents> {
     const l = this.addMember(member);
     const peer = this.peer;
     if (!l || !peer) return;
-    l.attachCall(this.media, (stream) => peer.call(member.peerId, stream, { metadata: { name: this.name } }));
+    l.attachCall(this.media, (stream) =>
+      peer.call(member.peerId, stream, { metadata: { name: this.name }, sdpTransform: (sdp: string) => this.transformSdp(sdp, l) }),
+    );
+    void l.setEncoding(this.encoding());
     l.startDeadline();
     l.dataInitiator = true;
     void l.mediaSettled().then(() => this.openData(l));
@@ -410,6 +561,7 @@ export class RoomSession extends Emitter<SessionEvents> {
 
   private dropMember(peerId: string): void {
     this.stopAbsentCheck(peerId);
+    this.quality.delete(peerId);
     const l = this.links.get(peerId);
     if (!l) return;
     this.links.delete(peerId);
@@ -521,9 +673,11 @@ export class RoomSession extends Emitter<SessionEvents> {
     const l = this.links.get(call.peer);
     if (!l || this.closed) return call.close();
     l.attachCall(this.media, (stream) => {
-      call.answer(stream);
+      call.answer(stream, { sdpTransform: (sdp: string) => this.transformSdp(sdp, l, call.peerConnection?.remoteDescription?.sdp) });
+      this.setCodecPreferences(call.peerConnection);
       return call;
     });
+    void l.setEncoding(this.encoding());
   }
 
   /**
@@ -572,15 +726,228 @@ export class RoomSession extends Emitter<SessionEvents> {
   /** Turns our camera off (releasing the device) or on again, for everyone. */
   async setVideoEnabled(enabled: boolean): Promise<void> {
     if (this.role === 'viewer') return;
-    const track = await this.media.setVideoEnabled(enabled);
+    await this.media.setVideoEnabled(enabled);
+    if (!this.closed) this.publishMedia();
+  }
+
+  /**
+   * Switches the microphone or camera mid-call (the new track replaces the old one on every call: no
+   * renegotiation, no re-join), or chooses the speaker (`audiooutput`, applied by the elements with `setSinkId`).
+   * The choice is remembered on this origin unless `rememberDevices` is false. An empty id means the default.
+   */
+  async setDevice(kind: DeviceKind, deviceId: string): Promise<void> {
+    if (kind === 'audiooutput') this.speakerId = deviceId || undefined;
+    else await this.media.setDevice(kind, deviceId);
     if (this.closed) return;
-    await Promise.all([...this.links.values()].map((l) => l.replaceTrack('video', track ?? null)));
+    this.emit('devices', this.devices);
+    if (this.options.rememberDevices === false) return;
+    const list = await listDevices().catch(() => undefined);
+    const id = kind === 'audiooutput' ? deviceId : (this.media.deviceIds[kind] ?? deviceId);
+    const label = list ? (resolveDevice(list, kind, { deviceId: id, label: '' })?.label ?? '') : '';
+    await saveDevicePreference(kind, { deviceId: id, label });
+  }
+
+  /**
+   * Changes capture, processing and encoder parameters mid-call, without re-joining: camera size and frame rate
+   * (applyConstraints), audio processing and format (applyConstraints, or a new capture of the same microphone),
+   * encoder limits (RTCRtpSender.setParameters). Codecs apply to calls placed afterwards; a change between mono and
+   * stereo places the calls again (same peer id, no leave).
+   */
+  async updateMedia(next: { video?: Partial<VideoSettings>; audio?: Partial<AudioSettings> }): Promise<void> {
+    const stereoBefore = this.media.stereo;
+    await this.media.update(next);
+    if (this.closed) return;
+    const encoding = this.encoding();
+    await Promise.all([...this.links.values()].map((l) => l.setEncoding(encoding)));
+    if (this.media.stereo !== stereoBefore) {
+      this.publishMedia();
+      // Stereo is agreed in the session description: place the calls again (the other side keeps our link).
+      for (const l of this.links.values()) this.recall(l);
+    }
+  }
+
+  /**
+   * Shares a screen, window or tab instead of the camera, keeping the microphone and the same calls (the video
+   * track is replaced). Ends with `stopScreenShare()` or the browser's own "Stop sharing"; the camera then returns.
+   * Rejects when the user cancels the browser's picker.
+   */
+  async shareScreen(options?: DisplayMediaStreamOptions): Promise<void> {
+    if (this.role === 'viewer') throw new SessionError('bad-options', 'viewers do not send media');
+    await this.media.startScreenShare(options);
+    if (!this.closed) this.publishMedia();
+  }
+
+  /** Ends screen sharing; the camera comes back if it was on. */
+  async stopScreenShare(): Promise<void> {
+    await this.media.stopScreenShare();
+    if (!this.closed) this.publishMedia();
+  }
+
+  /**
+   * Sends a stream of the page's (canvas, Web Audio, a file's playback) instead of the devices, or the devices again
+   * with `undefined`: tracks are replaced on every call, without re-joining. The page's tracks are never stopped by us.
+   */
+  async setLocalStream(stream: MediaStream | undefined): Promise<void> {
+    if (this.role === 'viewer') return;
+    await this.media.setStream(stream);
+    if (!this.closed) this.publishMedia();
+  }
+
+  /** Our track for `kind` changed: every call sends the new one (replaceTrack, no renegotiation). */
+  private onLocalTrack(kind: 'audio' | 'video', track: MediaStreamTrack | null): void {
+    if (this.closed) return;
+    for (const l of this.links.values()) {
+      l.replaceTrack(kind, track).catch((err: Error) => this.log.warn('replaceTrack failed', l.peerId, err.message));
+    }
+    if (kind === 'audio') this.resetLocalMeter();
     this.emit('local-stream', { stream: this.media.stream });
-    this.publishMedia();
+    if (this._state === 'connected' || this._state === 'reconnecting') this.publishMedia();
   }
 
   private publishMedia(): void {
     this.roomLink?.send({ type: 'update', media: this.media.state });
+  }
+
+  /** Places the call with a member again (a change the session description must carry, such as stereo). */
+  private recall(l: PeerLink): void {
+    const peer = this.peer;
+    if (!peer || l.isClosed) return;
+    l.attachCall(this.media, (stream) =>
+      peer.call(l.peerId, stream, { metadata: { name: this.name }, sdpTransform: (sdp: string) => this.transformSdp(sdp, l) }),
+    );
+    void l.setEncoding(this.encoding());
+  }
+
+  private encoding(): { audio?: number; video?: number } {
+    const { audio, video } = this.media.settings;
+    return { audio: audio.maxBitrate, video: video.maxBitrate };
+  }
+
+  /**
+   * Our session description for the call with `l`: the codec we prefer first; Opus stereo accepted from a member
+   * that sends it (from its offer, or from the roster when we offer) at a music bitrate; our own stereo and capture
+   * rate announced.
+   */
+  private transformSdp(sdp: string, l: PeerLink, remoteSdp?: string): string {
+    const { audio, video } = this.media.settings;
+    let out = sdp;
+    for (const [kind, codec] of [
+      ['video', video.codec],
+      ['audio', audio.codec],
+    ] as const) {
+      if (!codec) continue;
+      const name = CODEC_NAMES[codec]!;
+      if (!this.supports(kind, name)) continue;
+      out = preferCodec(out, kind, name);
+    }
+    const remoteStereo = remoteSdp ? opusParams(remoteSdp)['sprop-stereo'] === '1' : !!l.media.stereo;
+    return setOpusParams(out, {
+      ...(remoteStereo ? { stereo: 1, maxaveragebitrate: STEREO_BITRATE } : {}),
+      ...(this.media.stereo ? { 'sprop-stereo': 1 } : {}),
+      ...(audio.sampleRate && audio.sampleRate < 48000 ? { 'sprop-maxcapturerate': audio.sampleRate } : {}),
+    });
+  }
+
+  /** Whether the browser can send and receive a codec; warns once when it cannot (the default codec is used). */
+  private supports(kind: 'audio' | 'video', name: string): boolean {
+    const has = (caps: RTCRtpCapabilities | null) =>
+      !!caps?.codecs.some((c) => c.mimeType.toLowerCase() === `${kind}/${name.toLowerCase()}`);
+    const ok = has(RTCRtpReceiver.getCapabilities(kind)) && has(RTCRtpSender.getCapabilities(kind));
+    if (!ok && !this.warned.has(name)) {
+      this.warned.add(name);
+      this.emit('warning', { code: 'codec-unavailable', message: `this browser cannot use ${kind} codec ${name}; using its default` });
+    }
+    return ok;
+  }
+
+  /** On a call we answer, the codec we prefer is put first with setCodecPreferences (its transceivers exist now). */
+  private setCodecPreferences(pc: RTCPeerConnection | undefined): void {
+    if (!pc || typeof RTCRtpTransceiver === 'undefined' || !('setCodecPreferences' in RTCRtpTransceiver.prototype)) return;
+    const { audio, video } = this.media.settings;
+    for (const t of pc.getTransceivers()) {
+      const kind = t.receiver.track.kind as 'audio' | 'video';
+      const codec = kind === 'video' ? video.codec : audio.codec;
+      if (!codec) continue;
+      const name = CODEC_NAMES[codec]!;
+      const caps = RTCRtpReceiver.getCapabilities(kind)?.codecs ?? [];
+      if (!this.supports(kind, name)) continue;
+      const wanted = (c: RTCRtpCodec) => c.mimeType.toLowerCase() === `${kind}/${name.toLowerCase()}`;
+      try {
+        t.setCodecPreferences([...caps.filter(wanted), ...caps.filter((c) => !wanted(c))]);
+      } catch (err) {
+        this.log.warn('setCodecPreferences failed', (err as Error).message);
+      }
+    }
+  }
+
+  /** Measures speaking (every 200 ms) and connection quality (every 2 s) while in the room. */
+  private startMonitor(): void {
+    if (this.options.monitor === false || this.monitorTimer) return;
+    this.monitorTimer = setInterval(() => this.monitorOnce(), LEVEL_TICK_MS);
+  }
+
+  private monitorOnce(): void {
+    if (this.closed) return;
+    const now = performance.now();
+    const levels = new Map<string, number>();
+    for (const l of this.links.values()) {
+      const receiver = l.peerConnection?.getReceivers().find((r) => r.track.kind === 'audio');
+      levels.set(l.peerId, receiver && l.media.audio ? receiverLevel(receiver, this.levels) : 0);
+    }
+    if (this._peerId) {
+      const track = this.media.audioTrack;
+      if (track && this.media.state.audio && !this.localMeter) this.resetLocalMeter();
+      levels.set(this._peerId, this.media.state.audio && this.localMeter ? this.localMeter.meter.level : 0);
+    }
+    const speakingNow = new Map<string, number>();
+    for (const [peerId, level] of levels) {
+      let d = this.speaking.get(peerId);
+      if (!d) this.speaking.set(peerId, (d = new SpeakingDetector()));
+      if (d.push(level, now)) this.emit('speaking', { peerId, speaking: d.speaking });
+      if (d.speaking) speakingNow.set(peerId, d.level);
+    }
+    for (const peerId of this.speaking.keys()) if (!levels.has(peerId)) this.speaking.delete(peerId);
+    const active = this.activeSpeaker.push(speakingNow, now);
+    if (active) this.emit('active-speaker', { peerId: active });
+    if (++this.monitorTick % QUALITY_EVERY === 0) void this.measureQuality();
+  }
+
+  private async measureQuality(): Promise<void> {
+    for (const l of [...this.links.values()]) {
+      const report = await l.getStats().catch(() => undefined);
+      if (!report || this.closed || l.isClosed) continue;
+      const counters = qualityCounters(report, performance.now());
+      const prev = this.quality.get(l.peerId);
+      this.quality.set(l.peerId, { counters, quality: prev?.quality });
+      if (!prev || !l.connected) continue;
+      const sample = qualitySample(prev.counters, counters);
+      const quality = classifyQuality(sample, l.media.audio || l.media.video);
+      this.quality.get(l.peerId)!.quality = quality;
+      if (quality !== prev.quality) this.emit('quality', { peer: l, quality, sample });
+    }
+  }
+
+  /** The last measured quality of a member's connection. */
+  getQuality(peerId: string): Quality | undefined {
+    return this.quality.get(peerId)?.quality;
+  }
+
+  /** Whether a member (or we) speak now, from measured levels. */
+  isSpeaking(peerId: string): boolean {
+    return !!this.speaking.get(peerId)?.speaking;
+  }
+
+  private resetLocalMeter(): void {
+    const track = this.media.audioTrack;
+    if (this.localMeter?.track === track) return;
+    this.localMeter?.meter.close();
+    this.localMeter = undefined;
+    if (!track || this.options.monitor === false || !this.monitorTimer) return;
+    try {
+      this.localMeter = { track, meter: new LevelMeter(track) };
+    } catch {
+      /* no Web Audio: our own speaking is not shown */
+    }
   }
 
   /** WebRTC statistics of the media call with one member. */
@@ -606,6 +973,9 @@ export class RoomSession extends Emitter<SessionEvents> {
   private teardown(final: 'closed' | 'error'): void {
     if (this.closed) return;
     this.gate.destroy();
+    clearInterval(this.monitorTimer);
+    this.localMeter?.meter.close();
+    this.localMeter = undefined;
     for (const timer of this.absentChecks.values()) clearInterval(timer);
     this.absentChecks.clear();
     this.outbox = [];
