@@ -1,5 +1,5 @@
 import { LitElement, html, nothing, type PropertyValues } from 'lit';
-import { property } from 'lit/decorators.js';
+import { property, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
 import type { LogLevel } from '../core/log.js';
 import type { RemotePeer } from '../core/peer-link.js';
@@ -209,10 +209,10 @@ export class AvRoom extends LitElement {
   @property({ attribute: false }) strings: AvRoomStrings = avRoomStrings;
 
   /** Remote audio was refused by the browser's autoplay policy: videos play muted until the user turns sound on. */
-  private soundBlocked = false;
+  @state() private soundBlocked = false;
   /** The pre-join view was passed (Join pressed). */
-  private prejoined = false;
-  private settingsOpen = false;
+  @state() private prejoined = false;
+  @state() private settingsOpen = false;
 
   /** Connection state (also reflected as the `state` attribute). */
   get state(): SessionState {
@@ -227,6 +227,11 @@ export class AvRoom extends LitElement {
   /** The other members of the room. */
   get peers(): RemotePeer[] {
     return this.controller.peers;
+  }
+
+  /** Peer id of the member speaking loudest lately (ours when it is us); see `av-active-speaker`. */
+  get activeSpeaker(): string | undefined {
+    return this.controller.activeSpeaker;
   }
 
   /** Our role in the room, from `mode` and `role`. */

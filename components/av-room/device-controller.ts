@@ -62,7 +62,6 @@ export class DeviceController implements ReactiveController {
       for (const kind of ['audioinput', 'videoinput', 'audiooutput'] as const) {
         const found = list && prefs[kind] ? resolveDevice(list, kind, prefs[kind]) : undefined;
         if (found) this.chosen[kind] = found.deviceId;
-        else if (prefs[kind] && kind !== 'audiooutput') this.chosen[kind] = prefs[kind].deviceId;
       }
     }
     const open = (c: MediaStreamConstraints) => navigator.mediaDevices.getUserMedia(c);

@@ -101,6 +101,8 @@ export class RoomController implements ReactiveController {
   mediaError: string | undefined;
   /** The remote member last found speaking loudest (the speaker layout shows it large). */
   spotlight: string | undefined;
+  /** The member speaking loudest lately (may be us). */
+  activeSpeaker: string | undefined;
   private unsubscribe: (() => void)[] = [];
   private pendingStart = false;
 
@@ -156,6 +158,7 @@ export class RoomController implements ReactiveController {
     this.mutedBy = undefined;
     this.mediaError = undefined;
     this.spotlight = undefined;
+    this.activeSpeaker = undefined;
     // Companions (<av-chat for=…>, nested elements) follow the room's current session.
     this.fire<{ session: RoomSession }>('av-room-session', { session });
     const update = () => this.host.requestUpdate();
@@ -204,6 +207,7 @@ export class RoomController implements ReactiveController {
       session.on('active-speaker', ({ peerId }) => {
         const self = peerId === session.peerId;
         if (!self) this.spotlight = peerId;
+        this.activeSpeaker = peerId;
         this.fire<ActiveSpeakerDetail>('av-active-speaker', {
           peerId,
           name: self ? session.name : (session.peers.get(peerId)?.name ?? ''),

@@ -120,6 +120,19 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
    * asked for could be opened, with the browser's error.
    */
   async start(): Promise<void> {
+    try {
+      await this.capture();
+    } catch (err) {
+      // A remembered device that is gone (or whose id changed): the default one instead.
+      const name = (err as Error).name;
+      if (!(name === 'OverconstrainedError' || name === 'NotFoundError') || (!this.preferred.audioinput && !this.preferred.videoinput))
+        throw err;
+      this.preferred = {};
+      await this.capture();
+    }
+  }
+
+  private async capture(): Promise<void> {
     if (this.given) {
       for (const t of this.given.getTracks()) this.stream.addTrack(t);
       return;

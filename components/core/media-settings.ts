@@ -93,10 +93,13 @@ export function parseAudioCodec(value: string | null | undefined): AudioCodec | 
   return AUDIO_CODECS.includes(v) ? v : undefined;
 }
 
-/** getUserMedia constraints for the camera: `deviceId` is required, `preferred` (a remembered choice) taken if present. */
+/**
+ * getUserMedia constraints for the camera: `deviceId` (chosen) or `preferred` (remembered) is required as `exact`
+ * (Chromium ignores an `ideal` microphone id); callers retry without `preferred` when it is gone.
+ */
 export function videoConstraints(v: VideoSettings, deviceId?: string, preferred?: string): MediaTrackConstraints {
   return {
-    ...(preferred && !deviceId ? { deviceId: { ideal: preferred } } : {}),
+    ...(preferred && !deviceId ? { deviceId: { exact: preferred } } : {}),
     width: { ideal: v.width },
     height: { ideal: v.height },
     ...(v.frameRate ? { frameRate: { ideal: v.frameRate } } : {}),
@@ -110,7 +113,7 @@ export function videoConstraints(v: VideoSettings, deviceId?: string, preferred?
  */
 export function audioConstraints(a: AudioSettings, deviceId?: string, preferred?: string): MediaTrackConstraints {
   return {
-    ...(preferred && !deviceId ? { deviceId: { ideal: preferred } } : {}),
+    ...(preferred && !deviceId ? { deviceId: { exact: preferred } } : {}),
     echoCancellation: a.echoCancellation,
     noiseSuppression: a.noiseSuppression,
     autoGainControl: a.autoGainControl,

@@ -31,7 +31,15 @@ import { opusParams, preferCodec, setOpusParams } from './sdp.js';
 import { createLog, type Log, type LogLevel } from './log.js';
 import { PeerLink, type DataPath, type RemotePeer } from './peer-link.js';
 import { RoomLink, parseServer, type JoinedMessage, type ServerAddress } from './room-link.js';
-import { ROOM_NAME, shouldConnect, type MemberInfo, type Payload, type Role, type ServerMessage } from './room-protocol.js';
+import {
+  ROOM_NAME,
+  shouldConnect,
+  type MediaState,
+  type MemberInfo,
+  type Payload,
+  type Role,
+  type ServerMessage,
+} from './room-protocol.js';
 import { SignallingGate } from './signalling-gate.js';
 
 export type SessionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed' | 'error';
@@ -341,7 +349,7 @@ export class RoomSession extends Emitter<SessionEvents> {
     if (this.closed) return;
     const intended = this.intendedMedia();
     const actual = this.media.state;
-    if (!o.localStream && (actual.audio !== intended.audio || actual.video !== intended.video)) this.publishMedia();
+    if (actual.audio !== intended.audio || actual.video !== intended.video || !!actual.stereo !== !!intended.stereo) this.publishMedia();
     for (const member of joined.peers) this.connectTo(member);
     this.setState('connected');
     this.startMonitor();
@@ -354,9 +362,9 @@ export class RoomSession extends Emitter<SessionEvents> {
     for (const kind of ['audioinput', 'videoinput'] as const) {
       const choice = prefs[kind];
       if (!choice) continue;
-      // By id when the list has ids (permission given before), else try the id and accept the default.
+      // Only a device present now (by id, or by label if its id changed); otherwise the default.
       const found = list ? resolveDevice(list, kind, choice) : undefined;
-      this.media.preferred[kind] = found?.deviceId ?? choice.deviceId;
+      if (found) this.media.preferred[kind] = found.deviceId;
     }
     if (!this.speakerId && prefs.audiooutput && canChooseSpeaker()) {
       const found = list ? resolveDevice(list, 'audiooutput', prefs.audiooutput) : undefined;
@@ -364,14 +372,13 @@ export class RoomSession extends Emitter<SessionEvents> {
     }
   }
 
-  private intendedMedia() {
+  /** What we mean to send, announced at join before capture finishes (corrected afterwards if capture differs). */
+  private intendedMedia(): MediaState {
     const o = this.options;
-    if (o.localStream) return { audio: o.localStream.getAudioTracks().length > 0, video: o.localStream.getVideoTracks().length > 0 };
-    return {
-      audio: this.role !== 'viewer' && o.audio !== false && !o.muted,
-      video: this.role !== 'viewer' && o.video !== false,
-      ...(this.role !== 'viewer' && o.audio !== false && this.media.settings.audio.channels === 2 ? { stereo: true } : {}),
-    };
+    const publishes = this.role !== 'viewer';
+    const audio = o.localStream ? o.localStream.getAudioTracks().length > 0 : publishes && o.audio !== false;
+    const video = o.localStream ? o.localStream.getVideoTracks().length > 0 : publishes && o.video !== false;
+    return { audio: audio && !o.muted, video, ...(audio && this.media.settings.audio.channels === 2 ? { stereo: true } : {}) };
   }
 
   /**
