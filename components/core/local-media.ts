@@ -155,6 +155,10 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
       });
       for (const t of captured.getTracks()) this.adopt(t);
     } catch (err) {
+      const name = (err as Error).name;
+      // A remembered device that is gone: `start` tries again with the defaults.
+      if ((name === 'OverconstrainedError' || name === 'NotFoundError') && (this.preferred.audioinput || this.preferred.videoinput))
+        throw err;
       if (!(wantAudio && wantVideo)) {
         this.unavailable = { audio: wantAudio, video: wantVideo };
         throw err;

@@ -361,10 +361,13 @@ export class RoomSession extends Emitter<SessionEvents> {
     const list = await listDevices().catch(() => undefined);
     for (const kind of ['audioinput', 'videoinput'] as const) {
       const choice = prefs[kind];
-      if (!choice) continue;
-      // Only a device present now (by id, or by label if its id changed); otherwise the default.
+      if (!choice?.deviceId) continue;
+      // A device present now (by id, or by label if its id changed). Before this page has a capture permission the
+      // list has no ids: the remembered id is tried, and the default taken if it is gone.
       const found = list ? resolveDevice(list, kind, choice) : undefined;
+      const listed = !!list && [...list.microphones, ...list.cameras].some((d) => d.deviceId);
       if (found) this.media.preferred[kind] = found.deviceId;
+      else if (!listed) this.media.preferred[kind] = choice.deviceId;
     }
     if (!this.speakerId && prefs.audiooutput && canChooseSpeaker()) {
       const found = list ? resolveDevice(list, 'audiooutput', prefs.audiooutput) : undefined;
@@ -743,15 +746,15 @@ export class RoomSession extends Emitter<SessionEvents> {
    * The choice is remembered on this origin unless `rememberDevices` is false. An empty id means the default.
    */
   async setDevice(kind: DeviceKind, deviceId: string): Promise<void> {
+    // Remembered first, so a reload right after the switch finds it.
+    if (this.options.rememberDevices !== false) {
+      const list = await listDevices().catch(() => undefined);
+      const label = list && deviceId ? (resolveDevice(list, kind, { deviceId, label: '' })?.label ?? '') : '';
+      await saveDevicePreference(kind, { deviceId, label });
+    }
     if (kind === 'audiooutput') this.speakerId = deviceId || undefined;
     else await this.media.setDevice(kind, deviceId);
-    if (this.closed) return;
-    this.emit('devices', this.devices);
-    if (this.options.rememberDevices === false) return;
-    const list = await listDevices().catch(() => undefined);
-    const id = kind === 'audiooutput' ? deviceId : (this.media.deviceIds[kind] ?? deviceId);
-    const label = list ? (resolveDevice(list, kind, { deviceId: id, label: '' })?.label ?? '') : '';
-    await saveDevicePreference(kind, { deviceId: id, label });
+    if (!this.closed) this.emit('devices', this.devices);
   }
 
   /**

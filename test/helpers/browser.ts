@@ -5,7 +5,10 @@ import { CHROMIUM_ARGS, CHROMIUM_PATH, launchChromium as launch } from './chromi
 export { CHROMIUM_ARGS, CHROMIUM_PATH };
 
 /** Debian's Chromium with fake camera and microphone, a fresh profile, and its own temporary HOME. */
-export const launchChromium: (extraArgs?: string[]) => Promise<{ browser: Browser; close(): Promise<void> }> = launch;
+export const launchChromium: (
+  extraArgs?: string[],
+  options?: { without?: string[] },
+) => Promise<{ browser: Browser; close(): Promise<void> }> = launch;
 
 export interface MemberPage {
   page: import('playwright-core').Page;

@@ -19,13 +19,16 @@ export const CHROMIUM_ARGS = [
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-/** A headless Chromium with a fresh profile and its own temporary HOME; `close()` removes both. */
-export async function launchChromium(extraArgs = []) {
+/**
+ * A headless Chromium with a fresh profile and its own temporary HOME; `close()` removes both. `without` drops some
+ * of the default flags (e.g. the fake devices, for a machine with no camera or microphone at all).
+ */
+export async function launchChromium(extraArgs = [], { without = [] } = {}) {
   const home = mkdtempSync(join(tmpdir(), 'av-chromium-'));
   const browser = await chromium.launch({
     executablePath: CHROMIUM_PATH,
     headless: true,
-    args: [...CHROMIUM_ARGS, ...extraArgs],
+    args: [...CHROMIUM_ARGS.filter((a) => !without.includes(a)), ...extraArgs],
     env: { ...process.env, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), XDG_CACHE_HOME: join(home, '.cache') },
   });
   return {
