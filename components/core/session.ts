@@ -188,6 +188,8 @@ export class RoomSession extends Emitter<SessionEvents> {
   private readonly quality = new Map<string, { counters: QualityCounters; quality?: Quality }>();
   private localMeter: { track: MediaStreamTrack; meter: LevelMeter } | undefined;
   private readonly warned = new Set<string>();
+  /** Track replacements on the calls still under way: methods that change tracks resolve once they are done. */
+  private replacing: Promise<void> = Promise.resolve();
 
   constructor(readonly options: RoomSessionOptions) {
     super();
@@ -737,6 +739,7 @@ export class RoomSession extends Emitter<SessionEvents> {
   async setVideoEnabled(enabled: boolean): Promise<void> {
     if (this.role === 'viewer') return;
     await this.media.setVideoEnabled(enabled);
+    await this.replacing;
     if (!this.closed) this.publishMedia();
   }
 
@@ -754,6 +757,7 @@ export class RoomSession extends Emitter<SessionEvents> {
     }
     if (kind === 'audiooutput') this.speakerId = deviceId || undefined;
     else await this.media.setDevice(kind, deviceId);
+    await this.replacing;
     if (!this.closed) this.emit('devices', this.devices);
   }
 
@@ -766,6 +770,7 @@ export class RoomSession extends Emitter<SessionEvents> {
   async updateMedia(next: { video?: Partial<VideoSettings>; audio?: Partial<AudioSettings> }): Promise<void> {
     const stereoBefore = this.media.stereo;
     await this.media.update(next);
+    await this.replacing;
     if (this.closed) return;
     const encoding = this.encoding();
     await Promise.all([...this.links.values()].map((l) => l.setEncoding(encoding)));
@@ -784,12 +789,14 @@ export class RoomSession extends Emitter<SessionEvents> {
   async shareScreen(options?: DisplayMediaStreamOptions): Promise<void> {
     if (this.role === 'viewer') throw new SessionError('bad-options', 'viewers do not send media');
     await this.media.startScreenShare(options);
+    await this.replacing;
     if (!this.closed) this.publishMedia();
   }
 
   /** Ends screen sharing; the camera comes back if it was on. */
   async stopScreenShare(): Promise<void> {
     await this.media.stopScreenShare();
+    await this.replacing;
     if (!this.closed) this.publishMedia();
   }
 
@@ -800,15 +807,17 @@ export class RoomSession extends Emitter<SessionEvents> {
   async setLocalStream(stream: MediaStream | undefined): Promise<void> {
     if (this.role === 'viewer') return;
     await this.media.setStream(stream);
+    await this.replacing;
     if (!this.closed) this.publishMedia();
   }
 
   /** Our track for `kind` changed: every call sends the new one (replaceTrack, no renegotiation). */
   private onLocalTrack(kind: 'audio' | 'video', track: MediaStreamTrack | null): void {
     if (this.closed) return;
-    for (const l of this.links.values()) {
-      l.replaceTrack(kind, track).catch((err: Error) => this.log.warn('replaceTrack failed', l.peerId, err.message));
-    }
+    const done = [...this.links.values()].map((l) =>
+      l.replaceTrack(kind, track).catch((err: Error) => this.log.warn('replaceTrack failed', l.peerId, err.message)),
+    );
+    this.replacing = Promise.all([this.replacing, ...done]).then(() => {});
     if (kind === 'audio') this.resetLocalMeter();
     this.emit('local-stream', { stream: this.media.stream });
     if (this._state === 'connected' || this._state === 'reconnecting') this.publishMedia();
