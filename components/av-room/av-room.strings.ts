@@ -18,6 +18,7 @@ export const avRoomStrings = {
   cameraIsOff: 'camera off',
   sharingScreen: 'sharing screen',
   speaking: 'speaking',
+  reconnectingPeer: 'reconnecting…',
   turnOnSound: 'Turn on sound',
   quality: { good: 'Connection good', fair: 'Connection fair', poor: 'Connection poor' },
   /** Why we send nothing, shown on the status line. */

@@ -86,6 +86,10 @@ export const styles = css`
     background: var(--av-room-button-active-background, #3a3f4b);
     color: #fff;
   }
+  button.primary {
+    background: var(--av-room-accent, var(--av-accent, #2f6fed));
+    color: #fff;
+  }
   button.leave {
     background: var(--av-room-danger, var(--av-danger, #c62828));
     color: #fff;

@@ -76,6 +76,7 @@ export interface SnapshotDetail extends Snapshot {
  * @csspart meter - The microphone level meter of the pre-join view.
  * @csspart field - A labelled control (select, checkbox, text field) of the settings panel and pre-join view.
  * @csspart quality - A remote tile's connection quality badge (`data-quality` is `good`, `fair` or `poor`).
+ * @csspart join-button - The Join button of the pre-join view.
  * @csspart sound-button - "Turn on sound", shown only while the browser blocks audio until a click.
  * @csspart status - The status line.
  *
@@ -563,7 +564,7 @@ export class AvRoom extends LitElement {
       ${reason ? html`<p class="note">${reason}</p>` : nothing}
       <label part="field">${s.yourName} <input name="name" autocomplete="nickname" maxlength="64" .value=${this.name} /></label>
       ${this.renderDeviceFields(false)} ${this.sessionRole !== 'viewer' ? this.renderProcessingFields() : nothing}
-      <button part="button join-button" type="submit">${s.joinNow}</button>
+      <button class="primary" part="button join-button" type="submit">${s.joinNow}</button>
     </form>`;
   }
 
@@ -586,6 +587,7 @@ export class AvRoom extends LitElement {
       !peer.media.audio ? s.micMuted : '',
       !peer.media.video ? s.cameraIsOff : '',
       peer.media.screen ? s.sharingScreen : '',
+      peer.reconnecting ? s.reconnectingPeer : '',
       speaking ? s.speaking : '',
     ]
       .filter(Boolean)

@@ -21,6 +21,8 @@ export interface RemotePeer {
   readonly stream: MediaStream | undefined;
   /** How data reaches this member; `undefined` until known. */
   readonly path: DataPath | undefined;
+  /** The media connection was lost and is being restored (the member is still in the room). */
+  readonly reconnecting: boolean;
 }
 
 export interface PeerLinkEvents {
@@ -29,10 +31,18 @@ export interface PeerLinkEvents {
   message(link: PeerLink, data: AppMessage, channel?: string): void;
   /** Media could not connect within the deadline, or ICE failed. */
   unreachable(link: PeerLink, reason: string): void;
+  /** The media connection was up and is not now (ICE disconnected or failed): `reconnecting` is set. */
+  lost(link: PeerLink): void;
+  /** It stayed down (ICE failed, or disconnected past a grace period): the call needs placing again. */
+  restart(link: PeerLink): void;
+  /** The media connection is up again after `lost`. */
+  recovered(link: PeerLink): void;
 }
 
 /** How long a data channel may take to open before data goes through the server instead. */
 const DATA_CHANNEL_DEADLINE_MS = 8000;
+/** How long ICE may stay `disconnected` (it often comes back by itself) before the call is placed again. */
+const DISCONNECTED_GRACE_MS = 3000;
 /** The data connection waits for the media call to connect (two handshakes at once slow the first frame), at most this long. */
 const DATA_AFTER_MEDIA_MAX_MS = 2000;
 
@@ -45,6 +55,12 @@ export class PeerLink implements RemotePeer {
   media: MediaState;
   stream: MediaStream | undefined;
   path: DataPath | undefined;
+  reconnecting = false;
+  /** The session is placing calls to restore it (one loop at a time). */
+  recovering = false;
+  /** The media call has been connected at least once. */
+  private wasConnected = false;
+  private disconnectedTimer: ReturnType<typeof setTimeout> | undefined;
   private call: MediaConnection | undefined;
   private data: DataConnection | undefined;
   private closed = false;
@@ -109,6 +125,9 @@ export class PeerLink implements RemotePeer {
       spare?.stop();
       return;
     }
+    // A call that replaces one that was up and is not any more: restoring the media, until the new one connects.
+    const previous = this.call?.peerConnection?.iceConnectionState;
+    if (this.wasConnected && previous !== 'connected' && previous !== 'completed') this.reconnecting = true;
     this.call?.close();
     this.call = call;
     if (spare) {
@@ -125,8 +144,27 @@ export class PeerLink implements RemotePeer {
     call.on('error', (err) => this.log.warn('call error', this.peerId, err.message));
     const pc = call.peerConnection;
     pc?.addEventListener('iceconnectionstatechange', () => {
-      if (pc.iceConnectionState === 'failed' && this.call === call) this.reportUnreachable('ICE failed');
-      if (pc.iceConnectionState === 'connected' && this.call === call) void this.applyEncoding();
+      if (this.call !== call || this.closed) return;
+      const ice = pc.iceConnectionState;
+      clearTimeout(this.disconnectedTimer);
+      if (ice === 'connected' || ice === 'completed') {
+        this.wasConnected = true;
+        void this.applyEncoding();
+        if (this.reconnecting) {
+          this.reconnecting = false;
+          this.events.recovered(this);
+        }
+      } else if (ice === 'failed') {
+        if (!this.wasConnected) return this.reportUnreachable('ICE failed');
+        this.markLost();
+        this.events.restart(this);
+      } else if (ice === 'disconnected' && this.wasConnected) {
+        this.markLost();
+        this.disconnectedTimer = setTimeout(() => {
+          if (this.call === call && pc.iceConnectionState !== 'connected' && pc.iceConnectionState !== 'completed')
+            this.events.restart(this);
+        }, DISCONNECTED_GRACE_MS);
+      }
     });
   }
 
@@ -222,6 +260,12 @@ export class PeerLink implements RemotePeer {
     this.events.path(this);
   }
 
+  private markLost(): void {
+    if (this.reconnecting || this.closed) return;
+    this.reconnecting = true;
+    this.events.lost(this);
+  }
+
   private reportUnreachable(reason: string): void {
     if (this.reportedUnreachable || this.closed) return;
     this.reportedUnreachable = true;
@@ -273,6 +317,7 @@ export class PeerLink implements RemotePeer {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.deadline);
+    clearTimeout(this.disconnectedTimer);
     const pcs = [this.call?.peerConnection, this.data?.peerConnection];
     this.data?.close();
     this.call?.close();

@@ -130,6 +130,8 @@ export interface SendOptions {
 const RETRY_MAX_MS = 5000;
 /** After a move to a server that does not list a member (a standby sharing nothing), how often its call is checked. */
 const ABSENT_CHECK_MS = 5000;
+/** Between attempts to restore a lost media connection, at most. */
+const RECOVER_MAX_MS = 6000;
 /** Audio levels are read this often (speaking, active speaker); quality every QUALITY_EVERY ticks. */
 const LEVEL_TICK_MS = 200;
 const QUALITY_EVERY = 10;
@@ -662,6 +664,14 @@ export class RoomSession extends Emitter<SessionEvents> {
           this.emit('message', { from: link.peerId, data, via: link.path ?? 'p2p', ...(channel ? { channel } : {}) }),
         unreachable: (link, reason) =>
           this.emit('error', { code: 'peer-unreachable', message: `${link.name}: ${reason}`, fatal: false, peerId: link.peerId }),
+        lost: (link) => this.emit('peer-update', { peer: link }),
+        restart: (link) => this.recover(link),
+        recovered: (link) => {
+          this.log.info('media with', link.peerId, 'restored');
+          this.emit('peer-update', { peer: link });
+          // Data that fell back to the server goes peer-to-peer again.
+          if (link.dataInitiator && link.path === 'server') this.openData(link);
+        },
       },
       this.log,
     );
@@ -689,6 +699,7 @@ export class RoomSession extends Emitter<SessionEvents> {
       this.setCodecPreferences(call.peerConnection);
       return call;
     });
+    if (l.reconnecting) this.emit('peer-update', { peer: l });
     void l.setEncoding(this.encoding());
   }
 
@@ -825,6 +836,26 @@ export class RoomSession extends Emitter<SessionEvents> {
 
   private publishMedia(): void {
     this.roomLink?.send({ type: 'update', media: this.media.state });
+  }
+
+  /**
+   * A member's media connection was lost while it is still in the room (a relay restarted, the network changed):
+   * one side — the one with the smaller peer id, so calls do not cross — places the call again, every few seconds
+   * until it connects or the member leaves. PeerJS calls cannot restart ICE in place, so a new call (new ICE, same
+   * member, no leave/join) is the restart. The other side answers it like any call.
+   */
+  private recover(l: PeerLink): void {
+    if (!this._peerId || this._peerId > l.peerId || l.recovering) return;
+    l.recovering = true;
+    let attempt = 0;
+    const tryAgain = () => {
+      if (this.closed || l.isClosed || !l.reconnecting || this.links.get(l.peerId) !== l) return void (l.recovering = false);
+      attempt++;
+      this.log.info('placing the call with', l.peerId, 'again, attempt', attempt);
+      this.recall(l);
+      setTimeout(tryAgain, Math.min(RECOVER_MAX_MS, 2000 + 1000 * attempt));
+    };
+    tryAgain();
   }
 
   /** Places the call with a member again (a change the session description must carry, such as stereo). */
