@@ -160,14 +160,21 @@ export const styles = css`
     display: grid;
     gap: 0.25rem;
   }
+  /* The whole label is the touch target of its checkbox: 44 px tall. */
   label.check {
     display: flex;
     align-items: center;
     gap: 0.5rem;
+    min-height: 2.75rem;
+  }
+  label.check input {
+    width: 1.25rem;
+    height: 1.25rem;
+    margin: 0;
   }
   select,
   input:not([type='checkbox']) {
-    min-height: 2.5rem;
+    min-height: 2.75rem;
     font: inherit;
     padding: 0.25rem 0.5rem;
   }
