@@ -619,7 +619,7 @@ export class AvRoom extends LitElement {
     const ended = this.state === 'error' && this.controller.lastError ? s.ended[this.controller.lastError] : undefined;
     const mutedBy = this.controller.mutedBy && this.muted && live ? s.mutedBy(this.controller.mutedBy) : undefined;
     const unavailable = live && publishes && !this.localStream ? session.mediaUnavailable : { audio: false, video: false };
-    const receiveOnly = this.receiveOnlyText(this.controller.mediaError, {
+    const receiveOnly = this.receiveOnlyText(session?.mediaError, {
       audio: unavailable.audio && this.audio,
       video: unavailable.video && this.video && !this.cameraOff && !session?.localMedia.video,
     });
@@ -655,22 +655,8 @@ export class AvRoom extends LitElement {
       <div class="controls" part="controls" role="toolbar" aria-label=${s.controls}>
         ${
           live && publishes
-            ? html`<button
-                part="button mic-button"
-                aria-pressed=${this.muted || noMic ? 'true' : 'false'}
-                aria-disabled=${noMic ? 'true' : 'false'}
-                @click=${this.toggleMic}
-              >
-                ${noMic ? s.noMicrophone : this.muted ? s.unmute : s.mute}
-              </button>
-              <button
-                part="button camera-button"
-                aria-pressed=${this.cameraOff || noCam ? 'true' : 'false'}
-                aria-disabled=${noCam ? 'true' : 'false'}
-                @click=${this.toggleCamera}
-              >
-                ${noCam ? s.noCamera : this.cameraOff ? s.cameraOn : s.cameraOff}
-              </button>
+            ? html`${this.renderToggle('mic-button', this.muted, noMic, noMic ? s.noMicrophone : this.muted ? s.unmute : s.mute, this.toggleMic)}
+              ${this.renderToggle('camera-button', this.cameraOff, noCam, noCam ? s.noCamera : this.cameraOff ? s.cameraOn : s.cameraOff, this.toggleCamera)}
               ${
                 'getDisplayMedia' in (navigator.mediaDevices ?? {})
                   ? html`<button part="button share-button" aria-pressed=${sharing ? 'true' : 'false'} @click=${this.onShareClick}>
@@ -687,6 +673,18 @@ export class AvRoom extends LitElement {
       ${live && this.settingsOpen ? this.renderSettings() : nothing}
       <slot></slot>
     `;
+  }
+
+  /** A toggle of the control bar: pressed when off, and shown as unavailable (still focusable) without its device. */
+  private renderToggle(part: string, off: boolean, unavailable: boolean, label: string, toggle: () => void) {
+    return html`<button
+      part="button ${part}"
+      aria-pressed=${off || unavailable ? 'true' : 'false'}
+      aria-disabled=${unavailable ? 'true' : 'false'}
+      @click=${toggle}
+    >
+      ${label}
+    </button>`;
   }
 
   private onShareClick(): void {

@@ -1,7 +1,8 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import { LevelMeter } from '../core/activity.js';
-import { listDevices, loadDevicePreferences, resolveDevice, type DeviceList } from '../core/devices.js';
-import { audioConstraints, videoConstraints, type MediaSettings } from '../core/media-settings.js';
+import { listDevices, rememberedDevices, type DeviceList } from '../core/devices.js';
+import { LocalMedia } from '../core/local-media.js';
+import type { MediaSettings } from '../core/media-settings.js';
 
 /**
  * What the settings panel and the pre-join view show: the devices the browser lists (kept current on
@@ -52,36 +53,26 @@ export class DeviceController implements ReactiveController {
     this.host.requestUpdate();
   }
 
-  /** Opens camera and microphone for the pre-join view with the remembered (or chosen) devices. */
+  /** Opens camera and microphone for the pre-join view with the chosen (else remembered) devices. */
   async startPreview(settings: MediaSettings, want: { audio: boolean; video: boolean }, remember: boolean): Promise<void> {
     const run = ++this.previewRun;
     this.stopPreview();
-    if (remember && !this.chosen.audioinput && !this.chosen.videoinput) {
-      const prefs = await loadDevicePreferences();
-      const list = await listDevices().catch(() => undefined);
-      for (const kind of ['audioinput', 'videoinput', 'audiooutput'] as const) {
-        const found = list && prefs[kind] ? resolveDevice(list, kind, prefs[kind]) : undefined;
-        if (found) this.chosen[kind] = found.deviceId;
-      }
-    }
-    const open = (c: MediaStreamConstraints) => navigator.mediaDevices.getUserMedia(c);
-    const audio = want.audio ? audioConstraints(settings.audio, undefined, this.chosen.audioinput) : false;
-    const video = want.video ? videoConstraints(settings.video, undefined, this.chosen.videoinput) : false;
-    let stream: MediaStream | undefined;
-    this.previewError = undefined;
-    if (audio || video) {
-      try {
-        stream = await open({ audio, video });
-      } catch (err) {
-        // One of them alone may work.
-        const parts = await Promise.allSettled([audio ? open({ audio }) : undefined, video ? open({ video }) : undefined]);
-        const got = parts
-          .filter((p): p is PromiseFulfilledResult<MediaStream> => p.status === 'fulfilled' && !!p.value)
-          .flatMap((p) => p.value.getTracks());
-        if (got.length) stream = new MediaStream(got);
-        if (got.length < (audio ? 1 : 0) + (video ? 1 : 0)) this.previewError = (err as Error).name;
-      }
-    }
+    // The same capture as in the call (one device may work alone, a remembered one that is gone falls back). Raw
+    // tracks: the session resamples them if the settings ask for another rate or channel count.
+    const audio = { ...settings.audio, sampleRate: undefined, channels: undefined };
+    const remembered = remember ? await rememberedDevices() : {};
+    if (!this.chosen.audiooutput) this.chosen.audiooutput = remembered.audiooutput;
+    const media = new LocalMedia({
+      audio: want.audio,
+      video: want.video,
+      settings: { video: settings.video, audio },
+      devices: { audioinput: this.chosen.audioinput, videoinput: this.chosen.videoinput },
+      preferred: { audioinput: remembered.audioinput, videoinput: remembered.videoinput },
+    });
+    await media.start().catch(() => {});
+    const stream = media.stream.getTracks().length ? media.handOver() : undefined;
+    media.destroy();
+    this.previewError = media.unavailable.audio || media.unavailable.video ? media.errorName : undefined;
     if (run !== this.previewRun) return void stream?.getTracks().forEach((t) => t.stop());
     this.preview = stream;
     for (const t of stream?.getTracks() ?? []) this.chosen[t.kind === 'audio' ? 'audioinput' : 'videoinput'] = t.getSettings().deviceId;

@@ -97,8 +97,6 @@ export class RoomController implements ReactiveController {
   lastError: SessionErrorCode | undefined;
   /** Who last asked us to mute, until the next join. */
   mutedBy: string | undefined;
-  /** The browser's error name when devices could not be opened (`NotAllowedError`, `NotFoundError`, …). */
-  mediaError: string | undefined;
   /** The remote member last found speaking loudest (the speaker layout shows it large). */
   spotlight: string | undefined;
   /** The member speaking loudest lately (may be us). */
@@ -156,7 +154,6 @@ export class RoomController implements ReactiveController {
     this.session = session;
     this.lastError = undefined;
     this.mutedBy = undefined;
-    this.mediaError = undefined;
     this.spotlight = undefined;
     this.activeSpeaker = undefined;
     // Companions (<av-chat for=…>, nested elements) follow the room's current session.
@@ -226,7 +223,6 @@ export class RoomController implements ReactiveController {
         update();
       }),
       session.on('error', (e) => {
-        if (e.code === 'media-unavailable') this.mediaError = /^(\w+):/.exec(e.message)?.[1];
         if (e.fatal) this.lastError = e.code;
         this.fire<RoomErrorDetail>('av-room-error', e);
         if (e.fatal) this.fire<RoomLeaveDetail>('av-room-leave', { room: session.room, reason: 'error' });

@@ -34,7 +34,7 @@ function devicesOf(list: DeviceList, kind: DeviceKind): MediaDeviceInfo[] {
 }
 
 /** The last choices on this origin (IndexedDB through idb-keyval). */
-export async function loadDevicePreferences(): Promise<DevicePreferences> {
+async function loadDevicePreferences(): Promise<DevicePreferences> {
   return (await load<DevicePreferences>(PREFERENCES_KEY)) ?? {};
 }
 
@@ -53,6 +53,28 @@ export function resolveDevice(list: DeviceList, kind: DeviceKind, choice: Device
   if (!choice) return undefined;
   const devices = devicesOf(list, kind);
   return devices.find((d) => d.deviceId === choice.deviceId) ?? (choice.label ? devices.find((d) => d.label === choice.label) : undefined);
+}
+
+/**
+ * The remembered devices to use now: each one present (by id, or by label if its id changed). Before the page has a
+ * capture permission the list has no ids: a remembered microphone or camera id is then tried as it is (the capture
+ * falls back to the default when it is gone); a speaker only when listed.
+ */
+export async function rememberedDevices(): Promise<Partial<Record<DeviceKind, string>>> {
+  const prefs = await loadDevicePreferences();
+  if (!prefs.audioinput?.deviceId && !prefs.videoinput?.deviceId && !prefs.audiooutput?.deviceId) return {};
+  const list = await listDevices().catch(() => undefined);
+  const listed = !!list && [...list.microphones, ...list.cameras].some((d) => d.deviceId);
+  const out: Partial<Record<DeviceKind, string>> = {};
+  for (const kind of ['audioinput', 'videoinput', 'audiooutput'] as const) {
+    const choice = prefs[kind];
+    if (!choice?.deviceId) continue;
+    const found = list ? resolveDevice(list, kind, choice) : undefined;
+    if (found) out[kind] = found.deviceId;
+    else if (!listed && kind !== 'audiooutput') out[kind] = choice.deviceId;
+  }
+  if (out.audiooutput && !canChooseSpeaker()) delete out.audiooutput;
+  return out;
 }
 
 /** Whether this browser can route audio to a chosen output (`HTMLMediaElement.setSinkId`). */

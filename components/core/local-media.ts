@@ -65,6 +65,8 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
   preferred: { audioinput?: string; videoinput?: string };
   /** What the last start could not open (for the UI: "no microphone"). */
   unavailable = { audio: false, video: false };
+  /** The browser's error name when a device could not be opened (`NotAllowedError`: refused, `NotFoundError`: none). */
+  errorName: string | undefined;
 
   constructor(private readonly options: LocalMediaOptions) {
     super();
@@ -147,7 +149,7 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
     }
     const wantAudio = audio && !this.micTrack;
     const wantVideo = video && !this.cameraTrack;
-    if (!wantAudio && !wantVideo) return;
+    if (!wantAudio && !wantVideo) return this.checkAudioFormat();
     try {
       const captured = await navigator.mediaDevices.getUserMedia({
         audio: wantAudio && this.audioConstraints(),
@@ -156,6 +158,7 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
       for (const t of captured.getTracks()) this.adopt(t);
     } catch (err) {
       const name = (err as Error).name;
+      this.errorName = name;
       // A remembered device that is gone: `start` tries again with the defaults.
       if ((name === 'OverconstrainedError' || name === 'NotFoundError') && (this.preferred.audioinput || this.preferred.videoinput))
         throw err;
@@ -209,12 +212,8 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
       this.setSent('video', given);
       return given;
     }
-    const captured = await navigator.mediaDevices.getUserMedia({ video: this.videoConstraints() });
-    const track = captured.getVideoTracks()[0];
-    if (this.destroyed || !track) {
-      captured.getTracks().forEach((t) => t.stop());
-      return undefined;
-    }
+    const track = await this.captureTrack('video');
+    if (!track) return undefined;
     this.adopt(track);
     this.unavailable.video = false;
     return this.videoTrack;
@@ -229,10 +228,10 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
     if (this.given) return undefined;
     if (kind === 'videoinput') {
       if (!this.cameraTrack || this.sharing) return undefined;
-      return this.recaptureCamera();
+      return this.recapture('video');
     }
     if (!this.micTrack) return undefined;
-    return this.recaptureMicrophone();
+    return this.recapture('audio');
   }
 
   /**
@@ -262,7 +261,7 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
       if (Object.entries(wanted).every(([k, val]) => s[k as keyof typeof wanted] === undefined || s[k as keyof typeof wanted] === val))
         return;
     }
-    await this.recaptureMicrophone();
+    await this.recapture('audio');
   }
 
   /**
@@ -344,32 +343,27 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
     return videoConstraints(this.settings.video, this.devices.videoinput, this.preferred.videoinput);
   }
 
-  private async recaptureCamera(): Promise<MediaStreamTrack | undefined> {
-    const captured = await navigator.mediaDevices.getUserMedia({ video: this.videoConstraints() });
-    const track = captured.getVideoTracks()[0];
-    if (!track || this.destroyed) {
-      captured.getTracks().forEach((t) => t.stop());
-      return undefined;
-    }
-    const old = this.cameraTrack;
-    this.adopt(track);
-    if (old) this.release(old);
-    return track;
+  /** One new track of `kind` with the current constraints; undefined (nothing left open) once destroyed. */
+  private async captureTrack(kind: 'audio' | 'video'): Promise<MediaStreamTrack | undefined> {
+    const captured = await navigator.mediaDevices.getUserMedia(
+      kind === 'audio' ? { audio: this.audioConstraints() } : { video: this.videoConstraints() },
+    );
+    const track = captured.getTracks()[0];
+    if (track && !this.destroyed) return track;
+    captured.getTracks().forEach((t) => t.stop());
+    return undefined;
   }
 
-  private async recaptureMicrophone(): Promise<MediaStreamTrack | undefined> {
-    const captured = await navigator.mediaDevices.getUserMedia({ audio: this.audioConstraints() });
-    const track = captured.getAudioTracks()[0];
-    if (!track || this.destroyed) {
-      captured.getTracks().forEach((t) => t.stop());
-      return undefined;
-    }
-    const old = this.micTrack;
-    this.closeResampler();
+  /** Captures the microphone or camera again (new device or settings) and sends it instead of the old track. */
+  private async recapture(kind: 'audio' | 'video'): Promise<MediaStreamTrack | undefined> {
+    const track = await this.captureTrack(kind);
+    if (!track) return undefined;
+    const old = kind === 'audio' ? this.micTrack : this.cameraTrack;
+    if (kind === 'audio') this.closeResampler();
     this.adopt(track);
     if (old) this.release(old);
-    await this.checkAudioFormat();
-    return this.audioTrack;
+    if (kind === 'audio') await this.checkAudioFormat();
+    return kind === 'audio' ? this.audioTrack : track;
   }
 
   /**
@@ -436,7 +430,7 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
     this.owned.delete(track);
     this.devices[kind] = undefined;
     try {
-      await (kind === 'audioinput' ? this.recaptureMicrophone() : this.recaptureCamera());
+      await this.recapture(track.kind as 'audio' | 'video');
       this.emit('warning', { code: 'device-lost', message: `${track.label || `the ${what}`} went away; using the default ${what}` });
     } catch (err) {
       if (kind === 'audioinput') this.micTrack = undefined;
@@ -462,6 +456,14 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
     if (this.owned.has(track)) track.stop();
     this.owned.delete(track);
     if (this.stream.getTracks().includes(track)) this.stream.removeTrack(track);
+  }
+
+  /** Gives our captured tracks to whoever takes them (the pre-join preview → the session): not stopped, no longer ours. */
+  handOver(): MediaStream {
+    const stream = new MediaStream(this.stream.getTracks());
+    this.owned.clear();
+    this.destroy();
+    return stream;
   }
 
   /** Stops every track we captured. Idempotent. */

@@ -24,7 +24,7 @@ import {
   type QualityCounters,
   type QualitySample,
 } from './activity.js';
-import { canChooseSpeaker, listDevices, loadDevicePreferences, resolveDevice, saveDevicePreference, type DeviceKind } from './devices.js';
+import { listDevices, rememberedDevices, resolveDevice, saveDevicePreference, type DeviceKind } from './devices.js';
 import { LocalMedia } from './local-media.js';
 import type { AudioSettings, MediaSettings, VideoSettings } from './media-settings.js';
 import { opusParams, preferCodec, setOpusParams } from './sdp.js';
@@ -280,6 +280,11 @@ export class RoomSession extends Emitter<SessionEvents> {
     return { ...this.media.unavailable };
   }
 
+  /** Why devices could not be opened: the browser's error name (`NotAllowedError`: refused, `NotFoundError`: none). */
+  get mediaError(): string | undefined {
+    return this.media.errorName;
+  }
+
   /** The capture, processing and encoder parameters in effect. */
   get mediaSettings(): MediaSettings {
     return { video: { ...this.media.settings.video }, audio: { ...this.media.settings.audio } };
@@ -360,23 +365,10 @@ export class RoomSession extends Emitter<SessionEvents> {
   }
 
   private async loadRememberedDevices(): Promise<void> {
-    const prefs = await loadDevicePreferences();
-    if (!prefs.audioinput && !prefs.videoinput && !prefs.audiooutput) return;
-    const list = await listDevices().catch(() => undefined);
-    for (const kind of ['audioinput', 'videoinput'] as const) {
-      const choice = prefs[kind];
-      if (!choice?.deviceId) continue;
-      // A device present now (by id, or by label if its id changed). Before this page has a capture permission the
-      // list has no ids: the remembered id is tried, and the default taken if it is gone.
-      const found = list ? resolveDevice(list, kind, choice) : undefined;
-      const listed = !!list && [...list.microphones, ...list.cameras].some((d) => d.deviceId);
-      if (found) this.media.preferred[kind] = found.deviceId;
-      else if (!listed) this.media.preferred[kind] = choice.deviceId;
-    }
-    if (!this.speakerId && prefs.audiooutput && canChooseSpeaker()) {
-      const found = list ? resolveDevice(list, 'audiooutput', prefs.audiooutput) : undefined;
-      if (found) this.speakerId = found.deviceId;
-    }
+    const remembered = await rememberedDevices();
+    if (remembered.audioinput) this.media.preferred.audioinput = remembered.audioinput;
+    if (remembered.videoinput) this.media.preferred.videoinput = remembered.videoinput;
+    this.speakerId ??= remembered.audiooutput;
   }
 
   /** What we mean to send, announced at join before capture finishes (corrected afterwards if capture differs). */
