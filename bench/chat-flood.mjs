@@ -17,7 +17,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlin
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { launchChromium, median, startBuiltServer } from './lib/setup.mjs';
+import { REGISTERED_PEER, launchChromium, median, startBuiltServer } from './lib/setup.mjs';
 
 const RUNS = Number(process.argv[2] ?? 3);
 const COUNT = 1000;
@@ -133,19 +133,7 @@ window.flood = async (send, kind, count) => {
   }
   return { t0, ms: performance.now() - p0 };
 };
-window.registeredPeer = async (room, name) => {
-  const ws = new WebSocket(location.origin.replace('http', 'ws') + '/r/' + encodeURIComponent(room) + '/ws');
-  await new Promise((r) => (ws.onopen = r));
-  ws.send(JSON.stringify({ type: 'join', name }));
-  const joined = await new Promise((r) => (ws.onmessage = (e) => r(JSON.parse(e.data))));
-  window.keepSocket = ws;
-  const peer = new peerjs.Peer(joined.self.peerId, {
-    host: location.hostname, port: Number(location.port), path: joined.peerPath, token: joined.peerToken,
-    config: { iceServers: joined.iceServers ?? [] }, debug: 0,
-  });
-  await new Promise((resolve, reject) => (peer.on('open', resolve), peer.on('error', reject)));
-  return peer;
-};`;
+`;
 
 /** Browser contexts of the current run (closed when it times out). */
 const opened = [];
@@ -157,7 +145,7 @@ async function page(head, scripts = []) {
   const p = await context.newPage();
   await p.goto(`${server.url}/healthz`);
   await p.setContent(`<!doctype html><meta charset="utf-8">${head}`);
-  for (const content of [...scripts, HELPERS]) await p.addScriptTag({ content });
+  for (const content of [...scripts, HELPERS, REGISTERED_PEER]) await p.addScriptTag({ content });
   return { page: p, close: () => context.close() };
 }
 

@@ -2,7 +2,7 @@
 // the same call through the same server (baseline), median of 5 runs each, and their ratio.
 // Usage: node bench/join.mjs [runs=5]
 import { readFileSync } from 'node:fs';
-import { launchChromium, median, startBuiltServer } from './lib/setup.mjs';
+import { REGISTERED_PEER, launchChromium, median, startBuiltServer } from './lib/setup.mjs';
 
 const RUNS = Number(process.argv[2] ?? 5);
 const server = await startBuiltServer();
@@ -62,8 +62,8 @@ async function avRoomRun(room) {
  * cannot register otherwise), so the page first sends one `join` on the room socket, as av-room does.
  */
 async function bareRun(room, selfView = false) {
-  const a = await page('', [peerjsUmd, BARE_HELPERS]);
-  const b = await page('', [peerjsUmd, BARE_HELPERS, FIRST_FRAME]);
+  const a = await page('', [peerjsUmd, REGISTERED_PEER, BARE_HELPERS]);
+  const b = await page('', [peerjsUmd, REGISTERED_PEER, BARE_HELPERS, FIRST_FRAME]);
   try {
     const idA = await a.page.evaluate(
       async ({ room, selfView }) => {
@@ -101,25 +101,11 @@ async function bareRun(room, selfView = false) {
 }
 
 /**
- * In the page: join the room service for an id and token, then register a bare PeerJS Peer with them; and show a
- * stream in a video (the "+ self-view" baseline renders what <av-room> renders: own camera and the remote video).
+ * In the page: show a stream in a video (the "+ self-view" baseline renders what <av-room> renders: own camera and the remote video).
  */
 const BARE_HELPERS = `window.showSelf = (stream, muted = true) => {
   const v = Object.assign(document.createElement('video'), { autoplay: true, playsInline: true, muted, srcObject: stream });
   document.body.append(v);
-};
-window.registeredPeer = async (room, name) => {
-  const ws = new WebSocket(location.origin.replace('http', 'ws') + '/r/' + encodeURIComponent(room) + '/ws');
-  await new Promise((r) => (ws.onopen = r));
-  ws.send(JSON.stringify({ type: 'join', name }));
-  const joined = await new Promise((r) => (ws.onmessage = (e) => r(JSON.parse(e.data))));
-  window.keepSocket = ws;
-  const peer = new peerjs.Peer(joined.self.id ?? joined.self.peerId, {
-    host: location.hostname, port: Number(location.port), path: joined.peerPath, token: joined.peerToken,
-    config: { iceServers: joined.iceServers }, debug: 0,
-  });
-  await new Promise((r) => peer.on('open', r));
-  return peer;
 };`;
 
 try {

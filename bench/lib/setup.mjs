@@ -84,3 +84,21 @@ export const percentile = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
+
+/**
+ * In a bench page (with PeerJS's UMD build loaded): `window.registeredPeer(room, name)` joins the room service for an
+ * id and token, as a bare client must, then registers a stock PeerJS Peer with them (the baseline of the benches).
+ */
+export const REGISTERED_PEER = `window.registeredPeer = async (room, name) => {
+  const ws = new WebSocket(location.origin.replace('http', 'ws') + '/r/' + encodeURIComponent(room) + '/ws');
+  await new Promise((r) => (ws.onopen = r));
+  ws.send(JSON.stringify({ type: 'join', name }));
+  const joined = await new Promise((r) => (ws.onmessage = (e) => r(JSON.parse(e.data))));
+  window.keepSocket = ws;
+  const peer = new peerjs.Peer(joined.self.peerId, {
+    host: location.hostname, port: Number(location.port), path: joined.peerPath, token: joined.peerToken,
+    config: { iceServers: joined.iceServers ?? [] }, debug: 0,
+  });
+  await new Promise((resolve, reject) => (peer.on('open', resolve), peer.on('error', reject)));
+  return peer;
+};`;

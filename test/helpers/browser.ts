@@ -86,6 +86,18 @@ export function inboundByPeer(page: import('playwright-core').Page) {
   });
 }
 
+/**
+ * Proven from getStats: the page decodes video from its `count` other members, and 1.5 s later every one of them has
+ * decoded more frames.
+ */
+export async function expectFramesRising(page: import('playwright-core').Page, what: string, count = 1, timeoutMs = 30_000): Promise<void> {
+  const frames = async () => Object.values(await inboundByPeer(page)).map((r) => r.framesDecoded);
+  const first = await waitFor(what, frames, (f) => f.length === count && f.every((n) => n > 0), timeoutMs);
+  await new Promise((r) => setTimeout(r, 1500));
+  const later = await frames();
+  if (!later.every((n, i) => n > first[i]!)) throw new Error(`${what}: frames do not keep rising (${first.join()} → ${later.join()})`);
+}
+
 /** Polls `fn` until `ok` holds, at most `timeoutMs`; fails with the last value. */
 export async function waitFor<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
   const end = Date.now() + timeoutMs;
