@@ -16,30 +16,19 @@ export class Metrics {
   constructor(read: { members: () => number; rooms: () => number; signalling: () => number }) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'av_' });
-    this.members = new Gauge({
-      name: 'av_members',
-      help: 'Members in rooms on this server',
-      registers,
-      collect() {
-        this.set(read.members());
-      },
-    });
-    this.rooms = new Gauge({
-      name: 'av_rooms',
-      help: 'Rooms with members on this server',
-      registers,
-      collect() {
-        this.set(read.rooms());
-      },
-    });
-    this.signalling = new Gauge({
-      name: 'av_signalling_sockets',
-      help: 'Open PeerServer signalling sockets',
-      registers,
-      collect() {
-        this.set(read.signalling());
-      },
-    });
+    /** A gauge read when scraped. */
+    const gauge = (name: string, help: string, value: () => number) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(value());
+        },
+      });
+    this.members = gauge('av_members', 'Members in rooms on this server', read.members);
+    this.rooms = gauge('av_rooms', 'Rooms with members on this server', read.rooms);
+    this.signalling = gauge('av_signalling_sockets', 'Open PeerServer signalling sockets', read.signalling);
     this.joins = new Counter({ name: 'av_joins_total', help: 'Room joins by result', labelNames: ['result'], registers });
     this.authFailures = new Counter({ name: 'av_auth_failures_total', help: 'Joins refused for credentials', registers });
     this.signallingDropped = new Counter({
