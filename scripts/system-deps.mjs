@@ -1,13 +1,16 @@
-// Makes sure Debian's Chromium, coturn, openssl, ffmpeg (ffprobe), redis-server and nginx are present: installs them with apt when root, else says exactly what to run.
+// Makes sure Debian's Chromium, Firefox ESR, coturn, openssl, ffmpeg (ffprobe), redis-server and nginx are present: installs them with apt when root, else says exactly what to run.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const firefox = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';
 const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 
 export function ensureSystemDeps() {
   const missing = [];
   if (!existsSync(chromium)) missing.push('chromium');
+  // The second engine: interop tests and element tests in Firefox.
+  if (!existsSync(firefox)) missing.push('firefox-esr');
   if (!has('turnserver')) missing.push('coturn');
   // The TLS test makes a self-signed certificate with it.
   if (!has('openssl')) missing.push('openssl');

@@ -1,9 +1,9 @@
 // <av-file> in real Chromium: verified transfers to two receivers at once, cancel from either side, hostile names.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Page } from 'playwright-core';
 import { memberPage, waitFor, type MemberPage } from '../helpers/browser.js';
 import { e2e } from '../helpers/e2e.js';
+import { collectReceivedFiles, receivedFiles, sendRandomFiles } from '../helpers/files.js';
 
 const ctx = e2e();
 const { open } = ctx;
@@ -17,19 +17,7 @@ async function fileMember(room: string, name: string, fileAttrs = 'auto-accept')
     `<av-file ${fileAttrs}></av-file>`,
   );
   open.push(p);
-  await p.page.evaluate(() => {
-    const w = window as any;
-    w.received = [];
-    document.querySelector('av-file')!.addEventListener('av-file-received', (e) => {
-      const { file, transfer } = (e as CustomEvent).detail;
-      void (async () => {
-        const digest = [...new Uint8Array(await crypto.subtle.digest('SHA-256', await file.arrayBuffer()))]
-          .map((b) => b.toString(16).padStart(2, '0'))
-          .join('');
-        w.received.push({ name: file.name, size: file.size, sha256: digest, id: transfer.id });
-      })();
-    });
-  });
+  await collectReceivedFiles(p.page);
   return p;
 }
 
@@ -40,25 +28,6 @@ const ready = (p: MemberPage, n: number) =>
     (x) => x.length === n && x.every((y) => y === 'p2p'),
     20_000,
   );
-
-/** Makes random files in the page and offers them; returns their SHA-256s. */
-function sendRandom(page: Page, sizes: number[], name = (i: number) => `random-${i}.bin`) {
-  return page.evaluate(
-    async ({ sizes, names }) => {
-      const files: File[] = [];
-      const hashes: string[] = [];
-      for (const [i, size] of sizes.entries()) {
-        const bytes = new Uint8Array(size);
-        for (let o = 0; o < size; o += 65536) crypto.getRandomValues(bytes.subarray(o, Math.min(size, o + 65536)));
-        hashes.push([...new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))].map((b) => b.toString(16).padStart(2, '0')).join(''));
-        files.push(new File([bytes], names[i]!, { type: 'application/octet-stream' }));
-      }
-      document.querySelector('av-file')!.send(files);
-      return hashes;
-    },
-    { sizes, names: sizes.map((_, i) => name(i)) },
-  );
-}
 
 test('0 B, 1 B, 1 MiB + 7 B and 50 MiB of random bytes reach 2 receivers with identical SHA-256', async () => {
   const ann = await fileMember('files', 'Ann');
@@ -77,11 +46,11 @@ test('0 B, 1 B, 1 MiB + 7 B and 50 MiB of random bytes reach 2 receivers with id
       (window as any).maxParallel = Math.max((window as any).maxParallel, ...perPeer.values());
     });
   });
-  const hashes = await sendRandom(ann.page, sizes);
+  const hashes = await sendRandomFiles(ann.page, sizes);
   for (const p of [bob, cy]) {
     const got = await waitFor(
       'all four verified',
-      () => p.page.evaluate(() => (window as any).received),
+      () => receivedFiles(p.page),
       (r: any[]) => r.length === 4,
       120_000,
     );
@@ -110,7 +79,7 @@ test('cancel from the sender and from the receiver stops the transfer on both si
     [0, ann],
     [1, bob],
   ] as const) {
-    await sendRandom(ann.page, [200 * 1024 * 1024], () => `big-${i}.bin`);
+    await sendRandomFiles(ann.page, [200 * 1024 * 1024], () => `big-${i}.bin`);
     await waitFor(
       'under way',
       () => stateOf(bob, i),
@@ -131,7 +100,7 @@ test('cancel from the sender and from the receiver stops the transfer on both si
     const bytes = (await stateOf(bob, i))!.bytes;
     await new Promise((r) => setTimeout(r, 1000));
     assert.equal((await stateOf(bob, i))!.bytes, bytes, 'nothing more arrives');
-    assert.deepEqual(await bob.page.evaluate(() => (window as any).received), [], 'no file handed over');
+    assert.deepEqual(await receivedFiles(bob.page), [], 'no file handed over');
   }
   for (const p of open.splice(0)) await p.close();
 });
@@ -140,13 +109,13 @@ test('a hostile file name is shown and saved as a harmless one; max-size refuses
   const ann = await fileMember('names', 'Ann');
   const bob = await fileMember('names', 'Bob', 'auto-accept max-size="1000"');
   for (const p of [ann, bob]) await ready(p, 1);
-  await sendRandom(ann.page, [100], () => '../../etc/passwd<script>.txt');
+  await sendRandomFiles(ann.page, [100], () => '../../etc/passwd<script>.txt');
   const [got] = await waitFor(
     'received',
-    () => bob.page.evaluate(() => (window as any).received),
-    (r: any[]) => r.length === 1,
+    () => receivedFiles(bob.page),
+    (r) => r.length === 1,
   );
-  assert.equal(got.name, 'passwd_script_.txt');
+  assert.equal(got!.name, 'passwd_script_.txt');
   const shown = await bob.page.evaluate(() => {
     const root = document.querySelector('av-file')!.shadowRoot!;
     return {
@@ -157,7 +126,7 @@ test('a hostile file name is shown and saved as a harmless one; max-size refuses
   });
   assert.deepEqual(shown, { name: 'passwd_script_.txt', download: 'passwd_script_.txt', scripts: 0 });
 
-  await sendRandom(ann.page, [5000], () => 'too-big.bin');
+  await sendRandomFiles(ann.page, [5000], () => 'too-big.bin');
   const refused = await waitFor(
     'declined',
     () => ann.page.evaluate(() => document.querySelector('av-file')!.transfers[1]),
@@ -172,7 +141,7 @@ test('cutting the peer connection at ~50% and restoring it resumes: bytes sent a
   const bob = await fileMember('resume', 'Bob');
   for (const p of [ann, bob]) await ready(p, 1);
   const size = 50 * 1024 * 1024;
-  const [hash] = await sendRandom(ann.page, [size], () => 'resume.bin');
+  const [hash] = await sendRandomFiles(ann.page, [size], () => 'resume.bin');
   const progress = (p: MemberPage) =>
     p.page.evaluate(() => {
       const t = document.querySelector('av-file')!.transfers[0];
@@ -197,11 +166,11 @@ test('cutting the peer connection at ~50% and restoring it resumes: bytes sent a
   );
   const [got] = await waitFor(
     'resumed and verified',
-    () => bob.page.evaluate(() => (window as any).received),
-    (r: any[]) => r.length === 1,
+    () => receivedFiles(bob.page),
+    (r) => r.length === 1,
     60_000,
   );
-  assert.equal(got.sha256, hash);
+  assert.equal(got!.sha256, hash);
   const sent = (await progress(ann))!;
   assert.equal(sent.state, 'done');
   assert.ok(sent.resent < size / 10, `bytes sent again: ${sent.resent} (< ${size / 10})`);
@@ -225,19 +194,7 @@ test('without a peer-to-peer path, small files go through the server and larger 
     '<av-file auto-accept relay-max-size="200000"></av-file>',
   );
   open.push(ann, bob);
-  await bob.page.evaluate(() => {
-    const w = window as any;
-    w.received = [];
-    document.querySelector('av-file')!.addEventListener('av-file-received', (e) => {
-      const { file } = (e as CustomEvent).detail;
-      void (async () => {
-        const digest = [...new Uint8Array(await crypto.subtle.digest('SHA-256', await file.arrayBuffer()))]
-          .map((b) => b.toString(16).padStart(2, '0'))
-          .join('');
-        w.received.push({ name: file.name, size: file.size, sha256: digest });
-      })();
-    });
-  });
+  await collectReceivedFiles(bob.page);
   for (const p of [ann, bob]) {
     await waitFor(
       'server path',
@@ -246,15 +203,15 @@ test('without a peer-to-peer path, small files go through the server and larger 
       20_000,
     );
   }
-  const [hash] = await sendRandom(ann.page, [150_000], () => 'small.bin');
+  const [hash] = await sendRandomFiles(ann.page, [150_000], () => 'small.bin');
   const [got] = await waitFor(
     'small file through the server',
-    () => bob.page.evaluate(() => (window as any).received),
-    (r: any[]) => r.length === 1,
+    () => receivedFiles(bob.page),
+    (r) => r.length === 1,
     20_000,
   );
-  assert.deepEqual(got, { name: 'small.bin', size: 150_000, sha256: hash });
-  await sendRandom(ann.page, [300_000], () => 'large.bin');
+  assert.deepEqual({ name: got!.name, size: got!.size, sha256: got!.sha256 }, { name: 'small.bin', size: 150_000, sha256: hash });
+  await sendRandomFiles(ann.page, [300_000], () => 'large.bin');
   const failed = await waitFor(
     'refused',
     () => ann.page.evaluate(() => document.querySelector('av-file')!.transfers[1]),

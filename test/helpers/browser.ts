@@ -1,14 +1,31 @@
-import type { Browser } from 'playwright-core';
-// A plain ES module, shared with the bench scripts.
+import type { Browser, Page } from 'playwright-core';
+import type { Browser as PuppeteerBrowser, Page as PuppeteerPage } from 'puppeteer-core';
+// Plain ES modules, shared with the bench scripts.
 import { CHROMIUM_ARGS, CHROMIUM_PATH, launchChromium as launch } from './chromium.mjs';
+import { launchFirefox } from './firefox.mjs';
 
-export { CHROMIUM_ARGS, CHROMIUM_PATH };
+export { CHROMIUM_ARGS, CHROMIUM_PATH, launchFirefox };
 
 /** Debian's Chromium with fake camera and microphone, a fresh profile, and its own temporary HOME. */
 export const launchChromium: (
   extraArgs?: string[],
   options?: { without?: string[] },
 ) => Promise<{ browser: Browser; close(): Promise<void> }> = launch;
+
+/**
+ * Runs in the page: keeps `av-room-error` details in `window.__errors`, then adds an `<av-room>` with `attrs` and
+ * `children`, created from script once defined (elements parsed by setContent's document.write are not upgraded).
+ * Listeners go on after setContent: its document.open() removes the window's listeners.
+ */
+async function mountRoom({ attrs, children }: { attrs: Record<string, string>; children: string }): Promise<void> {
+  const errors: unknown[] = ((window as unknown as { __errors: unknown[] }).__errors = []);
+  window.addEventListener('av-room-error', (e) => errors.push((e as CustomEvent).detail));
+  await customElements.whenDefined('av-room');
+  const el = document.createElement('av-room');
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+  el.innerHTML = children;
+  document.body.append(el);
+}
 
 export interface MemberPage {
   page: import('playwright-core').Page;
@@ -45,25 +62,72 @@ export async function memberPage(
   const page = await context.newPage();
   await page.goto(`${serverUrl}/healthz`);
   await page.setContent(`<!doctype html><meta charset="utf-8"><script type="module" src="${serverUrl}/av-elements.js"></script>`);
-  // Created from script once defined: elements parsed by setContent's document.write are not upgraded.
-  await page.evaluate(
-    async ({ attrs, children }) => {
-      // Listeners go on after setContent: its document.open() removes the window's listeners.
-      const errors: unknown[] = ((window as unknown as { __errors: unknown[] }).__errors = []);
-      window.addEventListener('av-room-error', (e) => errors.push((e as CustomEvent).detail));
-      await customElements.whenDefined('av-room');
-      const el = document.createElement('av-room');
-      for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
-      el.innerHTML = children;
-      document.body.append(el);
-    },
-    { attrs, children },
-  );
+  await page.evaluate(mountRoom, { attrs, children });
   return { page, context, close: () => context.close() };
 }
 
+/** The part of a page the engine-neutral helpers use: Playwright's `evaluate` (a Playwright page is one). */
+export interface Evaluator {
+  evaluate: Page['evaluate'];
+}
+
+export type Engine = 'chromium' | 'firefox';
+
+/** A member's page in either engine. */
+export interface EnginePage extends Evaluator {
+  engine: Engine;
+  /** The engine's own page object, for what only it can do. */
+  raw: Page | PuppeteerPage;
+  screenshot(path: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A browser of either engine, as the interop helpers take it. */
+export type EngineBrowser = { engine: 'chromium'; browser: Browser } | { engine: 'firefox'; browser: PuppeteerBrowser };
+
+/**
+ * A member with one `<av-room>` (and `children`) in its own browser context (own storage) of either engine, loaded by
+ * the script-tag bundle from our server, as `memberPage` does. `viewport` sets the page size (touch in Chromium).
+ */
+export async function engineMember(
+  b: EngineBrowser,
+  serverUrl: string,
+  attrs: Record<string, string>,
+  children = '',
+  viewport?: { width: number; height: number },
+): Promise<EnginePage> {
+  if (b.engine === 'chromium') {
+    const options = viewport ? { viewport, isMobile: true, hasTouch: true } : {};
+    const m = await memberPage(b.browser, serverUrl, attrs, options, children);
+    await m.page.evaluate('window.__name = (f) => f');
+    return {
+      engine: 'chromium',
+      raw: m.page,
+      evaluate: m.page.evaluate.bind(m.page),
+      screenshot: async (path) => void (await m.page.screenshot({ path, fullPage: true })),
+      close: () => m.close(),
+    };
+  }
+  const context = await b.browser.createBrowserContext();
+  const page = await context.newPage();
+  if (viewport) await page.setViewport({ ...viewport, isMobile: true, hasTouch: true });
+  await page.goto(`${serverUrl}/healthz`);
+  await page.setContent(`<!doctype html><meta charset="utf-8"><script type="module" src="${serverUrl}/av-elements.js"></script>`);
+  // tsx names inner functions with a helper the page does not have.
+  await page.evaluate('window.__name = (f) => f');
+  await page.evaluate(mountRoom, { attrs, children });
+  return {
+    engine: 'firefox',
+    raw: page,
+    // Same call shape as Playwright's (one argument).
+    evaluate: ((fn: never, arg?: unknown) => page.evaluate(fn, arg)) as Page['evaluate'],
+    screenshot: async (path) => void (await page.screenshot({ path, fullPage: true })),
+    close: () => context.close(),
+  };
+}
+
 /** Inbound video frames decoded and audio packets received, per remote peer id, from getStats. */
-export function inboundByPeer(page: import('playwright-core').Page) {
+export function inboundByPeer(page: Evaluator) {
   return page.evaluate(async () => {
     const room = document.querySelector('av-room')!;
     const out: Record<string, { framesDecoded: number; audioPackets: number; localCandidate?: string; relayProtocol?: string }> = {};
@@ -90,7 +154,7 @@ export function inboundByPeer(page: import('playwright-core').Page) {
  * Proven from getStats: the page decodes video from its `count` other members, and 1.5 s later every one of them has
  * decoded more frames.
  */
-export async function expectFramesRising(page: import('playwright-core').Page, what: string, count = 1, timeoutMs = 30_000): Promise<void> {
+export async function expectFramesRising(page: Evaluator, what: string, count = 1, timeoutMs = 30_000): Promise<void> {
   const frames = async () => Object.values(await inboundByPeer(page)).map((r) => r.framesDecoded);
   const first = await waitFor(what, frames, (f) => f.length === count && f.every((n) => n > 0), timeoutMs);
   await new Promise((r) => setTimeout(r, 1500));

@@ -1,0 +1,177 @@
+// Two engines in one room: a Chromium member and a Firefox ESR member (WebDriver BiDi, puppeteer-core) through a real
+// server. Media proven by getStats on both sides, chat and files both ways (SHA-256), a recording made in Firefox read
+// by Debian's ffprobe.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import {
+  engineMember,
+  expectFramesRising,
+  inboundByPeer,
+  launchChromium,
+  launchFirefox,
+  waitFor,
+  type EngineBrowser,
+  type EnginePage,
+  type Evaluator,
+} from '../helpers/browser.js';
+import { collectReceivedFiles, receivedFiles, sendRandomFiles } from '../helpers/files.js';
+import { startServer, type RunningServer } from '../helpers/server.js';
+
+let server: RunningServer;
+let chromium: Awaited<ReturnType<typeof launchChromium>>;
+let firefox: Awaited<ReturnType<typeof launchFirefox>>;
+const open: EnginePage[] = [];
+
+before(async () => {
+  server = await startServer();
+  chromium = await launchChromium();
+  firefox = await launchFirefox();
+});
+after(async () => {
+  for (const p of open.splice(0)) await p.close().catch(() => {});
+  await chromium?.close();
+  await firefox?.close();
+  await server?.stop();
+});
+
+const engines = (): Record<'chromium' | 'firefox', EngineBrowser> => ({
+  chromium: { engine: 'chromium', browser: chromium.browser },
+  firefox: { engine: 'firefox', browser: firefox.browser },
+});
+
+async function member(engine: 'chromium' | 'firefox', room: string, name: string, children = ''): Promise<EnginePage> {
+  const p = await engineMember(engines()[engine], server.url, { room, name }, children);
+  open.push(p);
+  return p;
+}
+
+const chatTexts = (p: Evaluator) => p.evaluate(() => document.querySelector('av-chat')!.messages.map((m) => `${m.name}: ${m.text}`));
+
+/** Video frames decoded and audio packets received from the other member keep rising for 3 s. */
+async function expectMediaRising(p: Evaluator, what: string) {
+  await expectFramesRising(p, `${what} video`, 1, 30_000);
+  const first = await waitFor(
+    `${what} audio`,
+    () => inboundByPeer(p),
+    (r) => Object.values(r)[0]!.audioPackets > 0,
+  );
+  await new Promise((r) => setTimeout(r, 1500));
+  const later = await inboundByPeer(p);
+  assert.ok(Object.values(later)[0]!.audioPackets > Object.values(first)[0]!.audioPackets, `${what}: audio packets keep rising`);
+}
+
+const codecs = (p: Evaluator) =>
+  p.evaluate(async () => {
+    const room = document.querySelector('av-room')!;
+    const report = await room.session!.getStats(room.peers[0]!.peerId);
+    const out: string[] = [];
+    report?.forEach((s: any) => {
+      if (s.type === 'inbound-rtp' && s.codecId) out.push(report.get(s.codecId)?.mimeType);
+    });
+    return out.sort();
+  });
+
+test('Chromium and Firefox in one room: video and audio both ways, chat both ways, a file each way intact', async () => {
+  const kids = '<av-chat></av-chat><av-file auto-accept></av-file>';
+  const ann = await member('chromium', 'interop', 'Ann', kids);
+  const bob = await member('firefox', 'interop', 'Bob', kids);
+  await collectReceivedFiles(ann);
+  await collectReceivedFiles(bob);
+
+  await expectMediaRising(ann, 'Chromium receives from Firefox');
+  await expectMediaRising(bob, 'Firefox receives from Chromium');
+  console.log(`codecs: Chromium receives ${(await codecs(ann)).join(', ')}; Firefox receives ${(await codecs(bob)).join(', ')}`);
+
+  await waitFor(
+    'p2p data both ways',
+    async () => [
+      ...(await ann.evaluate(() => document.querySelector('av-room')!.peers.map((x) => x.path))),
+      ...(await bob.evaluate(() => document.querySelector('av-room')!.peers.map((x) => x.path))),
+    ],
+    (x) => x.length === 2 && x.every((y) => y === 'p2p'),
+  );
+  await ann.evaluate(() => document.querySelector('av-chat')!.send('hello from Chromium <b>bold?</b>'));
+  await bob.evaluate(() => document.querySelector('av-chat')!.send('hello from Firefox ✓'));
+  for (const [p, text] of [
+    [bob, 'Ann: hello from Chromium <b>bold?</b>'],
+    [ann, 'Bob: hello from Firefox ✓'],
+  ] as const)
+    await waitFor(
+      `chat "${text}"`,
+      () => chatTexts(p),
+      (t) => t.includes(text),
+    );
+
+  const [fromChromium] = await sendRandomFiles(ann, [3 * 1048576 + 7], () => 'from-chromium.bin');
+  const [fromFirefox] = await sendRandomFiles(bob, [3 * 1048576 + 11], () => 'from-firefox.bin');
+  const atBob = await waitFor(
+    'Firefox receives the file',
+    () => receivedFiles(bob),
+    (r) => r.length === 1,
+    60_000,
+  );
+  const atAnn = await waitFor(
+    'Chromium receives the file',
+    () => receivedFiles(ann),
+    (r) => r.length === 1,
+    60_000,
+  );
+  assert.deepEqual([atBob[0]!.name, atBob[0]!.size, atBob[0]!.sha256], ['from-chromium.bin', 3 * 1048576 + 7, fromChromium]);
+  assert.deepEqual([atAnn[0]!.name, atAnn[0]!.size, atAnn[0]!.sha256], ['from-firefox.bin', 3 * 1048576 + 11, fromFirefox]);
+  assert.deepEqual(firefox.escapes, [], 'Firefox sent nothing off the machine');
+  for (const p of open.splice(0)) await p.close();
+});
+
+test('a room recording made in Firefox is an MP4 (H.264) that ffprobe reads, through the WebM → H.264 path', async () => {
+  await member('chromium', 'interop-rec', 'Ann');
+  const bob = await member('firefox', 'interop-rec', 'Bob');
+  await expectFramesRising(bob, 'Firefox receives from Chromium', 1, 30_000);
+  const out = await bob.evaluate(async () => {
+    const rec = document.createElement('av-recorder');
+    rec.setAttribute('source', 'room');
+    rec.setAttribute('width', '320');
+    rec.setAttribute('height', '240');
+    document.querySelector('av-room')!.append(rec);
+    await rec.updateComplete;
+    const started = new Promise<any>((r) => rec.addEventListener('av-recorder-start', (e) => r((e as CustomEvent).detail), { once: true }));
+    await rec.start();
+    const start = await started;
+    await new Promise((r) => setTimeout(r, 4000));
+    const t0 = performance.now();
+    const result = await rec.stop();
+    const ms = performance.now() - t0;
+    const bytes = new Uint8Array(await result!.blob.arrayBuffer());
+    let binary = '';
+    for (let i = 0; i < bytes.length; i += 32768) binary += String.fromCharCode(...bytes.subarray(i, i + 32768));
+    return { start, ms, mimeType: result!.mimeType, size: bytes.length, base64: btoa(binary) };
+  });
+  console.log(
+    `Firefox recording: ${JSON.stringify(out.start)}; 4 s ready ${out.ms.toFixed(0)} ms after stop as ${out.mimeType}, ${out.size} bytes`,
+  );
+  assert.equal(out.start.conversion, 'h264', 'Firefox records WebM and converts it');
+  const dir = mkdtempSync(join(tmpdir(), 'av-interop-'));
+  try {
+    const file = join(dir, 'firefox.mp4');
+    writeFileSync(file, Buffer.from(out.base64, 'base64'));
+    assert.match(out.mimeType, /^video\/mp4/);
+    const probed = spawnSync('ffprobe', ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', file], {
+      encoding: 'utf8',
+    });
+    assert.equal(probed.status, 0, `ffprobe reads the ${out.size} bytes: ${probed.stderr}`);
+    const probe = JSON.parse(probed.stdout);
+    assert.match(probe.format.format_name, /mp4/);
+    const video = probe.streams.find((s: any) => s.codec_type === 'video');
+    const audio = probe.streams.find((s: any) => s.codec_type === 'audio');
+    assert.equal(video?.codec_name, 'h264');
+    assert.ok(audio, 'has an audio stream');
+    const seconds = Number(probe.format.duration);
+    assert.ok(seconds > 3 && seconds < 6, `duration ${seconds} s for a 4 s recording`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  for (const p of open.splice(0)) await p.close();
+});
