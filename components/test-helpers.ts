@@ -53,3 +53,20 @@ export function eventWithin<T = unknown>(target: EventTarget, type: string, time
     );
   });
 }
+
+/** The element tests run in Chromium and in Firefox ESR (the second engine). */
+export const inFirefox = navigator.userAgent.includes('Firefox/');
+
+/** Why a test runs in Chromium only: what Firefox ESR lacks on the test machines (checked, not assumed). */
+export const CHROMIUM_ONLY = {
+  nativeMp4: 'Firefox records WebM only; its MP4 comes from the WebM → H.264 transcode (test/e2e/interop.test.ts)',
+  fakeDevices: "Firefox's fake devices are one camera and one microphone with a picture size of its own choosing",
+  h264: 'Firefox has no H.264 here (OpenH264 is a download)',
+  webAudio: 'Firefox starts an AudioContext only with a sound card, and the test machines have none (it stays suspended)',
+  screen: 'headless Firefox never answers getDisplayMedia',
+} as const;
+
+/** `it` for a test that needs what only Chromium has here: in Firefox it is listed as skipped, with the reason. */
+export function chromiumOnly(reason: string): (title: string, fn: () => Promise<void>) => void {
+  return inFirefox ? (title, fn) => void it.skip(`${title} [Chromium only: ${reason}]`, fn) : (title, fn) => void it(title, fn);
+}

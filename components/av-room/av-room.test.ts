@@ -94,7 +94,7 @@ describe('<av-room>', () => {
     const cameraTrack = ann.session!.localStream.getVideoTracks()[0]!;
     const cam = ann.shadowRoot!.querySelector<HTMLButtonElement>('[part~="camera-button"]')!;
     cam.focus();
-    await sendKeys({ press: 'Space' });
+    await sendKeys({ press: ' ' });
     await until(
       'camera released',
       () => cameraTrack.readyState,

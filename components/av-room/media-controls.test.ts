@@ -4,7 +4,7 @@ import { expect, fixture, html } from '@open-wc/testing';
 import { sendKeys } from '@web/test-runner-commands';
 import '../index.js';
 import type { AvRoom } from './av-room.js';
-import { SERVER, inbound, uniqueRoom, until } from '../test-helpers.js';
+import { CHROMIUM_ONLY, SERVER, chromiumOnly, inFirefox, inbound, uniqueRoom, until } from '../test-helpers.js';
 
 interface Rtp {
   type: string;
@@ -55,8 +55,8 @@ async function members(
   }
   for (const el of els)
     await until(
-      'everyone connected',
-      () => el.peers.length,
+      'everyone connected, with a call each',
+      () => el.peers.filter((p) => el.session!.getPeerConnection(p.peerId)?.remoteDescription).length,
       (n) => n === configs.length - 1,
     );
   return els as [AvRoom, AvRoom, AvRoom];
@@ -134,121 +134,130 @@ async function dominantPerChannel(stream: MediaStream): Promise<number[]> {
 }
 
 describe('<av-room> media controls', () => {
-  it('switches microphone mid-call on the same connection, and a new element picks the remembered one again', async () => {
-    const [ann, bob] = await members({ name: 'Ann' }, { name: 'Bob' });
-    const bobId = peerIdOf(ann, 'Bob');
-    let rejoined = 0;
-    bob.addEventListener('av-peer-leave', () => rejoined++);
-    bob.addEventListener('av-peer-join', () => rejoined++);
-    const pc = ann.session!.getPeerConnection(bobId)!;
-    const mics = (await ann.listDevices()).microphones;
-    const input1 = mics.find((d) => d.label === 'Fake Audio Input 1')!;
-    const input2 = mics.find((d) => d.label === 'Fake Audio Input 2')!;
-    expect(input1, 'Chromium lists Fake Audio Input 1').to.not.equal(undefined);
-    expect(input2, 'Chromium lists Fake Audio Input 2').to.not.equal(undefined);
-    const sentLabel = () => pc.getSenders().find((s) => s.track?.kind === 'audio')?.track?.label;
+  chromiumOnly(CHROMIUM_ONLY.fakeDevices)(
+    'switches microphone mid-call on the same connection, and a new element picks the remembered one again',
+    async () => {
+      const [ann, bob] = await members({ name: 'Ann' }, { name: 'Bob' });
+      const bobId = peerIdOf(ann, 'Bob');
+      let rejoined = 0;
+      bob.addEventListener('av-peer-leave', () => rejoined++);
+      bob.addEventListener('av-peer-join', () => rejoined++);
+      const pc = ann.session!.getPeerConnection(bobId)!;
+      const mics = (await ann.listDevices()).microphones;
+      const input1 = mics.find((d) => d.label === 'Fake Audio Input 1')!;
+      const input2 = mics.find((d) => d.label === 'Fake Audio Input 2')!;
+      expect(input1, 'Chromium lists Fake Audio Input 1').to.not.equal(undefined);
+      expect(input2, 'Chromium lists Fake Audio Input 2').to.not.equal(undefined);
+      const sentLabel = () => pc.getSenders().find((s) => s.track?.kind === 'audio')?.track?.label;
 
-    await ann.selectDevice('audioinput', input1.deviceId);
-    expect(sentLabel()).to.equal('Fake Audio Input 1');
-    const before = await rtp(ann, bobId, 'outbound-rtp', 'audio');
-    await ann.selectDevice('audioinput', input2.deviceId);
-    expect(sentLabel()).to.equal('Fake Audio Input 2');
-    expect(ann.session!.getPeerConnection(bobId), 'same RTCPeerConnection').to.equal(pc);
-    await until(
-      'packets keep going out',
-      () => rtp(ann, bobId, 'outbound-rtp', 'audio'),
-      (s) => (s.packetsSent ?? 0) > (before.packetsSent ?? 0) + 100,
-    );
-    const heard = await inbound(bob.session!, peerIdOf(bob, 'Ann'));
-    await until(
-      'Bob keeps receiving audio',
-      () => inbound(bob.session!, peerIdOf(bob, 'Ann')),
-      (s) => s.audioPackets > heard.audioPackets + 50,
-    );
-    expect(rejoined, 'Bob saw no leave or join').to.equal(0);
+      await ann.selectDevice('audioinput', input1.deviceId);
+      expect(sentLabel()).to.equal('Fake Audio Input 1');
+      const before = await rtp(ann, bobId, 'outbound-rtp', 'audio');
+      await ann.selectDevice('audioinput', input2.deviceId);
+      expect(sentLabel()).to.equal('Fake Audio Input 2');
+      expect(ann.session!.getPeerConnection(bobId), 'same RTCPeerConnection').to.equal(pc);
+      await until(
+        'packets keep going out',
+        () => rtp(ann, bobId, 'outbound-rtp', 'audio'),
+        (s) => (s.packetsSent ?? 0) > (before.packetsSent ?? 0) + 100,
+      );
+      const heard = await inbound(bob.session!, peerIdOf(bob, 'Ann'));
+      await until(
+        'Bob keeps receiving audio',
+        () => inbound(bob.session!, peerIdOf(bob, 'Ann')),
+        (s) => s.audioPackets > heard.audioPackets + 50,
+      );
+      expect(rejoined, 'Bob saw no leave or join').to.equal(0);
 
-    // A new element on this origin (as after a reload) captures the remembered microphone.
-    ann.remove();
-    const again = await fixture<AvRoom>(html`<av-room server=${SERVER} room=${uniqueRoom('again')} name="Ann"></av-room>`);
-    await until(
-      'rejoined with the remembered microphone',
-      () => again.session?.localStream.getAudioTracks()[0]?.label,
-      (l) => l === 'Fake Audio Input 2',
-    );
-    // Back to the default for the other tests.
-    await again.selectDevice('audioinput', '');
-  });
+      // A new element on this origin (as after a reload) captures the remembered microphone.
+      ann.remove();
+      const again = await fixture<AvRoom>(html`<av-room server=${SERVER} room=${uniqueRoom('again')} name="Ann"></av-room>`);
+      await until(
+        'rejoined with the remembered microphone',
+        () => again.session?.localStream.getAudioTracks()[0]?.label,
+        (l) => l === 'Fake Audio Input 2',
+      );
+      // Back to the default for the other tests.
+      await again.selectDevice('audioinput', '');
+    },
+  );
 
-  it('resolution, max-bitrate and frame-rate change mid-call, seen in the receiver stats', async () => {
-    const [ann, bob] = await members({ name: 'Ann', attrs: { resolution: '320x240' } }, { name: 'Bob', attrs: { video: 'off' } });
-    const annId = peerIdOf(bob, 'Ann');
-    const bobId = peerIdOf(ann, 'Bob');
-    await until(
-      'Bob decodes 320 wide',
-      () => rtp(bob, annId, 'inbound-rtp', 'video'),
-      (s) => s.frameWidth === 320,
-    );
-    ann.resolution = '1280x720';
-    await until(
-      'Bob decodes 1280 wide',
-      () => rtp(bob, annId, 'inbound-rtp', 'video'),
-      (s) => s.frameWidth === 1280,
-      30_000,
-    );
-    ann.maxBitrate = '150000';
-    await new Promise((r) => setTimeout(r, 5000));
-    const rate = await sendRate(ann, bobId, 'video');
-    expect(rate, `video send rate ${Math.round(rate)} bps`).to.be.below(165_000);
-    ann.frameRate = '10';
-    const fps = await until(
-      'Bob receives about 10 fps',
-      () => rtp(bob, annId, 'inbound-rtp', 'video'),
-      (s) => (s.framesPerSecond ?? 99) <= 11,
-      20_000,
-    );
-    expect(fps.framesPerSecond).to.be.above(0);
-  });
+  chromiumOnly(CHROMIUM_ONLY.fakeDevices)(
+    'resolution, max-bitrate and frame-rate change mid-call, seen in the receiver stats',
+    async () => {
+      const [ann, bob] = await members({ name: 'Ann', attrs: { resolution: '320x240' } }, { name: 'Bob', attrs: { video: 'off' } });
+      const annId = peerIdOf(bob, 'Ann');
+      const bobId = peerIdOf(ann, 'Bob');
+      await until(
+        'Bob decodes 320 wide',
+        () => rtp(bob, annId, 'inbound-rtp', 'video'),
+        (s) => s.frameWidth === 320,
+      );
+      ann.resolution = '1280x720';
+      await until(
+        'Bob decodes 1280 wide',
+        () => rtp(bob, annId, 'inbound-rtp', 'video'),
+        (s) => s.frameWidth === 1280,
+        30_000,
+      );
+      ann.maxBitrate = '150000';
+      await new Promise((r) => setTimeout(r, 5000));
+      const rate = await sendRate(ann, bobId, 'video');
+      expect(rate, `video send rate ${Math.round(rate)} bps`).to.be.below(165_000);
+      ann.frameRate = '10';
+      const fps = await until(
+        'Bob receives about 10 fps',
+        () => rtp(bob, annId, 'inbound-rtp', 'video'),
+        (s) => (s.framesPerSecond ?? 99) <= 11,
+        20_000,
+      );
+      expect(fps.framesPerSecond).to.be.above(0);
+    },
+  );
 
-  it('sample-rate 16000 mono takes the Web Audio path and says so; echo-cancellation off shows in the track settings', async () => {
-    const warnings = collect<{ code: string; message: string }>('av-room-warning');
-    const [ann, bob] = await members(
-      { name: 'Ann', attrs: { 'sample-rate': '16000', channels: '1' } },
-      { name: 'Bob', attrs: { 'echo-cancellation': 'off' } },
-    );
-    const bobId = peerIdOf(ann, 'Bob');
-    const annTrack = ann
-      .session!.getPeerConnection(bobId)!
-      .getSenders()
-      .find((s) => s.track?.kind === 'audio')!.track!;
-    expect(annTrack.getSettings().sampleRate).to.equal(16000);
-    // Chromium captures 48 kHz whatever is asked: the fallback ran and was reported.
-    const w = warnings.find((x) => x.target === ann)?.detail;
-    expect(w?.code).to.equal('media-fallback');
-    expect(w?.message).to.match(/16000 Hz × 1/);
-    expect(await inbound(bob.session!, peerIdOf(bob, 'Ann')))
-      .to.have.property('audioPackets')
-      .above(0);
+  chromiumOnly(CHROMIUM_ONLY.webAudio)(
+    'sample-rate 16000 mono takes the Web Audio path and says so; echo-cancellation off shows in the track settings',
+    async () => {
+      const warnings = collect<{ code: string; message: string }>('av-room-warning');
+      const [ann, bob] = await members(
+        { name: 'Ann', attrs: { 'sample-rate': '16000', channels: '1' } },
+        { name: 'Bob', attrs: { 'echo-cancellation': 'off' } },
+      );
+      const bobId = peerIdOf(ann, 'Bob');
+      const annTrack = ann
+        .session!.getPeerConnection(bobId)!
+        .getSenders()
+        .find((s) => s.track?.kind === 'audio')!.track!;
+      expect(annTrack.getSettings().sampleRate).to.equal(16000);
+      // Chromium captures 48 kHz whatever is asked: the fallback ran and was reported.
+      const w = warnings.find((x) => x.target === ann)?.detail;
+      expect(w?.code).to.equal('media-fallback');
+      expect(w?.message).to.match(/16000 Hz × 1/);
+      expect(await inbound(bob.session!, peerIdOf(bob, 'Ann')))
+        .to.have.property('audioPackets')
+        .above(0);
 
-    const bobTrack = bob
-      .session!.getPeerConnection(peerIdOf(bob, 'Ann'))!
-      .getSenders()
-      .find((s) => s.track?.kind === 'audio')!.track!;
-    expect(bobTrack.getSettings().echoCancellation).to.equal(false);
-    // Turned on again live: a new capture of the same microphone replaces the track on the same connection.
-    bob.echoCancellation = true;
-    await until(
-      'echo cancellation on',
-      () =>
-        bob
-          .session!.getPeerConnection(peerIdOf(bob, 'Ann'))!
-          .getSenders()
-          .find((s) => s.track?.kind === 'audio')
-          ?.track?.getSettings().echoCancellation,
-      (v) => v === true,
-    );
-  });
+      const bobTrack = bob
+        .session!.getPeerConnection(peerIdOf(bob, 'Ann'))!
+        .getSenders()
+        .find((s) => s.track?.kind === 'audio')!.track!;
+      expect(bobTrack.getSettings().echoCancellation).to.equal(false);
+      // Turned on again live: a new capture of the same microphone replaces the track on the same connection.
+      bob.echoCancellation = true;
+      await until(
+        'echo cancellation on',
+        () =>
+          bob
+            .session!.getPeerConnection(peerIdOf(bob, 'Ann'))!
+            .getSenders()
+            .find((s) => s.track?.kind === 'audio')
+            ?.track?.getSettings().echoCancellation,
+        (v) => v === true,
+      );
+    },
+  );
 
-  it('music sends stereo Opus: stereo=1 in the SDP and two different channels decoded', async () => {
+  chromiumOnly(CHROMIUM_ONLY.webAudio)('music sends stereo Opus: stereo=1 in the SDP and two different channels decoded', async () => {
     const source = tones(440, 1000);
     try {
       const [ann, bob] = await members(
@@ -279,7 +288,7 @@ describe('<av-room> media controls', () => {
     }
   });
 
-  it('video-codec: each side receives the codec it prefers (VP9 and H.264)', async () => {
+  chromiumOnly(CHROMIUM_ONLY.h264)('video-codec: each side receives the codec it prefers (VP9 and H.264)', async () => {
     const [ann, bob] = await members({ name: 'Ann', attrs: { 'video-codec': 'vp9' } }, { name: 'Bob', attrs: { 'video-codec': 'h264' } });
     const annIn = await until(
       'Ann decodes',
@@ -295,7 +304,7 @@ describe('<av-room> media controls', () => {
     expect(bobIn.mimeType).to.equal('video/H264');
   });
 
-  it('speaking follows the tone and the louder member becomes the active speaker', async () => {
+  chromiumOnly(CHROMIUM_ONLY.webAudio)('speaking follows the tone and the louder member becomes the active speaker', async () => {
     const loud = tones(500, 500, 0.5);
     const soft = tones(700, 700, 0.08);
     const active = collect<{ peerId: string }>('av-active-speaker');
@@ -338,51 +347,54 @@ describe('<av-room> media controls', () => {
     }
   });
 
-  it('shares the screen with the microphone still sending, same peer id, and the camera comes back after', async () => {
-    const [ann, bob] = await members({ name: 'Ann' }, { name: 'Bob', attrs: { video: 'off' } });
-    const annId = peerIdOf(bob, 'Ann');
-    const bobId = peerIdOf(ann, 'Bob');
-    let left = 0;
-    bob.addEventListener('av-peer-leave', () => left++);
-    await until(
-      'camera at 640',
-      () => rtp(bob, annId, 'inbound-rtp', 'video'),
-      (s) => s.frameWidth === 640,
-    );
-    // A key press on the button gives the user activation getDisplayMedia needs.
-    ann.shadowRoot!.querySelector<HTMLButtonElement>('[part~="share-button"]')!.focus();
-    await sendKeys({ press: 'Enter' });
-    // The fake screen is 1280x720 (16:9), the camera 640x480; the encoder may scale the screen down at first.
-    const shared = await until(
-      'Bob decodes the screen',
-      () => rtp(bob, annId, 'inbound-rtp', 'video'),
-      (s) => s.contentType === 'screenshare' && !!s.frameWidth && Math.abs(s.frameWidth / s.frameHeight! - 16 / 9) < 0.05,
-      30_000,
-    );
-    const decoded = shared.framesDecoded ?? 0;
-    await until(
-      'screen frames keep coming',
-      () => rtp(bob, annId, 'inbound-rtp', 'video'),
-      (s) => (s.framesDecoded ?? 0) > decoded + 10,
-    );
-    const audio = await rtp(ann, bobId, 'outbound-rtp', 'audio');
-    await new Promise((r) => setTimeout(r, 1500));
-    expect((await rtp(ann, bobId, 'outbound-rtp', 'audio')).packetsSent).to.be.above((audio.packetsSent ?? 0) + 20);
-    expect(bob.peers[0]!.media.screen).to.equal(true);
-    expect(ann.session!.localStream.getAudioTracks()).to.have.length(1);
-    // The browser's own "Stop sharing" ends the track.
-    const screen = ann.session!.localStream.getVideoTracks()[0]!;
-    screen.stop();
-    screen.dispatchEvent(new Event('ended'));
-    await until(
-      'camera back at 640',
-      () => rtp(bob, annId, 'inbound-rtp', 'video'),
-      (s) => s.frameWidth === 640 && s.contentType !== 'screenshare',
-      30_000,
-    );
-    expect(peerIdOf(bob, 'Ann')).to.equal(annId);
-    expect(left).to.equal(0);
-  });
+  chromiumOnly(CHROMIUM_ONLY.screen)(
+    'shares the screen with the microphone still sending, same peer id, and the camera comes back after',
+    async () => {
+      const [ann, bob] = await members({ name: 'Ann' }, { name: 'Bob', attrs: { video: 'off' } });
+      const annId = peerIdOf(bob, 'Ann');
+      const bobId = peerIdOf(ann, 'Bob');
+      let left = 0;
+      bob.addEventListener('av-peer-leave', () => left++);
+      await until(
+        'camera at 640',
+        () => rtp(bob, annId, 'inbound-rtp', 'video'),
+        (s) => s.frameWidth === 640,
+      );
+      // A key press on the button gives the user activation getDisplayMedia needs.
+      ann.shadowRoot!.querySelector<HTMLButtonElement>('[part~="share-button"]')!.focus();
+      await sendKeys({ press: 'Enter' });
+      // The fake screen is 1280x720 (16:9), the camera 640x480; the encoder may scale the screen down at first.
+      const shared = await until(
+        'Bob decodes the screen',
+        () => rtp(bob, annId, 'inbound-rtp', 'video'),
+        (s) => s.contentType === 'screenshare' && !!s.frameWidth && Math.abs(s.frameWidth / s.frameHeight! - 16 / 9) < 0.05,
+        30_000,
+      );
+      const decoded = shared.framesDecoded ?? 0;
+      await until(
+        'screen frames keep coming',
+        () => rtp(bob, annId, 'inbound-rtp', 'video'),
+        (s) => (s.framesDecoded ?? 0) > decoded + 10,
+      );
+      const audio = await rtp(ann, bobId, 'outbound-rtp', 'audio');
+      await new Promise((r) => setTimeout(r, 1500));
+      expect((await rtp(ann, bobId, 'outbound-rtp', 'audio')).packetsSent).to.be.above((audio.packetsSent ?? 0) + 20);
+      expect(bob.peers[0]!.media.screen).to.equal(true);
+      expect(ann.session!.localStream.getAudioTracks()).to.have.length(1);
+      // The browser's own "Stop sharing" ends the track.
+      const screen = ann.session!.localStream.getVideoTracks()[0]!;
+      screen.stop();
+      screen.dispatchEvent(new Event('ended'));
+      await until(
+        'camera back at 640',
+        () => rtp(bob, annId, 'inbound-rtp', 'video'),
+        (s) => s.frameWidth === 640 && s.contentType !== 'screenshare',
+        30_000,
+      );
+      expect(peerIdOf(bob, 'Ann')).to.equal(annId);
+      expect(left).to.equal(0);
+    },
+  );
 
   it('setting localStream mid-call replaces the tracks without re-joining', async () => {
     const [ann, bob] = await members({ name: 'Ann' }, { name: 'Bob' });
@@ -431,31 +443,37 @@ describe('<av-room> media controls', () => {
     );
     expect(badge!.getAttribute('aria-label')).to.equal('Connection good');
 
-    const speakers = (await ann.listDevices()).speakers.filter((d) => d.deviceId !== 'default');
-    await ann.selectDevice('audiooutput', speakers[0]!.deviceId);
-    await until(
-      'remote audio goes to the chosen speaker',
-      () => ann.shadowRoot!.querySelector<HTMLVideoElement>('video.remote')!.sinkId,
-      (id) => id === speakers[0]!.deviceId,
-    );
-    await ann.selectDevice('audiooutput', '');
+    // Firefox lists no speakers on a machine without a sound card: nothing to route to there.
+    if (!inFirefox) {
+      const speakers = (await ann.listDevices()).speakers.filter((d) => d.deviceId !== 'default');
+      await ann.selectDevice('audiooutput', speakers[0]!.deviceId);
+      await until(
+        'remote audio goes to the chosen speaker',
+        () => ann.shadowRoot!.querySelector<HTMLVideoElement>('video.remote')!.sinkId,
+        (id) => id === speakers[0]!.deviceId,
+      );
+      await ann.selectDevice('audiooutput', '');
+    }
 
-    // A device that goes away ends its track ("ended" fires only then, so it is dispatched here): the default
-    // microphone is captured and sent on the same connection, and the page is told.
-    const pc = bob.session!.getPeerConnection(peerIdOf(bob, 'Ann'))!;
-    const mic = ann.session!.localStream.getAudioTracks()[0]!;
-    mic.dispatchEvent(new Event('ended'));
-    await until(
-      'a new microphone track is sent',
-      () =>
-        ann
-          .session!.getPeerConnection(bobId)!
-          .getSenders()
-          .find((x) => x.track?.kind === 'audio')?.track,
-      (t) => !!t && t !== mic && t.readyState === 'live',
-    );
-    expect(warnings.find((w) => w.target === ann)?.detail.code).to.equal('device-lost');
-    expect(bob.session!.getPeerConnection(peerIdOf(bob, 'Ann'))).to.equal(pc);
+    // Firefox delivers no dispatched "ended" to a track's listeners, and its fake microphone cannot be unplugged.
+    if (!inFirefox) {
+      // A device that goes away ends its track ("ended" fires only then, so it is dispatched here): the default
+      // microphone is captured and sent on the same connection, and the page is told.
+      const pc = bob.session!.getPeerConnection(peerIdOf(bob, 'Ann'))!;
+      const mic = ann.session!.localStream.getAudioTracks()[0]!;
+      mic.dispatchEvent(new Event('ended'));
+      await until(
+        'a new microphone track is sent',
+        () =>
+          ann
+            .session!.getPeerConnection(bobId)!
+            .getSenders()
+            .find((x) => x.track?.kind === 'audio')?.track,
+        (t) => !!t && t !== mic && t.readyState === 'live',
+      );
+      expect(warnings.find((w) => w.target === ann)?.detail.code).to.equal('device-lost');
+      expect(bob.session!.getPeerConnection(peerIdOf(bob, 'Ann'))).to.equal(pc);
+    }
   });
 
   it('settings panel and pre-join view are accessible and work from the keyboard', async () => {

@@ -10,3 +10,5 @@ export function browserEnv(home: string): NodeJS.ProcessEnv;
 export function firefoxLaunchOptions(home: string, proxyPort?: number): LaunchOptions;
 /** A headless Firefox ESR with a fresh profile and its own temporary HOME; `escapes` lists off-machine requests it tried. */
 export function launchFirefox(): Promise<{ browser: Browser; escapes: string[]; close(): Promise<void> }>;
+/** A local proxy that refuses every request (403) and records it: a backstop for anything sent off the machine. */
+export function refusingProxy(): Promise<{ port: number; escapes: string[]; close(): Promise<void> }>;

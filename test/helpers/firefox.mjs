@@ -19,6 +19,10 @@ export function firefoxPrefs(proxyPort) {
     'media.navigator.permission.disabled': true,
     'media.autoplay.default': 0,
     'media.autoplay.blocking_policy': 0,
+    // Else an AudioContext stays suspended until a user gesture (Web Audio sources, mixes and meters silent)…
+    'media.autoplay.block-webaudio': false,
+    // …or for good in a headless page, which never counts as in the foreground.
+    'media.block-autoplay-until-in-foreground': false,
     'media.peerconnection.ice.obfuscate_host_addresses': false,
     // Off the network.
     'app.update.enabled': false,
@@ -74,7 +78,7 @@ export function firefoxPrefs(proxyPort) {
 }
 
 /** A local "proxy" that refuses everything: any request Firefox tries to make off the machine ends here, counted. */
-async function refusingProxy() {
+export async function refusingProxy() {
   const escapes = [];
   const server = createServer((req, res) => {
     escapes.push(req.url);
