@@ -108,14 +108,38 @@ export async function engineMember(
       close: () => m.close(),
     };
   }
+  const member = await enginePage(b, `${serverUrl}/healthz`, viewport);
+  const page = member.raw as PuppeteerPage;
+  await page.setContent(`<!doctype html><meta charset="utf-8"><script type="module" src="${serverUrl}/av-elements.js"></script>`);
+  await page.evaluate('window.__name = (f) => f');
+  await page.evaluate(mountRoom, { attrs, children });
+  return member;
+}
+
+/**
+ * A page at `url` in its own browser context (own storage) of either engine; `viewport` emulates a phone (touch).
+ */
+export async function enginePage(b: EngineBrowser, url: string, viewport?: { width: number; height: number }): Promise<EnginePage> {
+  // tsx names inner functions with a helper the page does not have.
+  const nameHelper = 'window.__name = (f) => f';
+  if (b.engine === 'chromium') {
+    const context = await b.browser.newContext(viewport ? { viewport, isMobile: true, hasTouch: true } : {});
+    const page = await context.newPage();
+    await page.goto(url);
+    await page.evaluate(nameHelper);
+    return {
+      engine: 'chromium',
+      raw: page,
+      evaluate: page.evaluate.bind(page),
+      screenshot: async (path) => void (await page.screenshot({ path, fullPage: true })),
+      close: () => context.close(),
+    };
+  }
   const context = await b.browser.createBrowserContext();
   const page = await context.newPage();
   if (viewport) await page.setViewport({ ...viewport, isMobile: true, hasTouch: true });
-  await page.goto(`${serverUrl}/healthz`);
-  await page.setContent(`<!doctype html><meta charset="utf-8"><script type="module" src="${serverUrl}/av-elements.js"></script>`);
-  // tsx names inner functions with a helper the page does not have.
-  await page.evaluate('window.__name = (f) => f');
-  await page.evaluate(mountRoom, { attrs, children });
+  await page.goto(url);
+  await page.evaluate(nameHelper);
   return {
     engine: 'firefox',
     raw: page,
