@@ -6,45 +6,16 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import {
-  engineMember,
-  expectFramesRising,
-  inboundByPeer,
-  launchChromium,
-  launchFirefox,
-  waitFor,
-  type EngineBrowser,
-  type EnginePage,
-  type Evaluator,
-} from '../helpers/browser.js';
+import { test } from 'node:test';
+import { engineMember, expectFramesRising, inboundByPeer, waitFor, type EnginePage, type Evaluator } from '../helpers/browser.js';
+import { twoEngines } from '../helpers/e2e.js';
 import { collectReceivedFiles, receivedFiles, sendRandomFiles } from '../helpers/files.js';
-import { startServer, type RunningServer } from '../helpers/server.js';
 
-let server: RunningServer;
-let chromium: Awaited<ReturnType<typeof launchChromium>>;
-let firefox: Awaited<ReturnType<typeof launchFirefox>>;
-const open: EnginePage[] = [];
-
-before(async () => {
-  server = await startServer();
-  chromium = await launchChromium();
-  firefox = await launchFirefox();
-});
-after(async () => {
-  for (const p of open.splice(0)) await p.close().catch(() => {});
-  await chromium?.close();
-  await firefox?.close();
-  await server?.stop();
-});
-
-const engines = (): Record<'chromium' | 'firefox', EngineBrowser> => ({
-  chromium: { engine: 'chromium', browser: chromium.browser },
-  firefox: { engine: 'firefox', browser: firefox.browser },
-});
+const ctx = twoEngines();
+const { open } = ctx;
 
 async function member(engine: 'chromium' | 'firefox', room: string, name: string, children = ''): Promise<EnginePage> {
-  const p = await engineMember(engines()[engine], server.url, { room, name }, children);
+  const p = await engineMember(ctx.browser(engine), ctx.server.url, { room, name }, children);
   open.push(p);
   return p;
 }
@@ -122,8 +93,8 @@ test('Chromium and Firefox in one room: video and audio both ways, chat both way
   );
   assert.deepEqual([atBob[0]!.name, atBob[0]!.size, atBob[0]!.sha256], ['from-chromium.bin', 3 * 1048576 + 7, fromChromium]);
   assert.deepEqual([atAnn[0]!.name, atAnn[0]!.size, atAnn[0]!.sha256], ['from-firefox.bin', 3 * 1048576 + 11, fromFirefox]);
-  assert.deepEqual(firefox.escapes, [], 'Firefox sent nothing off the machine');
-  for (const p of open.splice(0)) await p.close();
+  assert.deepEqual(ctx.firefox.escapes, [], 'Firefox sent nothing off the machine');
+  await ctx.closeAll();
 });
 
 test('a room recording made in Firefox is an MP4 (H.264) that ffprobe reads, through the WebM → H.264 path', async () => {
@@ -173,5 +144,5 @@ test('a room recording made in Firefox is an MP4 (H.264) that ffprobe reads, thr
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  for (const p of open.splice(0)) await p.close();
+  await ctx.closeAll();
 });

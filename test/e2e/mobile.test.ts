@@ -1,39 +1,18 @@
 // The demo page (room, chat, files, recorder) on a 360x640 touch screen in a call, in Chromium and in Firefox ESR: no
 // horizontal scrolling, and every control a finger can reach is at least 44 px in both directions, measured in the
-// rendered page (shadow roots too), with the settings panel opened by a tap too; a chat message sent with a tap. Screenshots are kept for a look.
+// rendered page (shadow roots too), with the settings panel opened by a tap too; a chat message sent with a tap.
+// Screenshots are kept for a look.
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import {
-  enginePage,
-  launchChromium,
-  launchFirefox,
-  waitFor,
-  type EngineBrowser,
-  type EnginePage,
-  type Evaluator,
-} from '../helpers/browser.js';
-import { startServer, type RunningServer } from '../helpers/server.js';
+import { test } from 'node:test';
+import { enginePage, waitFor, type EnginePage, type Evaluator } from '../helpers/browser.js';
+import { twoEngines } from '../helpers/e2e.js';
 
-let server: RunningServer;
-let chromium: Awaited<ReturnType<typeof launchChromium>>;
-let firefox: Awaited<ReturnType<typeof launchFirefox>>;
-const open: EnginePage[] = [];
+const ctx = twoEngines();
+const { open } = ctx;
 const shots = mkdtempSync(join(tmpdir(), 'av-mobile-'));
-
-before(async () => {
-  server = await startServer();
-  chromium = await launchChromium();
-  firefox = await launchFirefox();
-});
-after(async () => {
-  for (const p of open.splice(0)) await p.close().catch(() => {});
-  await chromium?.close();
-  await firefox?.close();
-  await server?.stop();
-});
 
 /** Controls smaller than 44x44 or sticking out of the screen, and the page's scroll and client widths. */
 const measure = (page: Evaluator) =>
@@ -78,13 +57,9 @@ async function tap(page: EnginePage, host: string, selector: string) {
 
 for (const engine of ['chromium', 'firefox'] as const) {
   test(`${engine}: the demo at 360x640 (touch) has no horizontal scroll and touch targets ≥ 44 px, in a call with settings open too`, async () => {
-    const browsers: Record<string, EngineBrowser> = {
-      chromium: { engine: 'chromium', browser: chromium.browser },
-      firefox: { engine: 'firefox', browser: firefox.browser },
-    };
     const room = `mobile-${engine}`;
-    open.push(await enginePage(browsers.chromium!, `${server.url}/?room=${room}&name=Bob`));
-    const page = await enginePage(browsers[engine]!, `${server.url}/?room=${room}&name=Ann`, { width: 360, height: 640 });
+    open.push(await enginePage(ctx.browser('chromium'), `${ctx.server.url}/?room=${room}&name=Bob`));
+    const page = await enginePage(ctx.browser(engine), `${ctx.server.url}/?room=${room}&name=Ann`, { width: 360, height: 640 });
     open.push(page);
     await waitFor(
       'a remote video and its quality badge',
@@ -122,6 +97,6 @@ for (const engine of ['chromium', 'firefox'] as const) {
     assert.deepEqual(settings.small, [], 'settings controls at least 44x44');
     await page.screenshot(join(shots, `${engine}-settings.png`));
     console.log(`screenshots: ${shots}/${engine}-{call,settings}.png`);
-    for (const p of open.splice(0)) await p.close();
+    await ctx.closeAll();
   });
 }

@@ -1,5 +1,5 @@
 import { after, before } from 'node:test';
-import { launchChromium, type MemberPage } from './browser.js';
+import { launchChromium, launchFirefox, type Engine, type EngineBrowser, type EnginePage, type MemberPage } from './browser.js';
 import { startServer, type RunningServer } from './server.js';
 
 export interface E2E {
@@ -29,6 +29,42 @@ export function e2e(args: string[] = []): E2E {
   after(async () => {
     await ctx.closeAll();
     await ctx.chromium?.close();
+    await ctx.server?.stop();
+  });
+  return ctx;
+}
+
+export interface TwoEngines {
+  server: RunningServer;
+  chromium: Awaited<ReturnType<typeof launchChromium>>;
+  firefox: Awaited<ReturnType<typeof launchFirefox>>;
+  /** Pages to close when the file's tests end. */
+  open: EnginePage[];
+  /** Either browser, as engineMember and enginePage take it. */
+  browser(engine: Engine): EngineBrowser;
+  /** Closes the pages opened so far (between tests). */
+  closeAll(): Promise<void>;
+}
+
+/** As `e2e`, with a Firefox ESR beside the Chromium: hooks for one real server and both browsers. */
+export function twoEngines(args: string[] = []): TwoEngines {
+  const ctx = {
+    open: [] as EnginePage[],
+    browser: (engine: Engine): EngineBrowser =>
+      engine === 'chromium' ? { engine, browser: ctx.chromium.browser } : { engine, browser: ctx.firefox.browser },
+    async closeAll() {
+      for (const p of ctx.open.splice(0)) await p.close().catch(() => {});
+    },
+  } as TwoEngines;
+  before(async () => {
+    ctx.server = await startServer(args);
+    ctx.chromium = await launchChromium();
+    ctx.firefox = await launchFirefox();
+  });
+  after(async () => {
+    await ctx.closeAll();
+    await ctx.chromium?.close();
+    await ctx.firefox?.close();
     await ctx.server?.stop();
   });
   return ctx;
