@@ -3,8 +3,12 @@
 // peak memory of Chromium (PSS of every process of it: the renderer holds MediaRecorder's chunks and ffmpeg.wasm's
 // heap; PSS splits shared pages between processes, so the sum does not count them several times).
 // Baseline, in the same browser: a bare MediaRecorder recording the camera to MP4 for as long (no grid, no mix).
+// The MP4 + AAC file is checked with Debian's ffprobe (codecs, profile, each stream's duration).
 // Usage: node bench/record.mjs [seconds=60]
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { launchChromium, startBuiltServer } from './lib/setup.mjs';
 
 const SECONDS = Number(process.argv[2] ?? 60);
@@ -72,7 +76,7 @@ async function run(attrs) {
   const heap = await ann.page.evaluate(() => performance.memory?.usedJSHeapSize ?? 0);
   const stopSampling = sampleMemory();
   const out = await ann.page.evaluate(
-    async ({ attrs, seconds }) => {
+    async ({ attrs, seconds, keep }) => {
       const wait = (ms) => new Promise((r) => setTimeout(r, ms));
       if (!attrs) {
         // Baseline: the camera as it is, straight into MediaRecorder, in 1 s timeslices like ours.
@@ -107,9 +111,15 @@ async function run(attrs) {
       });
       const ms = performance.now() - t0;
       rec.remove();
-      return { ms, loaded, size: result.size, mimeType: result.mimeType };
+      let file = '';
+      if (keep) {
+        const bytes = new Uint8Array(await result.blob.arrayBuffer());
+        for (let i = 0; i < bytes.length; i += 0x8000) file += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+        file = btoa(file);
+      }
+      return { ms, loaded, size: result.size, mimeType: result.mimeType, file };
     },
-    { attrs, seconds: SECONDS },
+    { attrs, seconds: SECONDS, keep: !!attrs?.['audio-codec'] },
   );
   return { ...out, peak: stopSampling(), before, heap };
 }
@@ -122,7 +132,7 @@ try {
   const rows = [['bare MediaRecorder (camera, MP4)', baseline]];
   for (const [label, attrs] of [
     ['<av-recorder> native MP4', { format: 'mp4' }],
-    ['<av-recorder> MP4 + AAC remux', { 'audio-codec': 'aac' }],
+    ['<av-recorder> MP4 + AAC (made live)', { 'audio-codec': 'aac' }],
     ['<av-recorder> WebM → H.264 transcode', { 'native-mp4': 'off' }],
   ]) {
     rows.push([label, await run(attrs)]);
@@ -138,6 +148,25 @@ try {
     console.log(
       `  ratio (${label.replace('<av-recorder> ', '')} / bare): stop→ready ${(r.ms / baseline.ms).toFixed(1)}, peak memory ${(r.peak / baseline.peak).toFixed(2)}${speed}`,
     );
+  }
+  const aac = rows.find(([, r]) => r.file)?.[1];
+  if (aac) {
+    const dir = mkdtempSync(join(tmpdir(), 'av-bench-record-'));
+    try {
+      writeFileSync(join(dir, 'aac.mp4'), Buffer.from(aac.file, 'base64'));
+      const probe = execFileSync('ffprobe', [
+        '-v',
+        'error',
+        '-show_entries',
+        'stream=codec_name,profile,start_time,duration',
+        '-of',
+        'csv=p=0',
+        join(dir, 'aac.mp4'),
+      ]);
+      console.log(`  ffprobe of the MP4 + AAC file (codec, profile, start, duration): ${String(probe).trim().split('\n').join(' | ')}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 } finally {
   await ann.close();

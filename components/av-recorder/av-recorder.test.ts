@@ -4,6 +4,7 @@ import '../index.js';
 import type { AvRecorder, RecorderCompleteDetail, RecorderErrorDetail, RecorderProgressDetail } from './av-recorder.js';
 import type { AvRoom } from '../av-room/av-room.js';
 import { SERVER, eventWithin, uniqueRoom, until } from '../test-helpers.js';
+import { findBox, readBoxes } from '../core/mp4-fragments.js';
 
 /** What Chromium says about a recording when it plays it. */
 async function playable(blob: Blob): Promise<{ duration: number; width: number; height: number }> {
@@ -23,6 +24,46 @@ async function playable(blob: Blob): Promise<{ duration: number; width: number; 
   } finally {
     URL.revokeObjectURL(video.src);
   }
+}
+
+/** Each track of a (non-fragmented) MP4: its sample entry (`avc1`, `mp4a.40.2` for AAC-LC, …) and its length in seconds. */
+async function mp4Tracks(blob: Blob): Promise<{ codec: string; seconds: number }[]> {
+  const bytes = new Uint8Array(await blob.arrayBuffer());
+  const moov = findBox(bytes, ['moov'])!;
+  return readBoxes(bytes, moov.payload, moov.end)
+    .filter((b) => b.type === 'trak')
+    .map((trak) => {
+      const mdhd = findBox(bytes, ['mdia', 'mdhd'], trak.payload, trak.end)!;
+      const view = new DataView(bytes.buffer, mdhd.payload);
+      const v1 = bytes[mdhd.payload] === 1;
+      const seconds = (v1 ? Number(view.getBigUint64(24)) : view.getUint32(16)) / view.getUint32(v1 ? 20 : 12);
+      const stsd = findBox(bytes, ['mdia', 'minf', 'stbl', 'stsd'], trak.payload, trak.end)!;
+      const entry = readBoxes(bytes, stsd.payload + 8, stsd.end)[0]!;
+      const esds = entry.type === 'mp4a' ? findBox(bytes, ['esds'], entry.payload + 28, entry.end) : undefined;
+      return { codec: esds ? `mp4a.${esdsCodec(bytes, esds.payload + 4, esds.end)}` : entry.type, seconds };
+    });
+}
+
+/** `40.2` for AAC-LC: the esds' object type indication (hex) and the AudioSpecificConfig's audio object type. */
+function esdsCodec(bytes: Uint8Array, at: number, end: number): string {
+  let objectType = 0;
+  while (at < end) {
+    const tag = bytes[at++]!;
+    let length = 0;
+    for (let b = 0x80; b & 0x80;) {
+      b = bytes[at++]!;
+      length = (length << 7) | (b & 0x7f);
+    }
+    // ES_Descriptor: its id and flags (none set by ffmpeg), then the descriptors inside it.
+    if (tag === 0x03) at += 3;
+    else if (tag === 0x04) {
+      // DecoderConfigDescriptor: the object type, 12 more bytes, then DecoderSpecificInfo inside it.
+      objectType = bytes[at]!;
+      at += 13;
+    } else if (tag === 0x05) return `${objectType.toString(16)}.${bytes[at]! >> 3}`;
+    else at += length;
+  }
+  return objectType.toString(16);
 }
 
 const button = (el: AvRecorder, part: string) => el.shadowRoot!.querySelector<HTMLButtonElement>(`[part~="${part}"]`)!;
@@ -144,8 +185,40 @@ describe('<av-recorder>', () => {
     );
     const result = (await done).detail;
     expect(result.mimeType).to.contain('mp4a');
-    expect(progress[0]!.stage).to.equal('loading');
+    // ffmpeg.wasm loads when the recording starts: by the stop it is usually ready, and only the mux is left.
+    expect(progress[0]!.stage).to.be.oneOf(['loading', 'converting']);
     expect(progress.at(-1)).to.deep.equal({ stage: 'converting', progress: 1 });
+    expect((await playable(result.blob)).width).to.equal(640);
+  });
+
+  it('makes the AAC while recording: ready soon after stop, pauses kept, audio as long as the video and the recorded time', async () => {
+    const { rec } = await joinedRecorder('source="self" audio-codec="aac"');
+    const progress: RecorderProgressDetail[] = [];
+    rec.addEventListener('av-recorder-progress', (e) => progress.push((e as CustomEvent).detail));
+    await rec.start();
+    await new Promise((r) => setTimeout(r, 2500));
+    rec.pause();
+    await new Promise((r) => setTimeout(r, 1500));
+    rec.resume();
+    await new Promise((r) => setTimeout(r, 2500));
+    const elapsed = rec.elapsed;
+    const stopped = performance.now();
+    const result = (await rec.stop())!;
+    const ms = performance.now() - stopped;
+    expect(result.mimeType).to.equal('video/mp4;codecs=avc1,mp4a.40.2');
+    expect(result.fileName).to.match(/\.mp4$/);
+    expect(progress[0], 'ffmpeg.wasm was loaded during the recording').to.deep.equal({ stage: 'converting', progress: 0 });
+    expect(progress.at(-1)).to.deep.equal({ stage: 'converting', progress: 1 });
+    expect(ms, 'stop → file (ms)').to.be.below(5000);
+    const tracks = await mp4Tracks(result.blob);
+    expect(tracks.map((t) => t.codec).sort()).to.deep.equal(['avc1', 'mp4a.40.2']);
+    const video = tracks.find((t) => t.codec === 'avc1')!.seconds;
+    const audio = tracks.find((t) => t.codec !== 'avc1')!.seconds;
+    // The 1.5 s pause is in neither track: both are as long as the time recorded.
+    expect(video).to.be.closeTo(elapsed, 0.4);
+    expect(audio).to.be.closeTo(video, 0.3);
+    const decoded = await new OfflineAudioContext(1, 1, 48_000).decodeAudioData(await result.blob.arrayBuffer());
+    expect(decoded.duration).to.be.closeTo(video, 0.3);
     expect((await playable(result.blob)).width).to.equal(640);
   });
 

@@ -18,14 +18,16 @@ export interface StreamRecorderOptions {
   maxDurationSeconds?: number;
   videoBitsPerSecond?: number;
   audioBitsPerSecond?: number;
+  /** A video key frame at least this often (ms). Chromium's MP4 hands data over a key frame at a time. */
+  keyFrameIntervalMs?: number;
 }
 
 export interface StreamRecorderEvents {
   start: void;
   pause: void;
   resume: void;
-  /** Bytes recorded so far. */
-  data: { size: number };
+  /** A piece of the recording as MediaRecorder handed it over (`chunk`), and the bytes recorded so far. */
+  data: { size: number; chunk: Blob };
   /** Every 250 ms while recording or paused: seconds recorded (for a clock on screen). */
   tick: { elapsed: number };
   stop: RecordingResult;
@@ -83,12 +85,13 @@ export class StreamRecorder extends Emitter<StreamRecorderEvents> {
       mimeType,
       ...(options.videoBitsPerSecond ? { videoBitsPerSecond: options.videoBitsPerSecond } : {}),
       ...(options.audioBitsPerSecond ? { audioBitsPerSecond: options.audioBitsPerSecond } : {}),
+      ...(options.keyFrameIntervalMs ? { videoKeyFrameIntervalDuration: options.keyFrameIntervalMs } : {}),
     });
     this.recorder.ondataavailable = (e) => {
       if (!e.data.size) return;
       this.chunks.push(e.data);
       this.size += e.data.size;
-      this.emit('data', { size: this.size });
+      this.emit('data', { size: this.size, chunk: e.data });
     };
     this.recorder.onerror = (e) =>
       this.emit('error', { message: String((e as unknown as { error?: Error }).error?.message ?? 'recording failed') });

@@ -1,6 +1,7 @@
 import { convertRecording, ConvertError, type Conversion } from './convert.js';
 import { Emitter } from './emitter.js';
 import { bundledCoreBase } from './ffmpeg-assets.js';
+import { LiveAacTrack } from './live-aac.js';
 import { MediaMix, type MixSource } from './media-mix.js';
 import { pickMimeType, StreamRecorder, type RecordingResult } from './recorder.js';
 import type { RoomSession } from './session.js';
@@ -29,6 +30,8 @@ export interface RecordingJobOptions {
   coreBase?: string;
   /** MediaRecorder chunk interval. Default 1000 ms. */
   timesliceMs?: number;
+  /** AAC made while recording: seconds of audio waiting that start an encode (default 1). */
+  aacSegmentSeconds?: number;
 }
 
 /** The recording plan: what MediaRecorder writes, and what ffmpeg.wasm does afterwards (if anything). */
@@ -69,6 +72,8 @@ export class RecordingJob extends Emitter<RecordingJobEvents> {
   private readonly abort = new AbortController();
   private finished: Promise<RecordingResult> | undefined;
   private readonly coreBase: string | undefined;
+  /** The AAC audio made while recording (native MP4 + `aac` only). */
+  private liveAac: LiveAacTrack | undefined;
 
   constructor(private readonly options: RecordingJobOptions) {
     super();
@@ -106,11 +111,13 @@ export class RecordingJob extends Emitter<RecordingJobEvents> {
         format: this.plan.record,
         timesliceMs: options.timesliceMs ?? 1000,
         maxDurationSeconds: options.maxDurationSeconds,
+        keyFrameIntervalMs: this.plan.conversion === 'aac' ? 1000 : undefined,
       });
     } catch (e) {
       this.destroy();
       throw e;
     }
+    this.recorder.on('data', ({ chunk }) => this.liveAac?.push(chunk));
     this.recorder.on('stop', () => void this.stop());
     this.recorder.on('pause', () => this.emit('pause', undefined));
     this.recorder.on('resume', () => this.emit('resume', undefined));
@@ -136,6 +143,11 @@ export class RecordingJob extends Emitter<RecordingJobEvents> {
   }
 
   start(): void {
+    if (this.recorder.state !== 'inactive' || this.finished) return;
+    // ffmpeg.wasm loads now, and the audio is encoded to AAC while it records: only the last seconds are left at stop.
+    if (this.plan.conversion === 'aac' && LiveAacTrack.supported) {
+      this.liveAac = new LiveAacTrack({ coreBase: this.coreBase!, segmentSeconds: this.options.aacSegmentSeconds });
+    }
     this.recorder.start();
     this.emit('start', { mimeType: this.recorder.mimeType, plan: this.plan });
   }
@@ -161,17 +173,20 @@ export class RecordingJob extends Emitter<RecordingJobEvents> {
     this.finished ??= (async () => {
       const raw = await this.recorder.stop();
       this.releaseSources();
+      if (!raw.size) this.liveAac?.destroy();
       let result = raw;
       if (this.plan.conversion && raw.size > 0) {
         try {
-          const blob = await convertRecording(raw.blob, this.plan.conversion, {
-            coreBase: this.coreBase!,
-            audioCodec: this.options.audioCodec,
-            fps: this.options.fps ?? 30,
-            duration: raw.duration,
-            signal: this.abort.signal,
-            onProgress: (stage, progress) => this.emit('progress', { stage, progress }),
-          });
+          const blob =
+            (await this.finishLiveAac(raw)) ??
+            (await convertRecording(raw.blob, this.plan.conversion, {
+              coreBase: this.coreBase!,
+              audioCodec: this.options.audioCodec,
+              fps: this.options.fps ?? 30,
+              duration: raw.duration,
+              signal: this.abort.signal,
+              onProgress: (stage, progress) => this.emit('progress', { stage, progress }),
+            }));
           result = { blob, mimeType: blob.type, duration: raw.duration, size: blob.size };
         } catch (e) {
           const code = e instanceof ConvertError ? e.code : 'convert-failed';
@@ -185,6 +200,29 @@ export class RecordingJob extends Emitter<RecordingJobEvents> {
     return this.finished;
   }
 
+  /**
+   * The file from the AAC made while recording, or undefined when there is none or it failed on the way (then the
+   * whole file is converted, as without it). A failure to load ffmpeg.wasm is final: converting would fail too.
+   */
+  private async finishLiveAac(raw: RecordingResult): Promise<Blob | undefined> {
+    const live = this.liveAac;
+    if (!live) return undefined;
+    this.liveAac = undefined;
+    this.emit('progress', live.ready ? { stage: 'converting', progress: 0 } : { stage: 'loading', progress: 0 });
+    const abort = () => live.destroy();
+    this.abort.signal.addEventListener('abort', abort, { once: true });
+    try {
+      const blob = await live.finish(raw.blob);
+      this.emit('progress', { stage: 'converting', progress: 1 });
+      return blob;
+    } catch (e) {
+      if (this.abort.signal.aborted || (e instanceof ConvertError && e.code === 'load-failed')) throw e;
+      return undefined;
+    } finally {
+      this.abort.signal.removeEventListener('abort', abort);
+    }
+  }
+
   private releaseSources(): void {
     for (const off of this.off.splice(0)) off();
     this.mix?.destroy();
@@ -193,6 +231,7 @@ export class RecordingJob extends Emitter<RecordingJobEvents> {
   /** Drops everything, conversion included. Never stops a MediaStream the page passed in. Idempotent. */
   destroy(): void {
     this.abort.abort();
+    this.liveAac?.destroy();
     this.releaseSources();
     this.recorder?.destroy();
     this.removeAllListeners();
