@@ -206,6 +206,29 @@ export class PeerLink implements RemotePeer {
       if (this.data === conn && !this.closed) this.setPath('server');
     });
     conn.on('error', (err) => this.log.warn('data error', this.peerId, err.message));
+    this.watchDataPath(conn);
+  }
+
+  /**
+   * A data channel whose path died stays "open" and swallows what is sent (SCTP waits for ICE): its ICE `failed`, or
+   * `disconnected` past the grace, closes it, so data goes through the server (transfers pause) until the side that
+   * opened it opens a new one.
+   */
+  private watchDataPath(conn: DataConnection): void {
+    const pc = conn.peerConnection as RTCPeerConnection | undefined;
+    if (!pc) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const dead = () => {
+      if (this.data !== conn || this.closed || !conn.open) return;
+      this.log.info('data path with', this.peerId, 'lost: through the server until a new one opens');
+      conn.close();
+    };
+    pc.addEventListener('iceconnectionstatechange', () => {
+      clearTimeout(timer);
+      if (pc.iceConnectionState === 'failed') dead();
+      else if (pc.iceConnectionState === 'disconnected')
+        timer = setTimeout(() => pc.iceConnectionState === 'disconnected' && dead(), DISCONNECTED_GRACE_MS);
+    });
   }
 
   /** Whether media or data still flows with this member (its ICE connected, or its data channel open). */

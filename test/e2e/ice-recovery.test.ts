@@ -1,9 +1,11 @@
 // A relay-only call survives its TURN server going away: coturn is stopped for 10 s and started again on the same
-// port; the call is placed again (new ICE) without a leave or a new peer id, and media is sampled for 60 s after.
+// port; the call is placed again (new ICE) without a leave or a new peer id, and media is sampled for 60 s after. A
+// file sent when the relay dies pauses and resumes where it was, intact.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startCoturn, type LocalCoturn } from '../../server/turn.js';
 import { inboundByPeer, launchChromium, memberPage, waitFor, type MemberPage } from '../helpers/browser.js';
+import { collectReceivedFiles, receivedFiles, sendRandomFiles } from '../helpers/files.js';
 import { freePort, startServer, type RunningServer } from '../helpers/server.js';
 
 let chromium: Awaited<ReturnType<typeof launchChromium>>;
@@ -33,7 +35,13 @@ const frames = async (p: MemberPage) => Object.values(await inboundByPeer(p.page
 
 test('coturn stopped for 10 s under a relay-only call: the call comes back on both sides, same members, no leave', async () => {
   for (const name of ['Ann', 'Bob']) {
-    const p = await memberPage(chromium.browser, server.url, { room: 'ice-recovery', name, 'ice-policy': 'relay' });
+    const p = await memberPage(
+      chromium.browser,
+      server.url,
+      { room: 'ice-recovery', name, 'ice-policy': 'relay' },
+      {},
+      '<av-file auto-accept></av-file>',
+    );
     pages.push(p);
     await p.page.evaluate(() => {
       const w = window as unknown as { __leaves: string[] };
@@ -56,6 +64,21 @@ test('coturn stopped for 10 s under a relay-only call: the call comes back on bo
       const room = document.querySelector('av-room')!;
       (window as unknown as { __pc: unknown }).__pc = room.session!.getPeerConnection(room.peers[0]!.peerId);
     });
+  // A file on its way when the relay dies: sent slowly enough (a fifth of it buffered at a time) to be mid-way.
+  await collectReceivedFiles(pages[1]!.page);
+  const size = 64 * 1024 * 1024;
+  const [hash] = await sendRandomFiles(pages[0]!.page, [size], () => 'across-the-outage.bin');
+  const transfer = (p: MemberPage) =>
+    p.page.evaluate(() => {
+      const t = document.querySelector('av-file')!.transfers[0];
+      return t && { state: t.state, bytes: t.bytes, resent: t.resent };
+    });
+  const underWay = (await waitFor(
+    'the file under way',
+    () => transfer(pages[1]!),
+    (t) => !!t && t.state === 'active' && t.bytes > 0,
+    20_000,
+  ))!;
   await coturn!.stop();
   coturn = undefined;
   const stopped = Date.now();
@@ -69,6 +92,10 @@ test('coturn stopped for 10 s under a relay-only call: the call comes back on bo
     );
   await new Promise((r) => setTimeout(r, Math.max(0, 10_000 - (Date.now() - stopped))));
   const stalled = await Promise.all(pages.map(frames));
+  // The data path died too: the file waits (paused), it is neither lost nor pushed into a dead channel.
+  const outage = (await transfer(pages[1]!))!;
+  assert.equal(outage.state, 'paused', 'the file is paused while the relay is gone');
+  assert.ok(outage.bytes < size, 'the relay died mid-file');
   coturn = await turn();
   const back = Date.now();
 
@@ -85,6 +112,20 @@ test('coturn stopped for 10 s under a relay-only call: the call comes back on bo
     recovered.push(Date.now() - back);
   }
   console.log(`decoding again ${recovered.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(' and ')} after coturn returned`);
+
+  // The file continues from where it stopped and arrives intact.
+  const [got] = await waitFor(
+    'the file resumed and verified',
+    () => receivedFiles(pages[1]!.page),
+    (r) => r.length === 1,
+    60_000,
+  );
+  assert.equal(got!.sha256, hash, 'the file arrives intact');
+  const sent = (await transfer(pages[0]!))!;
+  assert.equal(sent.state, 'done');
+  console.log(
+    `file: ${(underWay.bytes / 2 ** 20).toFixed(1)} MiB of ${size / 2 ** 20} MiB were under way when the relay died, ${(outage.bytes / 2 ** 20).toFixed(1)} MiB had arrived when it returned; ${(sent.resent / 2 ** 20).toFixed(2)} MiB sent again after it returned`,
+  );
 
   // And it holds: sampled every 5 s for 60 s after the fault.
   let last = await Promise.all(pages.map(frames));
