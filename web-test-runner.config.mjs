@@ -56,8 +56,7 @@ export default {
     },
     {
       name: 'firefox',
-      // The recorder element's tests join once its AAC path settles (being reworked).
-      files: ['components/**/*.test.ts', '!components/av-recorder/av-recorder.test.ts'],
+      files: ['components/**/*.test.ts'],
       browsers: [chromeLauncher({ puppeteer, launchOptions: firefoxLaunchOptions(firefoxHome, firefoxProxy.port) })],
     },
   ],

@@ -43,12 +43,15 @@ export async function loadFfmpeg(coreBase: string, signal?: AbortSignal): Promis
   signal?.addEventListener('abort', () => ffmpeg.terminate(), { once: true });
   const base = coreBase.endsWith('/') ? coreBase : `${coreBase}/`;
   const worker = bundledWorkerURL();
+  const coreURL = new URL('ffmpeg-core.js', base).href;
+  const wasmURL = new URL('ffmpeg-core.wasm', base).href;
   try {
-    await ffmpeg.load({
-      coreURL: new URL('ffmpeg-core.js', base).href,
-      wasmURL: new URL('ffmpeg-core.wasm', base).href,
-      ...(worker ? { classWorkerURL: worker } : {}),
-    });
+    // Asked first: a core that is not there makes Firefox's worker hang instead of failing the load.
+    for (const url of [coreURL, wasmURL]) {
+      const head = await fetch(url, { method: 'HEAD', ...(signal ? { signal } : {}) });
+      if (!head.ok) throw new Error(`${url} answered ${head.status}`);
+    }
+    await ffmpeg.load({ coreURL, wasmURL, ...(worker ? { classWorkerURL: worker } : {}) });
   } catch (e) {
     ffmpeg.terminate();
     throw new ConvertError('load-failed', `could not load ffmpeg.wasm from ${base}: ${(e as Error)?.message ?? e}`);
