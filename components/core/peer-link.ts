@@ -43,8 +43,10 @@ export interface PeerLinkEvents {
 const DATA_CHANNEL_DEADLINE_MS = 8000;
 /** How long ICE may stay `disconnected` (it often comes back by itself) before the call is placed again. */
 const DISCONNECTED_GRACE_MS = 3000;
-/** The data connection waits for the media call to connect (two handshakes at once slow the first frame), at most this long. */
+/** The data connection waits for the member's media to flow (two handshakes at once slow the first frame), at most this long. */
 const DATA_AFTER_MEDIA_MAX_MS = 2000;
+/** …and this much longer, for the first frame to be decoded and drawn. */
+const FIRST_FRAME_MS = 150;
 
 /** One remote member: its roster entry, the media call and the data channel with it. */
 export class PeerLink implements RemotePeer {
@@ -168,8 +170,24 @@ export class PeerLink implements RemotePeer {
     });
   }
 
+  /**
+   * Resolves once media flows from the member (the first packets of its video, else of its audio: the track unmutes),
+   * plus a moment for the first frame to be drawn; at once when the call settled and the member sends nothing; at
+   * most after `maxMs`. The data connection opens then, so its handshake does not delay the first frame.
+   */
+  async mediaFlowing(maxMs = DATA_AFTER_MEDIA_MAX_MS): Promise<void> {
+    const end = Date.now() + maxMs;
+    await this.mediaSettled(maxMs);
+    const pc = this.peerConnection;
+    const kind = this.media.video ? 'video' : this.media.audio ? 'audio' : undefined;
+    const track = kind && pc?.getReceivers().find((r) => r.track.kind === kind)?.track;
+    if (!track || !['connected', 'completed'].includes(pc.iceConnectionState)) return;
+    if (track.muted) await event(track, 'unmute', end - Date.now());
+    await new Promise((r) => setTimeout(r, Math.max(0, Math.min(FIRST_FRAME_MS, end - Date.now()))));
+  }
+
   /** Resolves once the media call is connected (or failed), or after `maxMs`. */
-  mediaSettled(maxMs = DATA_AFTER_MEDIA_MAX_MS): Promise<void> {
+  private mediaSettled(maxMs = DATA_AFTER_MEDIA_MAX_MS): Promise<void> {
     const pc = this.peerConnection;
     return new Promise((resolve) => {
       const settled = () => !pc || ['connected', 'completed', 'failed', 'closed'].includes(pc.iceConnectionState);
@@ -349,4 +367,17 @@ export class PeerLink implements RemotePeer {
     this.call = undefined;
     this.data = undefined;
   }
+}
+
+/** Resolves when `target` fires `type`, or after `ms`. */
+function event(target: EventTarget, type: string, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      target.removeEventListener(type, done);
+      resolve();
+    };
+    const timer = setTimeout(done, Math.max(0, ms));
+    target.addEventListener(type, done, { once: true });
+  });
 }

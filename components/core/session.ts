@@ -135,6 +135,8 @@ const RECOVER_MAX_MS = 6000;
 /** Audio levels are read this often (speaking, active speaker); quality every QUALITY_EVERY ticks. */
 const LEVEL_TICK_MS = 200;
 const QUALITY_EVERY = 10;
+/** Our own speaking meter starts this long after joining, once the first calls are up. */
+const LOCAL_METER_AFTER_MS = 2000;
 /** Opus bitrate receivers ask of a member sending stereo (music) when it says nothing else. */
 const STEREO_BITRATE = 128_000;
 /** SDP encoding names of the codec choices. */
@@ -183,6 +185,7 @@ export class RoomSession extends Emitter<SessionEvents> {
   /** The speaker (audio output) chosen for this session; the elements route remote audio to it. */
   private speakerId: string | undefined;
   private monitorTimer: ReturnType<typeof setInterval> | undefined;
+  private monitorStarted = 0;
   private monitorTick = 0;
   private readonly speaking = new Map<string, SpeakingDetector>();
   private readonly activeSpeaker = new ActiveSpeaker();
@@ -474,7 +477,7 @@ export class RoomSession extends Emitter<SessionEvents> {
     void l.setEncoding(this.encoding());
     l.startDeadline();
     l.dataInitiator = true;
-    void l.mediaSettled().then(() => this.openData(l));
+    void l.mediaFlowing().then(() => this.openData(l));
   }
 
   /** Opens (or re-opens) the data connection we initiate with a member. */
@@ -925,6 +928,7 @@ export class RoomSession extends Emitter<SessionEvents> {
   /** Measures speaking (every 200 ms) and connection quality (every 2 s) while in the room. */
   private startMonitor(): void {
     if (this.options.monitor === false || this.monitorTimer) return;
+    this.monitorStarted = performance.now();
     this.monitorTimer = setInterval(() => this.monitorOnce(), LEVEL_TICK_MS);
   }
 
@@ -938,7 +942,8 @@ export class RoomSession extends Emitter<SessionEvents> {
     }
     if (this._peerId) {
       const track = this.media.audioTrack;
-      if (track && this.media.state.audio && !this.localMeter) this.resetLocalMeter();
+      // Our meter's AudioContext starts an audio thread: not while the first calls are being set up.
+      if (track && this.media.state.audio && !this.localMeter && now - this.monitorStarted >= LOCAL_METER_AFTER_MS) this.resetLocalMeter();
       levels.set(this._peerId, this.media.state.audio && this.localMeter ? this.localMeter.meter.level : 0);
     }
     const speakingNow = new Map<string, number>();
