@@ -3,13 +3,14 @@
 // peak memory of Chromium (PSS of every process of it: the renderer holds MediaRecorder's chunks and ffmpeg.wasm's
 // heap; PSS splits shared pages between processes, so the sum does not count them several times).
 // Baseline, in the same browser: a bare MediaRecorder recording the camera to MP4 for as long (no grid, no mix).
+// Last, Firefox ESR's path to MP4 (WebM → H.264 with ffmpeg.wasm), recorded by a Firefox member of the same room.
 // The MP4 + AAC file is checked with Debian's ffprobe (codecs, profile, each stream's duration).
 // Usage: node bench/record.mjs [seconds=60]
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { launchChromium, startBuiltServer } from './lib/setup.mjs';
+import { launchChromium, launchFirefox, startBuiltServer } from './lib/setup.mjs';
 
 const SECONDS = Number(process.argv[2] ?? 60);
 const MARK = `--av-bench-record=${process.pid}`;
@@ -125,6 +126,7 @@ async function run(attrs) {
 }
 
 const MiB = (b) => `${(b / 1048576).toFixed(0)} MiB`;
+let firefox;
 try {
   console.log(`${SECONDS} s recordings of a 2-member room (1280x720 grid, 30 fps) on a 2-core machine that also runs the call:`);
   console.log('stop → file ready (of which: until ffmpeg.wasm is loaded and converting), file size, Chromium PSS peak (before the run)');
@@ -168,9 +170,43 @@ try {
       rmSync(dir, { recursive: true, force: true });
     }
   }
+
+  // Firefox ESR records WebM only: its MP4 is the WebM → H.264 transcode, timed the same way by a third member.
+  firefox = await launchFirefox();
+  const context = await firefox.browser.createBrowserContext();
+  const cy = await context.newPage();
+  await cy.goto(`${server.url}/healthz`);
+  await cy.setContent(`<!doctype html><meta charset="utf-8"><script type="module" src="/av-elements.js"></script>`);
+  await cy.evaluate(async () => {
+    await customElements.whenDefined('av-room');
+    const room = Object.assign(document.createElement('av-room'), { room: 'bench-record', name: 'Cy' });
+    document.body.append(room);
+    for (let i = 0; i < 200 && room.peers.filter((p) => p.stream).length < 2; i++) await new Promise((r) => setTimeout(r, 100));
+  });
+  const ff = await cy.evaluate(
+    async ({ seconds }) => {
+      const rec = document.createElement('av-recorder');
+      rec.setAttribute('source', 'room');
+      document.querySelector('av-room').append(rec);
+      await rec.updateComplete;
+      await rec.start();
+      await new Promise((r) => setTimeout(r, seconds * 1000));
+      const t0 = performance.now();
+      let loaded = 0;
+      rec.addEventListener('av-recorder-progress', (e) => (loaded ||= e.detail.stage === 'converting' ? performance.now() - t0 : 0));
+      const result = await rec.stop();
+      return { ms: performance.now() - t0, loaded, size: result.size, mimeType: result.mimeType, duration: result.duration };
+    },
+    { seconds: SECONDS },
+  );
+  console.log(
+    `  Firefox ESR: <av-recorder> WebM → H.264 ${`${ff.ms.toFixed(0)} ms (${ff.loaded.toFixed(0)} ms)`.padStart(18)}   ${(ff.size / 1048576).toFixed(1).padStart(5)} MiB file   converted at ${(SECONDS / ((ff.ms - ff.loaded) / 1000)).toFixed(1)}x real time   ${ff.mimeType}`,
+  );
+  await context.close();
 } finally {
   await ann.close();
   await bob.close();
   await chromium.close();
+  await firefox?.close();
   await server.stop();
 }

@@ -1,8 +1,9 @@
-// Shared by bench scripts: a built av-server child process and Debian's Chromium with fake devices.
+// Shared by bench scripts: a built av-server child process, Debian's Chromium and Firefox ESR with fake devices.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 export { launchChromium } from '../../test/helpers/chromium.mjs';
+export { launchFirefox } from '../../test/helpers/firefox.mjs';
 
 export async function startBuiltServer(args = [], nodeArgs = []) {
   if (!existsSync('dist/lib/server/cli.js') || !existsSync('dist/av-elements.js')) {
