@@ -110,10 +110,16 @@ interface Incoming {
   dcId: number;
   channel?: RTCDataChannel;
   parts: Blob[];
-  /** Chunks not yet folded into a Blob part (a Blob per chunk costs more than the hashing). */
-  pending: ArrayBuffer[];
+  /** Chunks not yet folded into a Blob part. */
+  pending: (Blob | ArrayBuffer)[];
   pendingBytes: number;
   hasher?: Hasher;
+  /** Parts hashed in order, one after the other (reading a Blob is asynchronous). */
+  hashing: Promise<void>;
+  /** The bytes are all here and being checked. */
+  finishing?: boolean;
+  /** The one buffer parts are read into for hashing. */
+  scratch: { buffer: ArrayBuffer };
   expected?: string;
   started: number;
   acked: number;
@@ -264,7 +270,9 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
 
   private openReceiving(t: Incoming, pc: RTCPeerConnection): void {
     const channel = pc.createDataChannel(`av-file-${t.info.id}`, { negotiated: true, id: t.dcId, ordered: true });
-    channel.binaryType = 'arraybuffer';
+    // Chunks arrive as Blobs, held by the browser: the file never passes through the JS heap (hashing reads each
+    // part into one reused buffer).
+    channel.binaryType = 'blob';
     channel.onmessage = (e) => this.onChunk(t, e.data);
     channel.onclose = () => {
       // The connection broke mid-transfer: keep what arrived and wait for it to come back.
@@ -441,7 +449,17 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
       eta: 0,
       resent: 0,
     };
-    const t: Incoming = { info, dcId: dc, parts: [], pending: [], pendingBytes: 0, started: 0, acked: 0 };
+    const t: Incoming = {
+      info,
+      dcId: dc,
+      parts: [],
+      pending: [],
+      pendingBytes: 0,
+      hashing: Promise.resolve(),
+      scratch: { buffer: new ArrayBuffer(0) },
+      started: 0,
+      acked: 0,
+    };
     this.incoming.set(id, t);
     this.list(info);
     const max = this.options.maxSize;
@@ -521,13 +539,14 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
 
   private onChunk(t: Incoming, data: unknown): void {
     if (t.info.state !== 'active') return;
-    if (!(data instanceof ArrayBuffer)) return this.fail(t.info, 'the sender sent something that is not file data', true);
-    if (t.info.bytes + data.byteLength > t.info.size) return this.fail(t.info, 'the sender sent more than the offered size', true);
+    if (!(data instanceof Blob) && !(data instanceof ArrayBuffer))
+      return this.fail(t.info, 'the sender sent something that is not file data', true);
+    const size = data instanceof Blob ? data.size : data.byteLength;
+    if (t.info.bytes + size > t.info.size) return this.fail(t.info, 'the sender sent more than the offered size', true);
     t.pending.push(data);
-    t.pendingBytes += data.byteLength;
-    if (t.pendingBytes >= PART_BYTES) flushParts(t);
-    t.hasher!.update(new Uint8Array(data));
-    t.info.bytes += data.byteLength;
+    t.pendingBytes += size;
+    if (t.pendingBytes >= PART_BYTES) this.foldPart(t);
+    t.info.bytes += size;
     if (t.info.bytes - t.acked >= ACK_EVERY) {
       t.acked = t.info.bytes;
       this.transmit({ t: 'ack', id: t.info.id, bytes: t.acked }, t.info.peerId);
@@ -536,8 +555,30 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
     this.maybeFinish(t);
   }
 
+  /** Folds the pending chunks into one Blob part and queues it for hashing. */
+  private foldPart(t: Incoming): void {
+    if (t.pending.length === 0) return;
+    const part = new Blob(t.pending);
+    t.parts.push(part);
+    t.pending = [];
+    t.pendingBytes = 0;
+    const hasher = t.hasher!;
+    t.hashing = t.hashing.then(() => (isOver(t.info.state) ? undefined : hashBlob(hasher, part, t.scratch)));
+  }
+
   private maybeFinish(t: Incoming): void {
-    if (t.info.state !== 'active' || t.expected === undefined || t.info.bytes !== t.info.size) return;
+    if (t.info.state !== 'active' || t.expected === undefined || t.info.bytes !== t.info.size || t.finishing) return;
+    t.finishing = true;
+    this.foldPart(t);
+    t.hashing.then(
+      () => this.finish(t),
+      (err: Error) => this.fail(t.info, `could not read the received file: ${err.message}`, true),
+    );
+  }
+
+  private finish(t: Incoming): void {
+    t.finishing = false;
+    if (t.info.state !== 'active') return;
     const actual = t.hasher!.digestHex();
     t.channel?.close();
     if (actual !== t.expected) {
@@ -545,7 +586,6 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
       this.transmit({ t: 'failed', id: t.info.id, reason: 'SHA-256 mismatch' }, t.info.peerId);
       return this.fail(t.info, 'the file arrived damaged (SHA-256 mismatch) and was discarded', false);
     }
-    flushParts(t);
     const file = new File(t.parts, t.info.name, { type: t.info.type });
     t.parts = [];
     t.info.file = file;
@@ -622,11 +662,19 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
   }
 }
 
-function flushParts(t: { parts: Blob[]; pending: ArrayBuffer[]; pendingBytes: number }): void {
-  if (t.pending.length === 0) return;
-  t.parts.push(new Blob(t.pending));
-  t.pending = [];
-  t.pendingBytes = 0;
+/** Feeds a Blob to the hasher through one reused buffer (a BYOB read): no copy of the file is left for the GC. */
+async function hashBlob(hasher: Hasher, blob: Blob, scratch: { buffer: ArrayBuffer }): Promise<void> {
+  const reader = blob.stream().getReader({ mode: 'byob' });
+  let view = new Uint8Array(scratch.buffer.byteLength ? scratch.buffer : new ArrayBuffer(PART_BYTES));
+  for (;;) {
+    const { value, done } = await reader.read(view);
+    if (value && !done) hasher.update(value);
+    if (done || !value) {
+      scratch.buffer = value?.buffer ?? new ArrayBuffer(PART_BYTES);
+      return;
+    }
+    view = new Uint8Array(value.buffer);
+  }
 }
 
 function isOver(state: TransferState): boolean {
