@@ -62,6 +62,14 @@ const LOW_WATER = 1024 * 1024;
 const ACK_EVERY = 4 * 1024 * 1024;
 /** Received chunks are folded into Blob parts of about this size (held by the browser, not the JS heap). */
 const PART_BYTES = 1024 * 1024;
+/**
+ * When both ends can, the file is checked in parts of this size with WebCrypto's SHA-256 (native: many times faster
+ * than a whole-file SHA-256 in wasm, which cannot use the CPU's SHA instructions), each part against the digest the
+ * sender computed from its own copy; otherwise the whole file's SHA-256 (hash-wasm), as older versions do.
+ */
+const CHECKED_PART_BYTES = 8 * 1024 * 1024;
+/** How long an accepted file waits for the data connection of a member that has just joined. */
+const DATA_PATH_WAIT_MS = 10_000;
 const PROGRESS_MS = 100;
 /** Raw bytes per relayed chunk: base64 of it stays inside the server's 64 KiB frames. */
 const RELAY_CHUNK = 30 * 1024;
@@ -75,8 +83,10 @@ const REFUSALS_BURST = 20;
 const REFUSALS_PER_SECOND = 10;
 
 type Wire =
-  | { t: 'offer'; id: string; name: string; size: number; type: string; dc: number }
-  | { t: 'accept'; id: string }
+  /** `parts`: the sender can send per-part digests of this size. */
+  | { t: 'offer'; id: string; name: string; size: number; type: string; dc: number; parts?: number }
+  /** `parts`: the receiver checks parts of this size (else the whole file's SHA-256). */
+  | { t: 'accept'; id: string; parts?: number }
   | { t: 'decline'; id: string; reason: string }
   | { t: 'cancel'; id: string }
   | { t: 'ack'; id: string; bytes: number }
@@ -84,7 +94,10 @@ type Wire =
   | { t: 'chunk'; id: string; off: number; b64: string }
   /** Receiver, after the connection came back: continue from `bytes` (all it has, verified in order). */
   | { t: 'resume'; id: string; bytes: number }
-  | { t: 'done'; id: string; sha256: string }
+  /** The SHA-256 of part `i` (bytes i × parts … ), sent as soon as the sender has it. */
+  | { t: 'part'; id: string; i: number; sha256: string }
+  /** All bytes sent: the whole file's SHA-256, or (checked parts) how many parts there are. */
+  | { t: 'done'; id: string; sha256?: string; parts?: number }
   | { t: 'verified'; id: string }
   | { t: 'failed'; id: string; reason: string };
 
@@ -99,6 +112,12 @@ interface Outgoing {
   hashedUpTo: number;
   /** Bumped on every (re)start, so a stale pump loop stops. */
   run: number;
+  /** Checked parts of this size, when the receiver asked for them. */
+  partSize?: number;
+  /** Computing and sending the parts' digests (once per transfer, beside the data). */
+  partDigests?: Promise<void>;
+  /** The parts' digests computed so far (sent again on a resume: some may have gone into a dead channel). */
+  digests: string[];
   /** The receiver accepted; it starts when no other file to the same member is under way (a queue per member). */
   accepted?: boolean;
   /** The offer went out (at most `maxPendingOffers` unfinished offers per member; the rest wait for their turn). */
@@ -121,6 +140,13 @@ interface Incoming {
   /** The one buffer parts are read into for hashing. */
   scratch: { buffer: ArrayBuffer };
   expected?: string;
+  /** Checked parts of this size (the sender offered them), else the whole file's SHA-256. */
+  partSize?: number;
+  /** Parts' digests from the sender, and checks waiting for one. */
+  digests: Map<number, string>;
+  digestWaiters: Map<number, (sha256: string) => void>;
+  /** Checked parts: the number of parts the sender's `done` announced. */
+  doneParts?: number;
   started: number;
   acked: number;
 }
@@ -188,7 +214,7 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
         resent: 0,
       };
       const dcId = this.channelId(peerId);
-      this.outgoing.set(info.id, { info, file, dcId, started: 0, hasher: createHasher(), hashedUpTo: 0, run: 0 });
+      this.outgoing.set(info.id, { info, file, dcId, started: 0, hasher: createHasher(), hashedUpTo: 0, run: 0, digests: [] });
       this.list(info);
       this.offerNext(peerId);
       this.changed(info, true);
@@ -206,7 +232,10 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
       o.offered = true;
       pending++;
       const { info } = o;
-      this.transmit({ t: 'offer', id: info.id, name: info.name, size: info.size, type: info.type, dc: o.dcId }, peerId);
+      this.transmit(
+        { t: 'offer', id: info.id, name: info.name, size: info.size, type: info.type, dc: o.dcId, parts: CHECKED_PART_BYTES },
+        peerId,
+      );
     }
   }
 
@@ -234,9 +263,11 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
   private async acceptWhenReady(id: string): Promise<void> {
     const t = this.incoming.get(id);
     if (!t || t.info.state !== 'offered') return;
-    t.hasher ??= await createHasher();
+    if (!t.partSize) t.hasher ??= await createHasher();
     if (t.info.state !== 'offered' || this.destroyed) return;
-    const pc = this.session.getDataPeerConnection(t.info.peerId);
+    const pc =
+      this.session.getDataPeerConnection(t.info.peerId) ?? (t.info.size > this.relayMax ? await this.dataPath(t.info.peerId) : undefined);
+    if (t.info.state !== 'offered' || this.destroyed) return;
     if (!pc && t.info.size > this.relayMax) {
       return this.decline(
         id,
@@ -246,8 +277,25 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
     t.started = performance.now();
     t.info.state = 'active';
     if (pc && t.info.size > 0) this.openReceiving(t, pc);
-    this.transmit({ t: 'accept', id }, t.info.peerId);
+    this.transmit({ t: 'accept', id, ...(t.partSize ? { parts: t.partSize } : {}) }, t.info.peerId);
     this.changed(t.info, true);
+  }
+
+  /**
+   * The peer-to-peer data connection with a member that has just joined (it opens once the call's media flows): waited
+   * for, at most DATA_PATH_WAIT_MS, unless the member's data already goes through the server.
+   */
+  private dataPath(peerId: string): Promise<RTCPeerConnection | undefined> {
+    if (this.session.peers.get(peerId)?.path) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        off();
+        resolve(this.session.getDataPeerConnection(peerId));
+      };
+      const timer = setTimeout(done, DATA_PATH_WAIT_MS);
+      const off = this.session.on('path', ({ peer }) => peer.peerId === peerId && done());
+    });
   }
 
   /** Declines an offered file. */
@@ -303,6 +351,18 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
     return this.options.relayMaxSize ?? 1024 * 1024;
   }
 
+  /** Checked parts: the SHA-256 of each part of our file, read and hashed (WebCrypto) beside the sending, sent in order. */
+  private async sendPartDigests(t: Outgoing): Promise<void> {
+    const { info, file } = t;
+    const size = t.partSize!;
+    for (let i = 0; i * size < info.size; i++) {
+      if (isOver(info.state)) return;
+      const digest = toHex(await crypto.subtle.digest('SHA-256', await file.slice(i * size, (i + 1) * size).arrayBuffer()));
+      t.digests.push(digest);
+      this.transmit({ t: 'part', id: info.id, i, sha256: digest }, info.peerId);
+    }
+  }
+
   /** Small files without a peer-to-peer path: base64 chunks through the server, hashed the same way. */
   private async relayPump(t: Outgoing, run: number): Promise<boolean> {
     const { info, file } = t;
@@ -310,7 +370,7 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
     for (let offset = info.bytes; offset < info.size;) {
       const buf = new Uint8Array(await file.slice(offset, offset + RELAY_CHUNK).arrayBuffer());
       if (t.run !== run || info.state !== 'active') return false;
-      if (offset === t.hashedUpTo) {
+      if (!t.partSize && offset === t.hashedUpTo) {
         hasher.update(buf);
         t.hashedUpTo = offset + buf.byteLength;
       }
@@ -352,6 +412,7 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
       case 'accept':
         if (out && out.info.state === 'waiting') {
           out.accepted = true;
+          if (w.parts === CHECKED_PART_BYTES) out.partSize = CHECKED_PART_BYTES;
           this.startNext(out.info.peerId);
         }
         return;
@@ -387,11 +448,22 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
           w.bytes <= out.info.size
         ) {
           out.info.resent += Math.max(0, out.info.bytes - w.bytes);
+          for (const [i, sha256] of out.digests.entries()) this.transmit({ t: 'part', id: out.info.id, i, sha256 }, out.info.peerId);
           void this.pump(out, w.bytes);
         }
         return;
+      case 'part':
+        if (inc?.partSize && isDigest(w.sha256) && Number.isInteger(w.i) && (w.i as number) >= 0 && (w.i as number) < partCount(inc)) {
+          inc.digests.set(w.i as number, w.sha256);
+          inc.digestWaiters.get(w.i as number)?.(w.sha256);
+          inc.digestWaiters.delete(w.i as number);
+        }
+        return;
       case 'done':
-        if (inc && typeof w.sha256 === 'string' && /^[0-9a-f]{64}$/.test(w.sha256)) {
+        if (inc?.partSize && w.parts === partCount(inc)) {
+          inc.doneParts = w.parts;
+          this.maybeFinish(inc);
+        } else if (inc && !inc.partSize && isDigest(w.sha256)) {
           inc.expected = w.sha256;
           this.maybeFinish(inc);
         }
@@ -457,6 +529,9 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
       pendingBytes: 0,
       hashing: Promise.resolve(),
       scratch: { buffer: new ArrayBuffer(0) },
+      ...(w.parts === CHECKED_PART_BYTES ? { partSize: CHECKED_PART_BYTES } : {}),
+      digests: new Map(),
+      digestWaiters: new Map(),
       started: 0,
       acked: 0,
     };
@@ -495,6 +570,7 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
     const hasher = await t.hasher;
     if (t.run !== run) return;
     this.changed(info, true);
+    if (t.partSize) t.partDigests ??= this.sendPartDigests(t);
     const pc = this.session.getDataPeerConnection(info.peerId);
     if (info.size > 0 && from < info.size && !pc) {
       if (info.size > this.relayMax) return this.pause(info);
@@ -514,7 +590,7 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
           const end = offset + buf.byteLength;
           if (end < info.size) next = file.slice(end, end + chunk).arrayBuffer();
           if (stale()) return;
-          if (offset === t.hashedUpTo) {
+          if (!t.partSize && offset === t.hashedUpTo) {
             hasher.update(new Uint8Array(buf));
             t.hashedUpTo = end;
           }
@@ -531,10 +607,22 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
         return;
       }
     }
+    if (t.partSize) {
+      try {
+        await t.partDigests;
+      } catch (err) {
+        return this.fail(info, `could not read the file: ${(err as Error).message}`, true);
+      }
+    }
     if (t.run !== run || info.state !== 'active') return;
     info.state = 'verifying';
     this.changed(info, true);
-    this.transmit({ t: 'done', id: info.id, sha256: hasher.digestHex() }, info.peerId);
+    this.transmit(
+      t.partSize
+        ? { t: 'done', id: info.id, parts: Math.ceil(info.size / t.partSize) }
+        : { t: 'done', id: info.id, sha256: hasher.digestHex() },
+      info.peerId,
+    );
   }
 
   private onChunk(t: Incoming, data: unknown): void {
@@ -545,7 +633,8 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
     if (t.info.bytes + size > t.info.size) return this.fail(t.info, 'the sender sent more than the offered size', true);
     t.pending.push(data);
     t.pendingBytes += size;
-    if (t.pendingBytes >= PART_BYTES) this.foldPart(t);
+    if (t.partSize) while (t.pendingBytes >= t.partSize) this.foldPart(t, t.partSize);
+    else if (t.pendingBytes >= PART_BYTES) this.foldPart(t);
     t.info.bytes += size;
     if (t.info.bytes - t.acked >= ACK_EVERY) {
       t.acked = t.info.bytes;
@@ -555,19 +644,36 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
     this.maybeFinish(t);
   }
 
-  /** Folds the pending chunks into one Blob part and queues it for hashing. */
-  private foldPart(t: Incoming): void {
+  /** Folds the pending chunks into one Blob part (of exactly `size` bytes, if given) and queues it for checking. */
+  private foldPart(t: Incoming, size?: number): void {
     if (t.pending.length === 0) return;
-    const part = new Blob(t.pending);
+    const all = new Blob(t.pending);
+    const part = size ? all.slice(0, size) : all;
+    const rest = size && all.size > size ? all.slice(size) : undefined;
+    t.pending = rest ? [rest] : [];
+    t.pendingBytes = rest?.size ?? 0;
+    const index = t.parts.length;
     t.parts.push(part);
-    t.pending = [];
-    t.pendingBytes = 0;
-    const hasher = t.hasher!;
-    t.hashing = t.hashing.then(() => (isOver(t.info.state) ? undefined : hashBlob(hasher, part, t.scratch)));
+    t.hashing = t.hashing.then(() => {
+      if (isOver(t.info.state)) return;
+      return t.partSize ? this.checkPart(t, index, part) : hashBlob(t.hasher!, part, t.scratch);
+    });
+  }
+
+  /** Checked parts: part `i` against the sender's digest of it (waiting for that digest if needed). */
+  private async checkPart(t: Incoming, i: number, part: Blob): Promise<void> {
+    const expected = t.digests.get(i) ?? (await new Promise<string>((resolve) => t.digestWaiters.set(i, resolve)));
+    if (isOver(t.info.state)) return;
+    const actual = toHex(await crypto.subtle.digest('SHA-256', await readBlob(part, t.scratch)));
+    if (actual === expected || isOver(t.info.state)) return;
+    t.parts = [];
+    this.transmit({ t: 'failed', id: t.info.id, reason: `SHA-256 mismatch in part ${i + 1}` }, t.info.peerId);
+    this.fail(t.info, 'the file arrived damaged (SHA-256 mismatch) and was discarded', false);
   }
 
   private maybeFinish(t: Incoming): void {
-    if (t.info.state !== 'active' || t.expected === undefined || t.info.bytes !== t.info.size || t.finishing) return;
+    const told = t.partSize ? t.doneParts !== undefined : t.expected !== undefined;
+    if (t.info.state !== 'active' || !told || t.info.bytes !== t.info.size || t.finishing) return;
     t.finishing = true;
     this.foldPart(t);
     t.hashing.then(
@@ -579,7 +685,8 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
   private finish(t: Incoming): void {
     t.finishing = false;
     if (t.info.state !== 'active') return;
-    const actual = t.hasher!.digestHex();
+    // Checked parts were each checked on the way.
+    const actual = t.partSize ? t.expected : t.hasher!.digestHex();
     t.channel?.close();
     if (actual !== t.expected) {
       t.parts = [];
@@ -718,3 +825,22 @@ export function formatBytes(n: number): string {
   }
   return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
 }
+
+/** Reads a Blob into `scratch` (grown when too small, then reused: no copy left for the GC); a view of the bytes. */
+async function readBlob(blob: Blob, scratch: { buffer: ArrayBuffer }): Promise<Uint8Array<ArrayBuffer>> {
+  let buffer = scratch.buffer.byteLength >= blob.size ? scratch.buffer : new ArrayBuffer(blob.size);
+  const reader = blob.stream().getReader({ mode: 'byob' });
+  let filled = 0;
+  while (filled < blob.size) {
+    const { value, done } = await reader.read(new Uint8Array(buffer, filled, buffer.byteLength - filled));
+    if (value) buffer = value.buffer;
+    if (done || !value) break;
+    filled += value.byteLength;
+  }
+  scratch.buffer = buffer;
+  return new Uint8Array(buffer, 0, filled);
+}
+
+const partCount = (t: Incoming) => Math.ceil(t.info.size / t.partSize!);
+const isDigest = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
+const toHex = (digest: ArrayBuffer) => [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');

@@ -66,6 +66,49 @@ test('0 B, 1 B, 1 MiB + 7 B and 50 MiB of random bytes reach 2 receivers with id
   for (const p of open.splice(0)) await p.close();
 });
 
+test('a byte damaged on the way is caught: the receiver discards the file, says so, and hands nothing over', async () => {
+  const ann = await fileMember('damaged', 'Ann');
+  const bob = await fileMember('damaged', 'Bob');
+  for (const p of [ann, bob]) await ready(p, 1);
+  // Ann's browser flips one bit in the 40th file chunk it sends (a faulty or hostile sender: the data is not what
+  // its digests describe).
+  await ann.page.evaluate(() => {
+    const proto = RTCDataChannel.prototype as unknown as { send: (this: RTCDataChannel, data: unknown) => void };
+    const send = proto.send;
+    let n = 0;
+    proto.send = function (this: RTCDataChannel, data: unknown) {
+      if (this.label.startsWith('av-file-') && data instanceof ArrayBuffer && ++n === 40) {
+        const copy = new Uint8Array(data.slice(0));
+        copy[1234]! ^= 0x10;
+        return send.call(this, copy.buffer);
+      }
+      return send.call(this, data);
+    };
+  });
+  await sendRandomFiles(ann.page, [20 * 1024 * 1024], () => 'damaged.bin');
+  const state = (p: MemberPage) =>
+    p.page.evaluate(() => {
+      const t = document.querySelector('av-file')!.transfers[0];
+      return t && { state: t.state, error: t.error };
+    });
+  const atBob = await waitFor(
+    'Bob discards the file',
+    () => state(bob),
+    (t) => t?.state === 'error',
+    60_000,
+  );
+  assert.match(atBob!.error!, /damaged/);
+  const atAnn = await waitFor(
+    'Ann is told',
+    () => state(ann),
+    (t) => t?.state === 'error',
+    10_000,
+  );
+  assert.match(atAnn!.error!, /could not verify/);
+  assert.deepEqual(await receivedFiles(bob.page), [], 'no file handed over');
+  for (const p of open.splice(0)) await p.close();
+});
+
 test('cancel from the sender and from the receiver stops the transfer on both sides', async () => {
   const ann = await fileMember('cancel', 'Ann');
   const bob = await fileMember('cancel', 'Bob');

@@ -64,7 +64,13 @@ test('coturn stopped for 10 s under a relay-only call: the call comes back on bo
       const room = document.querySelector('av-room')!;
       (window as unknown as { __pc: unknown }).__pc = room.session!.getPeerConnection(room.peers[0]!.peerId);
     });
-  // A file on its way when the relay dies: sent slowly enough (a fifth of it buffered at a time) to be mid-way.
+  // A file on its way when the relay dies, sent once the data connection is up (through the relay too).
+  for (const p of pages)
+    await waitFor(
+      'data through the relay',
+      () => p.page.evaluate(() => document.querySelector('av-room')!.peers[0]?.path),
+      (path) => path === 'turn',
+    );
   await collectReceivedFiles(pages[1]!.page);
   const size = 64 * 1024 * 1024;
   const [hash] = await sendRandomFiles(pages[0]!.page, [size], () => 'across-the-outage.bin');
