@@ -39,6 +39,27 @@ export async function until<T>(what: string, fn: () => T | Promise<T>, ok: (v: T
   throw new Error(`${what}: not reached within ${timeoutMs} ms (last: ${JSON.stringify(last)})`);
 }
 
+/**
+ * Waits until the video of `stream` is really producing frames (shown in a detached, muted video element). A camera
+ * track is `live` before its first frame; Firefox's MediaRecorder writes nothing for a track that has not sent one.
+ */
+export async function videoFlowing(stream: MediaStream, timeoutMs = 20_000): Promise<void> {
+  const video = document.createElement('video');
+  video.muted = true;
+  video.srcObject = new MediaStream(stream.getVideoTracks());
+  try {
+    await video.play();
+    await until(
+      'video frames',
+      () => video.currentTime,
+      (t) => t > 0.2,
+      timeoutMs,
+    );
+  } finally {
+    video.srcObject = null;
+  }
+}
+
 /** Resolves with the first `type` event on `target`, or rejects after `timeoutMs`. */
 export function eventWithin<T = unknown>(target: EventTarget, type: string, timeoutMs: number): Promise<CustomEvent<T>> {
   return new Promise((resolve, reject) => {

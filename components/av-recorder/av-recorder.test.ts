@@ -3,7 +3,7 @@ import { sendKeys } from '@web/test-runner-commands';
 import '../index.js';
 import type { AvRecorder, RecorderCompleteDetail, RecorderErrorDetail, RecorderProgressDetail } from './av-recorder.js';
 import type { AvRoom } from '../av-room/av-room.js';
-import { CHROMIUM_ONLY, SERVER, chromiumOnly, eventWithin, inFirefox, uniqueRoom, until } from '../test-helpers.js';
+import { CHROMIUM_ONLY, SERVER, chromiumOnly, eventWithin, inFirefox, uniqueRoom, until, videoFlowing } from '../test-helpers.js';
 import { findBox, readBoxes } from '../core/mp4-fragments.js';
 
 /** What Chromium says about a recording when it plays it. */
@@ -83,6 +83,7 @@ async function joinedRecorder(attrs: string) {
     () => room.session!.localStream.getVideoTracks()[0]?.readyState,
     (s) => s === 'live',
   );
+  await videoFlowing(room.session!.localStream);
   await rec.updateComplete;
   return { wrap, room, rec };
 }
