@@ -34,6 +34,14 @@ test('failover from a killed server to the standby keeps the call and the identi
       (f) => f.length === 1 && f[0]! > 0,
       20_000,
     );
+  // The data connection opens once media flows: the outage message below goes peer-to-peer, as calls in progress do.
+  for (const p of [ann, bob])
+    await waitFor(
+      'data connection open',
+      () => p.page.evaluate(() => [...document.querySelector('av-room')!.session!.peers.values()].map((m) => m.path)),
+      (paths) => paths.length === 1 && paths[0] === 'p2p',
+      20_000,
+    );
   const ids = await Promise.all([ann, bob].map((p) => p.page.evaluate(() => document.querySelector('av-room')!.session!.peerId)));
   await bob.page.evaluate(() => {
     (window as any).got = [];
