@@ -157,6 +157,33 @@ describe('<av-room>', () => {
     expect(events).to.deep.equal([ann.session!.peerId, peerId]);
   });
 
+  it('opens its room socket as it connects, before it renders, and joins on that one socket', async () => {
+    const room = uniqueRoom('early');
+    const opened: string[] = [];
+    const Native = window.WebSocket;
+    window.WebSocket = class extends Native {
+      constructor(url: string | URL, protocols?: string | string[]) {
+        super(url, protocols);
+        opened.push(String(url));
+      }
+    };
+    try {
+      const wrap = await fixture<HTMLDivElement>(html`<div></div>`);
+      const el = Object.assign(document.createElement('av-room'), { server: SERVER, room, name: 'Ann' });
+      wrap.append(el);
+      const roomSockets = () => opened.filter((u) => u.endsWith(`/r/${room}/ws`));
+      expect(roomSockets(), 'opened by the time append() returns').to.have.length(1);
+      expect(el.shadowRoot?.childElementCount ?? 0, 'not rendered yet').to.equal(0);
+      await eventWithin(el, 'av-room-join', 15_000);
+      // Any other socket would have been closed unclaimed after a second: wait past that and count again.
+      await new Promise((r) => setTimeout(r, 1200));
+      expect(roomSockets(), 'one room socket for the join').to.have.length(1);
+      expect(el.state).to.equal('connected');
+    } finally {
+      window.WebSocket = Native;
+    }
+  });
+
   it('reports an unreachable server with av-room-error and state="error"', async () => {
     const el = await fixture<AvRoom>(html`<av-room server="http://127.0.0.1:9" room=${uniqueRoom()} name="Ann"></av-room>`);
     const err = await eventWithin<{ code: string; fatal: boolean }>(el, 'av-room-error', 15_000);

@@ -7,6 +7,7 @@ import type { Role } from '../core/room-protocol.js';
 import type { RoomSession, RoomSessionOptions, SessionState } from '../core/session.js';
 import { saveBlob, snapshotJpeg, type Snapshot } from '../core/snapshot.js';
 import { safeFileName } from '../core/file-name.js';
+import { preopenRoomSocket } from '../core/room-link.js';
 import { avRoomStrings, type AvRoomStrings } from './av-room.strings.js';
 import { styles } from './av-room.styles.js';
 import { RoomController } from './room-controller.js';
@@ -104,6 +105,14 @@ export class AvRoom extends LitElement {
     super();
     // The session has muted the microphone already; the property (and the button) follow.
     this.addEventListener('av-room-mute-request', () => (this.muted = true));
+  }
+
+  override connectedCallback(): void {
+    // The room socket's handshakes run while the styles are parsed and the first view renders; the join claims it.
+    if (this.room && !this.prejoin && !this.controller.session) {
+      preopenRoomSocket(this.server.split(/[\s,]+/).find(Boolean) ?? globalThis.location.origin, this.room);
+    }
+    super.connectedCallback();
   }
 
   /** Base URL of the av-server (default: the page's origin), or several separated by spaces: standbys, in order. */

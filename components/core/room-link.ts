@@ -46,6 +46,42 @@ export function parseServer(server: string, page: string | undefined = globalThi
   };
 }
 
+/** The room socket's URL on a server. */
+function roomSocketURL({ secure, origin, base }: ServerAddress, room: string): string {
+  return `${secure ? 'wss' : 'ws'}://${origin.replace(/^https?:\/\//, '')}${base}${roomSocketPath(room)}`;
+}
+
+/** Sockets opened ahead of a join, by URL; one that nobody claims is closed after a second. */
+const preopened = new Map<string, WebSocket>();
+const PREOPEN_UNCLAIMED_MS = 1000;
+
+/**
+ * Opens the room socket ahead of the join (its TCP and WebSocket handshakes run while the element renders); the join
+ * that follows within a second claims it. Nothing is sent until the join, so the server sees a slow client at worst.
+ */
+export function preopenRoomSocket(server: string, room: string): void {
+  let url: string;
+  try {
+    url = roomSocketURL(parseServer(server), room);
+  } catch {
+    return;
+  }
+  if (preopened.has(url) || typeof WebSocket === 'undefined') return;
+  const socket = new WebSocket(url);
+  preopened.set(url, socket);
+  setTimeout(() => {
+    if (preopened.get(url) !== socket) return;
+    preopened.delete(url);
+    socket.close();
+  }, PREOPEN_UNCLAIMED_MS);
+}
+
+function claimPreopened(url: string): WebSocket | undefined {
+  const socket = preopened.get(url);
+  preopened.delete(url);
+  return socket && socket.readyState <= WebSocket.OPEN ? socket : (socket?.close(), undefined);
+}
+
 /** How often we ping the room service, and how long without an answer means it is gone. */
 const PING_INTERVAL_MS = 1000;
 const PING_TIMEOUT_MS = 3500;
@@ -76,9 +112,8 @@ export class RoomLink extends Emitter<RoomLinkEvents> {
 
   /** Opens the socket and joins; resolves with the server's `joined` answer. */
   async join(request: JoinRequest, timeoutMs = 10_000): Promise<JoinedMessage> {
-    const { secure, origin, base } = this.address;
-    const url = `${secure ? 'wss' : 'ws'}://${origin.replace(/^https?:\/\//, '')}${base}${roomSocketPath(this.room)}`;
-    const socket = new WebSocket(url);
+    const url = roomSocketURL(this.address, this.room);
+    const socket = claimPreopened(url) ?? new WebSocket(url);
     this.socket = socket;
     return new Promise<JoinedMessage>((resolve, reject) => {
       let settled = false;
@@ -93,7 +128,9 @@ export class RoomLink extends Emitter<RoomLinkEvents> {
         this.close();
         reject(err);
       };
-      socket.onopen = () => this.send({ type: 'join', ...request });
+      const sendJoin = () => this.send({ type: 'join', ...request });
+      if (socket.readyState === WebSocket.OPEN) sendJoin();
+      else socket.onopen = sendJoin;
       socket.onerror = () => fail(new SessionError('server-unreachable', `cannot reach the room service at ${url}`));
       socket.onclose = (e) => {
         if (!settled) fail(new SessionError('server-unreachable', `room service closed the connection (${e.code})`));
