@@ -1,25 +1,77 @@
 // Throughput of <av-file> against a bare RTCDataChannel with the same backpressure, in the same run:
 // 256 MiB each, MB/s, their ratio, and the receiving page's peak JS heap growth.
-// Usage: node bench/transfer.mjs [MiB=256] [runs=3]   (medians of alternating runs; every run printed; heap: the worst run)
+// Usage: node bench/transfer.mjs [MiB=256] [runs=3] [chromium|firefox|both=both]
+//   (medians of alternating runs; every run printed; heap: the worst run)
+// JS heap: Chromium's window.heapNow() (--enable-precise-memory-info); Firefox ESR's
+// performance.mozMemory (dom.enable_memory_stats): the content process's GC heap plus memory malloc'd for JS objects
+// (ArrayBuffer contents among them). Neither counts Blob contents, which both engines keep outside the JS heap.
+import puppeteer from 'puppeteer-core';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { firefoxLaunchOptions, refusingProxy } from '../test/helpers/firefox.mjs';
 import { launchChromium, median, startBuiltServer } from './lib/setup.mjs';
 
 const MIB = Number(process.argv[2] ?? 256);
 const RUNS = Number(process.argv[3] ?? 3);
+const ENGINES = (process.argv[4] ?? 'both') === 'both' ? ['chromium', 'firefox'] : [process.argv[4]];
 const SIZE = MIB * 1024 * 1024;
 const server = await startBuiltServer();
-const chromium = await launchChromium(['--enable-precise-memory-info']);
+
+/** A browser of either engine behind one small interface: isolated pages (own context, own process). */
+async function openEngine(engine) {
+  if (engine === 'chromium') {
+    const chromium = await launchChromium(['--enable-precise-memory-info']);
+    return {
+      heapNow: 'performance.memory.usedJSHeapSize',
+      newPage: async () => {
+        const context = await chromium.browser.newContext();
+        return { page: await context.newPage(), close: () => context.close() };
+      },
+      close: () => chromium.close(),
+    };
+  }
+  const home = mkdtempSync(join(tmpdir(), 'av-bench-firefox-'));
+  const proxy = await refusingProxy();
+  const options = firefoxLaunchOptions(home, proxy.port);
+  options.extraPrefsFirefox = { ...options.extraPrefsFirefox, 'dom.enable_memory_stats': true };
+  const browser = await puppeteer.launch(options);
+  return {
+    heapNow: '(performance.mozMemory.gc.gcBytes + performance.mozMemory.gc.mallocBytes)',
+    newPage: async () => {
+      const context = await browser.createBrowserContext();
+      return { page: await context.newPage(), close: () => context.close() };
+    },
+    close: async () => {
+      await browser.close().catch(() => {});
+      await proxy.close();
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
+
+let engine;
 
 async function page(body = '') {
-  const context = await chromium.browser.newContext();
-  const p = await context.newPage();
+  const { page: p, close } = await engine.newPage();
   await p.goto(`${server.url}/healthz`);
   await p.setContent(`<!doctype html><meta charset="utf-8"><script type="module" src="${server.url}/av-elements.js"></script>${body}`);
+  await p.evaluate(`window.heapNow = () => ${engine.heapNow};`);
   await p.evaluate(() => {
-    // Heap sampling for the receiving side: peak of usedJSHeapSize above where it started.
-    window.heap = { base: performance.memory.usedJSHeapSize, peak: performance.memory.usedJSHeapSize };
-    setInterval(() => (window.heap.peak = Math.max(window.heap.peak, performance.memory.usedJSHeapSize)), 50);
+    // Heap sampling for the receiving side: peak above where it started.
+    window.heap = { base: window.heapNow(), peak: window.heapNow() };
+    setInterval(() => (window.heap.peak = Math.max(window.heap.peak, window.heapNow())), 50);
   });
-  return { page: p, close: () => context.close() };
+  return { page: p, close };
+}
+
+/** Polls `fn` in the page until it returns true (both engines' APIs differ on waitForFunction). */
+async function waitIn(p, fn, timeoutMs) {
+  const end = Date.now() + timeoutMs;
+  while (!(await p.evaluate(fn))) {
+    if (Date.now() > end) throw new Error(`not reached within ${timeoutMs} ms: ${fn}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /** Waits for the receiver's `window.done` (its clock) and reads its heap peak; `t0` is the sender's start. */
@@ -61,12 +113,12 @@ async function avFileRun() {
   const b = await make('Receiver');
   try {
     for (const p of [a, b]) {
-      await p.page.waitForFunction(() => document.querySelector('av-room').peers[0]?.path === 'p2p', undefined, { timeout: 20_000 });
+      await waitIn(p.page, () => document.querySelector('av-room').peers[0]?.path === 'p2p', 20_000);
     }
     await a.page.evaluate(MAKE_FILE);
     await b.page.evaluate(() => {
       window.done = new Promise((r) => document.querySelector('av-file').addEventListener('av-file-received', () => r(performance.now())));
-      window.heap.base = performance.memory.usedJSHeapSize;
+      window.heap.base = window.heapNow();
       window.heap.peak = window.heap.base;
     });
     const t0 = await a.page.evaluate((size) => {
@@ -114,7 +166,7 @@ async function bareRun() {
         await window.pc.setRemoteDescription(offer);
         await window.pc.setLocalDescription(await window.pc.createAnswer());
         await new Promise((r) => (window.pc.onicegatheringstatechange = () => window.pc.iceGatheringState === 'complete' && r()));
-        window.heap.base = performance.memory.usedJSHeapSize;
+        window.heap.base = window.heapNow();
         window.heap.peak = window.heap.base;
         return window.pc.localDescription.toJSON();
       },
@@ -150,32 +202,39 @@ async function bareRun() {
 }
 
 try {
-  const bare = [];
-  const ours = [];
-  for (let i = 0; i < RUNS; i++) {
-    // Alternate the order so drift on the machine hits both alike.
-    if (i % 2) {
-      ours.push(await avFileRun());
-      bare.push(await bareRun());
-    } else {
-      bare.push(await bareRun());
-      ours.push(await avFileRun());
+  for (const name of ENGINES) {
+    engine = await openEngine(name);
+    try {
+      const bare = [];
+      const ours = [];
+      for (let i = 0; i < RUNS; i++) {
+        // Alternate the order so drift on the machine hits both alike.
+        if (i % 2) {
+          ours.push(await avFileRun());
+          bare.push(await bareRun());
+        } else {
+          bare.push(await bareRun());
+          ours.push(await avFileRun());
+        }
+      }
+      const mbps = (runs) => median(runs.map((r) => SIZE / 1e6 / r.seconds));
+      const peak = (runs) => Math.max(...runs.map((r) => r.heap));
+      const mib = (n) => (n / 2 ** 20).toFixed(1);
+      const each = (runs) => runs.map((r) => `${(SIZE / 1e6 / r.seconds).toFixed(1)} MB/s ${mib(r.heap)} MiB`).join(', ');
+      const label = name === 'chromium' ? 'Chromium' : 'Firefox ESR';
+      console.log(`transfer: ${MIB} MiB between two pages on loopback (${label}), same chunking and backpressure, median of ${RUNS}`);
+      console.log(
+        `  bare RTCDataChannel   ${mbps(bare).toFixed(1)} MB/s   (runs, speed and receiver heap growth: ${each(bare)}; largest ${mib(peak(bare))} MiB)`,
+      );
+      console.log(
+        `  <av-file>             ${mbps(ours).toFixed(1)} MB/s   (runs, speed and receiver heap growth: ${each(ours)}; largest ${mib(peak(ours))} MiB; SHA-256 on both sides)`,
+      );
+      console.log(`  ratio (av-file / bare): ${(mbps(ours) / mbps(bare)).toFixed(2)}   target >= 0.9`);
+      console.log(`  receiver peak JS heap growth with <av-file>, worst run: ${mib(peak(ours))} MiB   target < 64 MiB in every run`);
+    } finally {
+      await engine.close();
     }
   }
-  const mbps = (runs) => median(runs.map((r) => SIZE / 1e6 / r.seconds));
-  const peak = (runs) => Math.max(...runs.map((r) => r.heap));
-  const mib = (n) => (n / 2 ** 20).toFixed(1);
-  const each = (runs) => runs.map((r) => `${(SIZE / 1e6 / r.seconds).toFixed(1)} MB/s ${mib(r.heap)} MiB`).join(', ');
-  console.log(`transfer: ${MIB} MiB between two pages on loopback (Chromium), same chunking and backpressure, median of ${RUNS}`);
-  console.log(
-    `  bare RTCDataChannel   ${mbps(bare).toFixed(1)} MB/s   (runs, speed and receiver heap growth: ${each(bare)}; largest ${mib(peak(bare))} MiB)`,
-  );
-  console.log(
-    `  <av-file>             ${mbps(ours).toFixed(1)} MB/s   (runs, speed and receiver heap growth: ${each(ours)}; largest ${mib(peak(ours))} MiB; SHA-256 on both sides)`,
-  );
-  console.log(`  ratio (av-file / bare): ${(mbps(ours) / mbps(bare)).toFixed(2)}   target >= 0.9`);
-  console.log(`  receiver peak JS heap growth with <av-file>, worst run: ${mib(peak(ours))} MiB   target < 64 MiB in every run`);
 } finally {
-  await chromium.close();
   await server.stop();
 }
