@@ -298,6 +298,32 @@ describe('<av-recorder>', () => {
     }
   });
 
+  it('says nothing was recorded, and offers no file, when the source never sent a frame', async () => {
+    const rec = await fixture<AvRecorder>(html`<av-recorder format="webm"></av-recorder>`);
+    // A canvas that is never drawn sends no frame.
+    const canvas = Object.assign(document.createElement('canvas'), { width: 320, height: 240 });
+    const stream = canvas.captureStream(0);
+    const completes: unknown[] = [];
+    rec.addEventListener('av-recorder-complete', (e) => completes.push(e));
+    try {
+      const failed = eventWithin<RecorderErrorDetail>(rec, 'av-recorder-error', 10_000);
+      await rec.recordStream(stream);
+      await new Promise((r) => setTimeout(r, 1000));
+      const result = await rec.stop();
+      const error = (await failed).detail;
+      expect(error.code).to.equal('nothing-recorded');
+      expect(error.recording).to.equal(undefined);
+      expect(result?.size ?? 0).to.equal(0);
+      await rec.updateComplete;
+      expect(rec.state).to.equal('error');
+      expect(completes).to.have.length(0);
+      expect(rec.shadowRoot!.querySelector('a[part~="download"]')).to.equal(null);
+      expect(rec.shadowRoot!.querySelector('[role="alert"]')!.textContent).to.contain('nothing was recorded');
+    } finally {
+      stream.getTracks().forEach((t) => t.stop());
+    }
+  });
+
   it('finishes the file when removed while recording', async () => {
     const { rec } = await joinedRecorder('source="room" width="320" height="240"');
     await rec.start();

@@ -36,7 +36,10 @@ export interface RecorderProgressDetail {
 }
 /** Detail of `av-recorder-error`. */
 export interface RecorderErrorDetail {
-  /** `not-ready`, `record-failed`, `load-failed` (ffmpeg.wasm could not be loaded) or `convert-failed`. */
+  /**
+   * `not-ready`, `record-failed`, `nothing-recorded` (the source sent no frame before the stop: no file),
+   * `load-failed` (ffmpeg.wasm could not be loaded) or `convert-failed`.
+   */
   code: string;
   message: string;
   /** The unconverted recording, when only the conversion failed: it is still offered for download. */

@@ -36,6 +36,9 @@ export interface StreamRecorderEvents {
 
 /** How long a WebM recording is paused before it stops, so the encoder can write out the frames it still holds. */
 const WEBM_DRAIN_MS = 1500;
+/** How long after stop() a recorder may take to hand over its last data before we finish without it. */
+const STOP_TIMEOUT_MS = 5000;
+const IS_FIREFOX = typeof navigator !== 'undefined' && navigator.userAgent.includes('Firefox/');
 
 /** Candidate MIME types, best first; MP4 with AAC is never native in Chromium (it needs a remux). */
 const CANDIDATES = {
@@ -147,10 +150,20 @@ export class StreamRecorder extends Emitter<StreamRecorderEvents> {
         resolve(result);
       };
       if (this.recorder.state === 'inactive') return finish();
-      this.recorder.addEventListener('stop', finish, { once: true });
+      let finished = false;
+      const finishOnce = () => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(stuck);
+        finish();
+      };
+      this.recorder.addEventListener('stop', finishOnce, { once: true });
+      // A recorder that never fires 'stop' must not hold the file back for ever: finish with what arrived.
+      const stuck = setTimeout(finishOnce, WEBM_DRAIN_MS + STOP_TIMEOUT_MS);
       // Chromium's VP8/VP9 encoder runs behind and drops what it still holds at stop() (the last ~0.8 s of video):
       // pause (nothing new goes in, nothing is counted), let it drain, then stop. Its MP4 (H.264) loses nothing.
-      if (this.mimeType.includes('webm') && this.recorder.state === 'recording') {
+      // Firefox flushes its encoder on stop(); pausing it first could leave a short recording without a frame.
+      if (this.mimeType.includes('webm') && this.recorder.state === 'recording' && !IS_FIREFOX) {
         this.recorder.pause();
         setTimeout(() => this.recorder.stop(), WEBM_DRAIN_MS);
       } else this.recorder.stop();

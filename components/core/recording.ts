@@ -173,9 +173,14 @@ export class RecordingJob extends Emitter<RecordingJobEvents> {
     this.finished ??= (async () => {
       const raw = await this.recorder.stop();
       this.releaseSources();
-      if (!raw.size) this.liveAac?.destroy();
+      if (await recordedNothing(raw)) {
+        // A source that never sent a frame (a camera stopped at once, Firefox before the first frame): no file at all.
+        this.liveAac?.destroy();
+        this.emit('error', { code: 'nothing-recorded', message: 'nothing was recorded: the source sent no frame before the stop' });
+        return raw;
+      }
       let result = raw;
-      if (this.plan.conversion && raw.size > 0) {
+      if (this.plan.conversion) {
         try {
           const blob =
             (await this.finishLiveAac(raw)) ??
@@ -293,4 +298,16 @@ function defaultSize(source: 'self' | 'room' | `peer:${string}`, session: RoomSe
     return { width: 640, height: 480 };
   }
   return { width: 1280, height: 720 };
+}
+
+/**
+ * Whether a recording holds no media: Chromium writes 0 bytes for a source that never sent a frame, Firefox a WebM
+ * header without a single Cluster (ID 1F 43 B6 75), ~200 bytes.
+ */
+async function recordedNothing(raw: RecordingResult): Promise<boolean> {
+  if (!raw.size) return true;
+  if (!raw.mimeType.includes('webm') || raw.size > 64 * 1024) return false;
+  const b = new Uint8Array(await raw.blob.arrayBuffer());
+  for (let i = 0; i + 3 < b.length; i++) if (b[i] === 0x1f && b[i + 1] === 0x43 && b[i + 2] === 0xb6 && b[i + 3] === 0x75) return false;
+  return true;
 }
