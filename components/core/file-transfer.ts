@@ -107,8 +107,11 @@ interface Outgoing {
   dcId: number;
   channel?: RTCDataChannel;
   started: number;
-  /** The whole-file hash, fed in order exactly once even when a resume re-sends bytes. */
-  hasher: Promise<Hasher>;
+  /**
+   * The whole-file hash, fed in order exactly once even when a resume re-sends bytes; made only when the receiver does
+   * not check parts (set when it accepts).
+   */
+  hasher?: Promise<Hasher>;
   hashedUpTo: number;
   /** Bumped on every (re)start, so a stale pump loop stops. */
   run: number;
@@ -214,7 +217,7 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
         resent: 0,
       };
       const dcId = this.channelId(peerId);
-      this.outgoing.set(info.id, { info, file, dcId, started: 0, hasher: createHasher(), hashedUpTo: 0, run: 0, digests: [] });
+      this.outgoing.set(info.id, { info, file, dcId, started: 0, hashedUpTo: 0, run: 0, digests: [] });
       this.list(info);
       this.offerNext(peerId);
       this.changed(info, true);
@@ -370,7 +373,7 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
     for (let offset = info.bytes; offset < info.size;) {
       const buf = new Uint8Array(await file.slice(offset, offset + RELAY_CHUNK).arrayBuffer());
       if (t.run !== run || info.state !== 'active') return false;
-      if (!t.partSize && offset === t.hashedUpTo) {
+      if (hasher && offset === t.hashedUpTo) {
         hasher.update(buf);
         t.hashedUpTo = offset + buf.byteLength;
       }
@@ -413,6 +416,7 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
         if (out && out.info.state === 'waiting') {
           out.accepted = true;
           if (w.parts === CHECKED_PART_BYTES) out.partSize = CHECKED_PART_BYTES;
+          else out.hasher ??= createHasher();
           this.startNext(out.info.peerId);
         }
         return;
@@ -453,14 +457,20 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
         }
         return;
       case 'part':
-        if (inc?.partSize && isDigest(w.sha256) && Number.isInteger(w.i) && (w.i as number) >= 0 && (w.i as number) < partCount(inc)) {
+        if (
+          inc?.partSize &&
+          isDigest(w.sha256) &&
+          Number.isInteger(w.i) &&
+          (w.i as number) >= 0 &&
+          (w.i as number) < partCount(inc.info.size, inc.partSize)
+        ) {
           inc.digests.set(w.i as number, w.sha256);
           inc.digestWaiters.get(w.i as number)?.(w.sha256);
           inc.digestWaiters.delete(w.i as number);
         }
         return;
       case 'done':
-        if (inc?.partSize && w.parts === partCount(inc)) {
+        if (inc?.partSize && w.parts === partCount(inc.info.size, inc.partSize)) {
           inc.doneParts = w.parts;
           this.maybeFinish(inc);
         } else if (inc && !inc.partSize && isDigest(w.sha256)) {
@@ -590,7 +600,7 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
           const end = offset + buf.byteLength;
           if (end < info.size) next = file.slice(end, end + chunk).arrayBuffer();
           if (stale()) return;
-          if (!t.partSize && offset === t.hashedUpTo) {
+          if (hasher && offset === t.hashedUpTo) {
             hasher.update(new Uint8Array(buf));
             t.hashedUpTo = end;
           }
@@ -619,8 +629,8 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
     this.changed(info, true);
     this.transmit(
       t.partSize
-        ? { t: 'done', id: info.id, parts: Math.ceil(info.size / t.partSize) }
-        : { t: 'done', id: info.id, sha256: hasher.digestHex() },
+        ? { t: 'done', id: info.id, parts: partCount(info.size, t.partSize) }
+        : { t: 'done', id: info.id, sha256: hasher!.digestHex() },
       info.peerId,
     );
   }
@@ -841,6 +851,6 @@ async function readBlob(blob: Blob, scratch: { buffer: ArrayBuffer }): Promise<U
   return new Uint8Array(buffer, 0, filled);
 }
 
-const partCount = (t: Incoming) => Math.ceil(t.info.size / t.partSize!);
+const partCount = (size: number, partSize: number) => Math.ceil(size / partSize);
 const isDigest = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
 const toHex = (digest: ArrayBuffer) => [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
