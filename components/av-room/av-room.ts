@@ -110,7 +110,7 @@ export class AvRoom extends LitElement {
   override connectedCallback(): void {
     // The room socket's handshakes run while the styles are parsed and the first view renders; the join claims it.
     if (this.room && !this.prejoin && !this.controller.session) {
-      preopenRoomSocket(this.server.split(/[\s,]+/).find(Boolean) ?? globalThis.location.origin, this.room);
+      preopenRoomSocket(this.server, this.room);
     }
     super.connectedCallback();
   }

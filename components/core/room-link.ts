@@ -26,7 +26,7 @@ export interface ServerAddress {
   origin: string;
 }
 
-export function parseServer(server: string, page: string | undefined = globalThis.location?.href): ServerAddress {
+function parseServer(server: string, page: string | undefined = globalThis.location?.href): ServerAddress {
   let url: URL;
   try {
     url = new URL(server, page);
@@ -46,6 +46,13 @@ export function parseServer(server: string, page: string | undefined = globalThi
   };
 }
 
+/** The servers of a `server` option (URLs separated by spaces or commas, or a list), in order; default the page's origin. */
+export function parseServerList(server: string | string[] | undefined): ServerAddress[] {
+  const list = Array.isArray(server) ? server : (server ?? '').split(/[\s,]+/);
+  const urls = list.map((u) => u.trim()).filter(Boolean);
+  return (urls.length ? urls : [globalThis.location.origin]).map((u) => parseServer(u));
+}
+
 /** The room socket's URL on a server. */
 function roomSocketURL({ secure, origin, base }: ServerAddress, room: string): string {
   return `${secure ? 'wss' : 'ws'}://${origin.replace(/^https?:\/\//, '')}${base}${roomSocketPath(room)}`;
@@ -59,10 +66,10 @@ const PREOPEN_UNCLAIMED_MS = 1000;
  * Opens the room socket ahead of the join (its TCP and WebSocket handshakes run while the element renders); the join
  * that follows within a second claims it. Nothing is sent until the join, so the server sees a slow client at worst.
  */
-export function preopenRoomSocket(server: string, room: string): void {
+export function preopenRoomSocket(server: string | string[] | undefined, room: string): void {
   let url: string;
   try {
-    url = roomSocketURL(parseServer(server), room);
+    url = roomSocketURL(parseServerList(server)[0]!, room);
   } catch {
     return;
   }

@@ -30,7 +30,7 @@ import type { AudioSettings, MediaSettings, VideoSettings } from './media-settin
 import { opusParams, preferCodec, setOpusParams } from './sdp.js';
 import { createLog, type Log, type LogLevel } from './log.js';
 import { PeerLink, type DataPath, type RemotePeer } from './peer-link.js';
-import { RoomLink, parseServer, type JoinedMessage, type ServerAddress } from './room-link.js';
+import { RoomLink, parseServerList, type JoinedMessage, type ServerAddress } from './room-link.js';
 import {
   ROOM_NAME,
   shouldConnect,
@@ -203,9 +203,7 @@ export class RoomSession extends Emitter<SessionEvents> {
     this.room = options.room;
     this.name = (options.name ?? '').trim() || 'Guest';
     this.role = options.role ?? 'member';
-    const list = Array.isArray(options.server) ? options.server : (options.server ?? '').split(/[\s,]+/);
-    const urls = list.map((u) => u.trim()).filter(Boolean);
-    this.servers = (urls.length ? urls : [globalThis.location.origin]).map((u) => parseServer(u));
+    this.servers = parseServerList(options.server);
     this.log = createLog(`room ${this.room}`, options.logLevel);
     this.gate = new SignallingGate((peerId) => this.links.has(peerId), this.log);
     const publishes = this.role !== 'viewer';
