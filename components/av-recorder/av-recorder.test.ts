@@ -177,7 +177,8 @@ describe('<av-recorder>', () => {
     rec.addEventListener('av-recorder-progress', (e) => progress.push((e as CustomEvent).detail));
     const done = eventWithin<RecorderCompleteDetail>(rec, 'av-recorder-complete', 60_000);
     await rec.start();
-    await new Promise((r) => setTimeout(r, 1500));
+    // Long enough for a cold Firefox encoder to write its first frames (at 1.5 s a fresh clone's run got none).
+    await new Promise((r) => setTimeout(r, 3000));
     void rec.stop();
     await until(
       'converting',
