@@ -134,7 +134,8 @@ async function avFileRun() {
   }
 }
 
-async function bareRun() {
+/** `keep`: the receiver keeps each chunk as a Blob (a file); without it, it counts the bytes and drops them. */
+async function bareRun(keep = true) {
   const a = await page();
   const b = await page();
   try {
@@ -149,7 +150,7 @@ async function bareRun() {
       return window.pc.localDescription.toJSON();
     });
     const answer = await b.page.evaluate(
-      async ({ offer, size }) => {
+      async ({ offer, size, keep }) => {
         window.pc = new RTCPeerConnection();
         window.received = 0;
         window.parts = [];
@@ -157,7 +158,7 @@ async function bareRun() {
           window.pc.ondatachannel = (e) => {
             e.channel.binaryType = 'arraybuffer';
             e.channel.onmessage = (m) => {
-              window.parts.push(new Blob([m.data]));
+              if (keep) window.parts.push(new Blob([m.data]));
               window.received += m.data.byteLength;
               if (window.received >= size) resolve(performance.now());
             };
@@ -170,7 +171,7 @@ async function bareRun() {
         window.heap.peak = window.heap.base;
         return window.pc.localDescription.toJSON();
       },
-      { offer, size: SIZE },
+      { offer, size: SIZE, keep },
     );
     await a.page.evaluate(async (answer) => {
       await window.pc.setRemoteDescription(answer);
@@ -207,8 +208,9 @@ try {
     try {
       const bare = [];
       const ours = [];
+      const dropping = [];
       for (let i = 0; i < RUNS; i++) {
-        // Alternate the order so drift on the machine hits both alike.
+        // Alternate the order so drift on the machine hits all alike.
         if (i % 2) {
           ours.push(await avFileRun());
           bare.push(await bareRun());
@@ -216,6 +218,7 @@ try {
           bare.push(await bareRun());
           ours.push(await avFileRun());
         }
+        dropping.push(await bareRun(false));
       }
       const mbps = (runs) => median(runs.map((r) => SIZE / 1e6 / r.seconds));
       const peak = (runs) => Math.max(...runs.map((r) => r.heap));
@@ -225,6 +228,9 @@ try {
       console.log(`transfer: ${MIB} MiB between two pages on loopback (${label}), same chunking and backpressure, median of ${RUNS}`);
       console.log(
         `  bare RTCDataChannel   ${mbps(bare).toFixed(1)} MB/s   (runs, speed and receiver heap growth: ${each(bare)}; largest ${mib(peak(bare))} MiB)`,
+      );
+      console.log(
+        `  bare, keeps nothing   ${mbps(dropping).toFixed(1)} MB/s   (runs: ${each(dropping)}; largest ${mib(peak(dropping))} MiB: garbage the engine has not collected yet)`,
       );
       console.log(
         `  <av-file>             ${mbps(ours).toFixed(1)} MB/s   (runs, speed and receiver heap growth: ${each(ours)}; largest ${mib(peak(ours))} MiB; SHA-256 on both sides)`,
