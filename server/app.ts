@@ -2,6 +2,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server } f
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
 import { ExpressPeerServer } from 'peer';
@@ -250,17 +251,39 @@ export function createServer(options: ServerOptions = {}): AvServer {
     index: false,
     fallthrough: true,
     dotfiles: 'ignore',
+    // Chunks have content hashes in their names: cached for good. The entry and the core keep their names (pages
+    // link them): cached, but checked with the server (ETag) at every use.
+    cacheControl: false,
     setHeaders(res, path) {
       res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');
-      if (/[\\/]chunks[\\/]/.test(path)) res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
+      res.setHeader('Cache-Control', /[\\/]chunks[\\/]/.test(path) ? 'public, max-age=31536000, immutable' : 'public, no-cache');
+      const encoded = /\.(br|gz)$/.exec(path);
+      if (encoded) {
+        res.setHeader('Content-Encoding', encoded[1] === 'br' ? 'br' : 'gzip');
+        res.setHeader('Content-Type', path.endsWith('.wasm.' + encoded[1]) ? 'application/wasm' : 'text/javascript; charset=utf-8');
+      }
     },
   });
+  const precompressed = new Map<string, boolean>();
+  const hasCopy = (path: string) => {
+    let has = precompressed.get(path);
+    if (has === undefined) precompressed.set(path, (has = existsSync(`${distDir}${path}`)));
+    return has;
+  };
   app.use((req, res, next) => {
-    if (!publicFile.test(req.path) && !(options.sourceMaps && mapFile.test(req.path))) return next();
+    const isPublic = publicFile.test(req.path);
+    if (!isPublic && !(options.sourceMaps && mapFile.test(req.path))) return next();
+    if (isPublic) {
+      // The build's brotli or gzip copy, for a browser that takes it (made once at build time, not per request).
+      res.setHeader('Vary', 'Accept-Encoding');
+      // Our preference, not the order the browser lists them in ("gzip, deflate, br").
+      const suffix = req.acceptsEncodings('br') === 'br' ? '.br' : req.acceptsEncodings('gzip') === 'gzip' ? '.gz' : '';
+      if (suffix && hasCopy(req.path + suffix)) req.url = req.path + suffix;
+    }
     // CORS for the origins allowed (any by default); a refused origin gets no CORS header and the browser blocks it.
     if (!allowed) res.setHeader('Access-Control-Allow-Origin', '*');
     else {
-      res.setHeader('Vary', 'Origin');
+      res.vary('Origin');
       if (req.headers.origin && originAllowed(req.headers.origin, allowed, req))
         res.setHeader('Access-Control-Allow-Origin', req.headers.origin);
     }

@@ -1,7 +1,9 @@
 // Service mode: SIGTERM tells members and exits within 5 s; /readyz and /healthz; the systemd unit verifies; static files carry CORS.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { request, type IncomingHttpHeaders } from 'node:http';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { test } from 'node:test';
 import { roomClient } from '../../test/helpers/room-client.js';
 import { startServer } from '../../test/helpers/server.js';
@@ -59,6 +61,56 @@ test('the bundle, its chunks and the ffmpeg.wasm core are served with CORS, for 
     assert.equal(wasm.headers.get('access-control-allow-origin'), '*');
     assert.equal(wasm.headers.get('cross-origin-resource-policy'), 'cross-origin');
     assert.equal((await fetch(`${server.url}/ffmpeg/ffmpeg-core.js`, { method: 'HEAD' })).status, 200);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('public files go out precompressed (brotli, else gzip) with validators, and byte for byte what was built', async () => {
+  const server = await startServer();
+  /** One GET with raw bytes (fetch would decode them): status, headers, body. */
+  const get = (path: string, headers: Record<string, string>) =>
+    new Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+      request(`${server.url}${path}`, { headers }, (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (d: Buffer) => parts.push(d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts) }));
+      })
+        .on('error', reject)
+        .end();
+    });
+  try {
+    const built = readFileSync('dist/av-elements.js');
+    const br = await get('/av-elements.js', { 'Accept-Encoding': 'gzip, deflate, br' });
+    assert.equal(br.status, 200);
+    assert.equal(br.headers['content-encoding'], 'br');
+    assert.match(br.headers['content-type'] ?? '', /^text\/javascript/);
+    assert.match(String(br.headers.vary), /Accept-Encoding/);
+    assert.equal(br.headers['access-control-allow-origin'], '*');
+    assert.match(br.headers['cache-control'] ?? '', /no-cache/, 'the entry keeps its name: checked at every use');
+    assert.ok(br.body.length < built.length / 3, `brotli: ${br.body.length} of ${built.length} bytes`);
+    assert.deepEqual(brotliDecompressSync(br.body), built);
+
+    const gz = await get('/av-elements.js', { 'Accept-Encoding': 'gzip' });
+    assert.equal(gz.headers['content-encoding'], 'gzip');
+    assert.deepEqual(gunzipSync(gz.body), built);
+
+    const plain = await get('/av-elements.js', {});
+    assert.equal(plain.headers['content-encoding'], undefined);
+    assert.deepEqual(plain.body, built);
+
+    // Revalidation: the ETag of the copy sent answers 304 with no body.
+    const again = await get('/av-elements.js', { 'Accept-Encoding': 'br', 'If-None-Match': String(br.headers.etag) });
+    assert.equal(again.status, 304);
+    assert.equal(again.body.length, 0);
+
+    const wasm = await get('/ffmpeg/ffmpeg-core.wasm', { 'Accept-Encoding': 'br' });
+    assert.equal(wasm.headers['content-type'], 'application/wasm');
+    assert.equal(wasm.headers['content-encoding'], 'br');
+    assert.ok(wasm.body.length < 10e6, `core: ${wasm.body.length} bytes brotli`);
+
+    // The copies are not files of their own.
+    assert.equal((await get('/av-elements.js.br', {})).status, 404);
   } finally {
     await server.stop();
   }
