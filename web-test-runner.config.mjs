@@ -43,7 +43,8 @@ const sdpAsEsm = {
 };
 
 export default {
-  nodeResolve: { browser: true },
+  // Lit's production build, as users get it (no "Lit is in dev mode" warning per file).
+  nodeResolve: { browser: true, exportConditions: ['production'] },
   concurrency: 1,
   // One group per engine; `npm test` runs them one after the other (`--group chromium`, `--group firefox`), a bare
   // `web-test-runner` both at once. Firefox ESR is driven over WebDriver BiDi (the Chromium launcher drives any
@@ -63,7 +64,7 @@ export default {
   plugins: [avServerPlugin, sdpAsEsm, esbuildPlugin({ ts: true, tsconfig: 'tsconfig.json', target: 'es2022' })],
   testFramework: { config: { timeout: 40_000 } },
   testsFinishTimeout: 10 * 60_000,
-  testRunnerHtml: (testFramework) => `<!doctype html><html><body>
+  testRunnerHtml: (testFramework) => `<!doctype html><html><head><link rel="icon" href="data:,"></head><body>
     <script>window.AV_SERVER = ${JSON.stringify(avServer?.url ?? '')};</script>
     <script type="module" src="${testFramework}"></script>
   </body></html>`,

@@ -221,6 +221,11 @@ export function createServer(options: ServerOptions = {}): AvServer {
       .type('text')
       .send(draining ? 'draining' : 'ready');
   });
+  // Browsers ask every page's origin for /favicon.ico: the demo's icon, rather than a 404 in every console.
+  app.get('/favicon.ico', (_req, res) => {
+    res.type('image/svg+xml').setHeader('Cache-Control', 'public, max-age=86400');
+    res.sendFile('favicon.svg', { root: demoDir }, (err) => err && !res.headersSent && res.status(204).end());
+  });
   app.get('/healthz', (_req, res) => {
     res.type('text').send('ok');
   });

@@ -17,10 +17,16 @@ try {
 }
 
 const server = createServer(options);
-server.listen().catch((err: Error) => {
-  server.logger.fatal({ err: err.message }, 'cannot start');
-  process.exit(1);
-});
+server.listen().then(
+  (url) => {
+    // For a person at a terminal, one line in words beside the JSON log (which stays on stdout for machines).
+    if (process.stderr.isTTY) process.stderr.write(`\nav-server on ${url} — open it in two tabs to try a call (Ctrl+C stops it)\n\n`);
+  },
+  (err: Error) => {
+    server.logger.fatal({ err: err.message }, 'cannot start');
+    process.exit(1);
+  },
+);
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -1,6 +1,6 @@
 // Service mode: SIGTERM tells members and exits within 5 s; /readyz and /healthz; the systemd unit verifies; static files carry CORS.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
@@ -113,5 +113,45 @@ test('public files go out precompressed (brotli, else gzip) with validators, and
     assert.equal((await get('/av-elements.js.br', {})).status, 404);
   } finally {
     await server.stop();
+  }
+});
+
+test('a browser asking for /favicon.ico gets the icon, not a 404', async () => {
+  const server = await startServer();
+  try {
+    const icon = await fetch(`${server.url}/favicon.ico`);
+    assert.equal(icon.status, 200);
+    assert.equal(icon.headers.get('content-type'), 'image/svg+xml');
+    assert.match(await icon.text(), /^<svg /);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('started at a terminal, the server says in words where to open it; its JSON log stays as it was', async () => {
+  // `script` gives the server a real terminal (as `npm start` in a shell has).
+  const child = spawn('script', ['-qefc', `${process.execPath} dist/lib/server/cli.js --host 127.0.0.1 --port 0`, '/dev/null'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  try {
+    const line = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no line within 15 s: ${out}`)), 15_000);
+      child.stdout.on('data', () => {
+        const m = /av-server on (http:\/\/127\.0\.0\.1:\d+) — open it in two tabs[^\r\n]*/.exec(out);
+        if (m && out.includes('"msg":"listening"')) {
+          clearTimeout(timer);
+          resolve(m[0]);
+        }
+      });
+    });
+    // (It was waited for: the JSON log for machines is still written.)
+    const url = /http:\/\/127\.0\.0\.1:\d+/.exec(line)![0];
+    assert.equal((await fetch(`${url}/healthz`)).status, 200, 'the URL it names answers');
+  } finally {
+    process.kill(-child.pid!, 'SIGTERM');
+    await new Promise((r) => child.once('close', r));
   }
 });
