@@ -21,3 +21,16 @@ test('custom-elements.json matches what the analyzer generates from the sources'
     );
   }
 });
+
+test('the manifest lists no bogus entries: events are av- names with a description, every element has its tag', () => {
+  const manifest = JSON.parse(readFileSync('custom-elements.json', 'utf8'));
+  const elements = manifest.modules.flatMap((m: any) => m.declarations ?? []).filter((d: any) => d.customElement);
+  assert.deepEqual(elements.map((d: any) => d.tagName).sort(), ['av-chat', 'av-file', 'av-recorder', 'av-room']);
+  for (const el of elements) {
+    for (const e of el.events ?? []) {
+      assert.match(e.name, /^av-[a-z-]+$/, `${el.tagName}: event "${e.name}"`);
+      assert.ok(e.description, `${el.tagName}: event ${e.name} has a description`);
+    }
+    for (const a of el.attributes ?? []) assert.match(a.name, /^[a-z][a-z0-9-]*$/, `${el.tagName}: attribute "${a.name}"`);
+  }
+});
