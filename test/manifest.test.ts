@@ -1,6 +1,6 @@
 // custom-elements.json is generated from JSDoc and committed: fail when the committed file is stale.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { test } from 'node:test';
 
@@ -32,5 +32,15 @@ test('the manifest lists no bogus entries: events are av- names with a descripti
       assert.ok(e.description, `${el.tagName}: event ${e.name} has a description`);
     }
     for (const a of el.attributes ?? []) assert.match(a.name, /^[a-z][a-z0-9-]*$/, `${el.tagName}: attribute "${a.name}"`);
+  }
+});
+
+test('each element README carries the API tables of the committed manifest (npm run docs)', () => {
+  const r = spawnSync(process.execPath, ['scripts/docs.mjs', '--check'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  for (const tag of ['av-room', 'av-chat', 'av-file', 'av-recorder']) {
+    const readme = readFileSync(`components/${tag}/README.md`, 'utf8');
+    assert.match(readme, /<!-- api:start[^]*\| attribute \| property \| type \| default \| description \|[^]*<!-- api:end -->/, tag);
+    assert.doesNotMatch(readme.slice(readme.indexOf('<!-- api:start')), /`type` \| `CustomEvent`/, `${tag}: no bogus event`);
   }
 });
