@@ -1,6 +1,7 @@
 /** av-elements: the public face. Elements register themselves when this module loads. */
 export { AvRoom, type SnapshotDetail } from './av-room/av-room.js';
 export { onOffConverter } from './shared/attributes.js';
+export { registerTranslation, type Translation } from './shared/i18n.js';
 export { snapshotJpeg, type Snapshot } from './core/snapshot.js';
 export { avRoomStrings, type AvRoomStrings } from './av-room/av-room.strings.js';
 export type {

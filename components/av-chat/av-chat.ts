@@ -6,6 +6,7 @@ import type { ChatMessage } from '../core/chat.js';
 import type { LogLevel } from '../core/log.js';
 import type { RoomSession } from '../core/session.js';
 import { avChatStrings, type AvChatStrings } from './av-chat.strings.js';
+import { TranslationController } from '../shared/i18n.js';
 import { styles } from './av-chat.styles.js';
 import { ChatController } from './chat-controller.js';
 
@@ -40,6 +41,7 @@ const NEW_TEXT_PER_UPDATE = 12_000;
  * @summary Text chat with delivery receipts and history: `<av-chat for="room"></av-chat>`.
  * @tag av-chat
  *
+ * @attr lang - Language of the element's strings: its own, else the closest ancestor's (`<html lang>`); English, `zh-CN`, or any added with `registerTranslation`.
  * @fires {CustomEvent<ChatMessageDetail>} av-chat-message - A message from someone else arrived: `{ message }`.
  * @fires {CustomEvent<ChatSendDetail>} av-chat-send - Cancelable, before a message is sent: `{ text, to }`; rewrite `detail.text` or veto with `preventDefault()`.
  *
@@ -75,6 +77,8 @@ const NEW_TEXT_PER_UPDATE = 12_000;
  * @cssprop [--av-chat-color=#1d2330] - Text colour.
  */
 export class AvChat extends LitElement {
+  private readonly translation = new TranslationController(this, 'av-chat', avChatStrings);
+
   static override styles = styles;
 
   private readonly controller = new ChatController(this);

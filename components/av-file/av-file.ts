@@ -6,6 +6,7 @@ import { FileTransfers, type Transfer } from '../core/file-transfer.js';
 import type { LogLevel } from '../core/log.js';
 import type { RoomSession } from '../core/session.js';
 import { avFileStrings, type AvFileStrings } from './av-file.strings.js';
+import { TranslationController } from '../shared/i18n.js';
 import { styles } from './av-file.styles.js';
 
 /** Detail of `av-file-offer` (cancelable: `preventDefault()` declines), `av-file-progress`, `av-file-sent`, `av-file-error`. */
@@ -28,6 +29,7 @@ export interface FileReceivedDetail {
  * @summary Verified peer-to-peer file transfer: `<av-file for="room"></av-file>`.
  * @tag av-file
  *
+ * @attr lang - Language of the element's strings: its own, else the closest ancestor's (`<html lang>`); English, `zh-CN`, or any added with `registerTranslation`.
  * @fires {CustomEvent<FileTransferDetail>} av-file-offer - Cancelable: a member offers a file; `preventDefault()` declines it.
  * @fires {CustomEvent<FileTransferDetail>} av-file-progress - Progress of any transfer (at most every 100 ms per transfer).
  * @fires {CustomEvent<FileReceivedDetail>} av-file-received - A file arrived and passed its SHA-256 check: `{ transfer, file, from }`.
@@ -57,6 +59,8 @@ export interface FileReceivedDetail {
  * @cssprop [--av-file-color=#1d2330] - Text colour.
  */
 export class AvFile extends LitElement {
+  private readonly translation = new TranslationController(this, 'av-file', avFileStrings);
+
   static override styles = styles;
 
   private readonly binding = new SessionBinding(this, (session) => this.attach(session));

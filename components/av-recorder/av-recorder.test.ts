@@ -175,6 +175,8 @@ describe('<av-recorder>', () => {
     const { rec } = await joinedRecorder('source="self" audio-codec="aac"');
     const progress: RecorderProgressDetail[] = [];
     rec.addEventListener('av-recorder-progress', (e) => progress.push((e as CustomEvent).detail));
+    const errors: string[] = [];
+    rec.addEventListener('av-recorder-error', (e) => errors.push(JSON.stringify((e as CustomEvent).detail)));
     const done = eventWithin<RecorderCompleteDetail>(rec, 'av-recorder-complete', 60_000);
     await rec.start();
     // Long enough for a cold Firefox encoder to write its first frames (at 1.5 s a fresh clone's run got none).
@@ -184,7 +186,9 @@ describe('<av-recorder>', () => {
       'converting',
       () => rec.state,
       (s) => s === 'converting' || s === 'done',
-    );
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; errors: ${errors.join(' ')}`);
+    });
     const result = (await done).detail;
     expect(result.mimeType).to.contain('mp4a');
     // ffmpeg.wasm loads when the recording starts: by the stop it is usually ready, and only the mux is left.

@@ -11,6 +11,7 @@ import type { RecordingJob, RecordingSource } from '../core/recording.js';
 import type { RoomSession } from '../core/session.js';
 import type { Snapshot } from '../core/snapshot.js';
 import { avRecorderStrings, type AvRecorderStrings } from './av-recorder.strings.js';
+import { TranslationController } from '../shared/i18n.js';
 import { styles } from './av-recorder.styles.js';
 
 /** `idle`, `recording`, `paused`, `converting` (ffmpeg.wasm at work), `done` or `error`. */
@@ -60,6 +61,7 @@ export interface RecorderSnapshotDetail extends Snapshot {
  *
  * @attr {string} state - Read-only: `idle`, `recording`, `paused`, `converting`, `done` or `error`.
  *
+ * @attr lang - Language of the element's strings: its own, else the closest ancestor's (`<html lang>`); English, `zh-CN`, or any added with `registerTranslation`.
  * @fires {CustomEvent<RecorderStartDetail>} av-recorder-start - Recording started: `{ mimeType, source, conversion }`.
  * @fires {CustomEvent} av-recorder-pause - Recording paused.
  * @fires {CustomEvent} av-recorder-resume - Recording resumed.
@@ -88,6 +90,8 @@ export interface RecorderSnapshotDetail extends Snapshot {
  * @cssprop [--av-recorder-color=#1d2330] - Text colour.
  */
 export class AvRecorder extends LitElement {
+  private readonly translation = new TranslationController(this, 'av-recorder', avRecorderStrings);
+
   static override styles = styles;
 
   private readonly binding = new SessionBinding(this, (session) => this.onSession(session));

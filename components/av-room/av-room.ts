@@ -9,6 +9,7 @@ import { saveBlob, snapshotJpeg, type Snapshot } from '../core/snapshot.js';
 import { safeFileName } from '../core/file-name.js';
 import { preopenRoomSocket } from '../core/room-link.js';
 import { avRoomStrings, type AvRoomStrings } from './av-room.strings.js';
+import { TranslationController } from '../shared/i18n.js';
 import { styles } from './av-room.styles.js';
 import { RoomController } from './room-controller.js';
 import { onOffConverter, optionalOnOffConverter } from '../shared/attributes.js';
@@ -41,6 +42,7 @@ export interface SnapshotDetail extends Snapshot {
  * @attr {boolean} waiting - Read-only: a viewer whose room has no presenter yet.
  * @attr {string} state - Read-only: `idle`, `connecting`, `connected`, `reconnecting` (signalling offline or moving to another server; calls continue, retried until it answers), `closed` or `error`; style with `av-room[state="error"]`.
  *
+ * @attr lang - Language of the element's strings: its own, else the closest ancestor's (`<html lang>`); English, `zh-CN`, or any added with `registerTranslation`.
  * @fires {CustomEvent<RoomJoinDetail>} av-room-join - Joined the room: `{ room, peerId }`.
  * @fires {CustomEvent<RoomLeaveDetail>} av-room-leave - Left the room: `{ room, reason }` (`left`, `removed` or `error`).
  * @fires {CustomEvent<PeerDetail>} av-peer-join - A member joined (or was present when we joined): `{ peerId, name }`.
@@ -96,6 +98,8 @@ export interface SnapshotDetail extends Snapshot {
  * @cssprop [--av-room-panel-background=#fff] - Background of the settings panel and pre-join view.
  */
 export class AvRoom extends LitElement {
+  private readonly translation = new TranslationController(this, 'av-room', avRoomStrings);
+
   static override styles = styles;
 
   private readonly controller = new RoomController(this);
