@@ -13,9 +13,13 @@ const LARGE = 1024 * 1024;
 /** The files av-server serves publicly from dist/ (see `publicFile` in server/app.ts). */
 function publicFiles(dist) {
   const files = ['av-elements.js'];
-  for (const dir of ['chunks', 'ffmpeg']) {
+  // The same set as the server's pattern: chunks/*.js, ffmpeg/*.js and *.wasm.
+  for (const [dir, names] of [
+    ['chunks', /\.js$/],
+    ['ffmpeg', /\.(js|wasm)$/],
+  ]) {
     if (!existsSync(join(dist, dir))) continue;
-    for (const name of readdirSync(join(dist, dir))) if (/\.(js|wasm)$/.test(name)) files.push(`${dir}/${name}`);
+    for (const name of readdirSync(join(dist, dir))) if (names.test(name)) files.push(`${dir}/${name}`);
   }
   return files.map((f) => join(dist, f));
 }
