@@ -44,3 +44,18 @@ test('each element README carries the API tables of the committed manifest (npm 
     assert.doesNotMatch(readme.slice(readme.indexOf('<!-- api:start')), /`type` \| `CustomEvent`/, `${tag}: no bogus event`);
   }
 });
+
+test('the suite tokens documented in the manifest are exactly those components/shared/theme.ts reads', async () => {
+  const { SUITE_TOKENS } = await import('../custom-elements-manifest.config.mjs');
+  const source = readFileSync('components/shared/theme.ts', 'utf8');
+  const read = [...new Set([...source.matchAll(/var\((--av-[a-z-]+)/g)].map((m) => m[1]))].sort();
+  assert.deepEqual(SUITE_TOKENS.map((t: { name: string }) => t.name).sort(), read);
+  for (const el of ['av-room', 'av-chat', 'av-file', 'av-recorder']) {
+    const manifest = JSON.parse(readFileSync('custom-elements.json', 'utf8'));
+    const decl = manifest.modules
+      .flatMap((m: { declarations?: unknown[] }) => m.declarations ?? [])
+      .find((d: { tagName?: string }) => d.tagName === el);
+    const names = decl.cssProperties.map((p: { name: string }) => p.name);
+    for (const t of read) assert.ok(names.includes(t), `${el} lists ${t}`);
+  }
+});

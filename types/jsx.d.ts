@@ -36,9 +36,9 @@ export interface AvChatProps
   extends
     Omit<
       DetailedHTMLProps<HTMLAttributes<AvChat>, AvChat>,
-      'for' | 'server' | 'room' | 'name' | 'history' | 'maxLength' | 'maxShown' | 'logLevel' | 'strings'
+      'for' | 'server' | 'room' | 'name' | 'history' | 'maxLength' | 'maxShown' | 'logLevel' | 'theme' | 'strings'
     >,
-    Partial<Pick<AvChat, 'for' | 'server' | 'room' | 'name' | 'history' | 'maxLength' | 'maxShown' | 'logLevel' | 'strings'>> {
+    Partial<Pick<AvChat, 'for' | 'server' | 'room' | 'name' | 'history' | 'maxLength' | 'maxShown' | 'logLevel' | 'theme' | 'strings'>> {
   /** A message from someone else arrived: `{ message }`. */
   'onav-chat-message'?: (event: CustomEvent<ChatMessageDetail>) => void;
   /** Cancelable, before a message is sent: `{ text, to }`; rewrite `detail.text` or veto with `preventDefault()`. */
@@ -49,12 +49,22 @@ export interface AvFileProps
   extends
     Omit<
       DetailedHTMLProps<HTMLAttributes<AvFile>, AvFile>,
-      'for' | 'server' | 'room' | 'name' | 'autoAccept' | 'maxSize' | 'relayMaxSize' | 'maxPendingOffers' | 'logLevel' | 'strings'
+      'for' | 'server' | 'room' | 'name' | 'autoAccept' | 'maxSize' | 'relayMaxSize' | 'maxPendingOffers' | 'logLevel' | 'theme' | 'strings'
     >,
     Partial<
       Pick<
         AvFile,
-        'for' | 'server' | 'room' | 'name' | 'autoAccept' | 'maxSize' | 'relayMaxSize' | 'maxPendingOffers' | 'logLevel' | 'strings'
+        | 'for'
+        | 'server'
+        | 'room'
+        | 'name'
+        | 'autoAccept'
+        | 'maxSize'
+        | 'relayMaxSize'
+        | 'maxPendingOffers'
+        | 'logLevel'
+        | 'theme'
+        | 'strings'
       >
     > {
   /** Cancelable: a member offers a file; `preventDefault()` declines it. */
@@ -90,6 +100,7 @@ export interface AvRecorderProps
       | 'quality'
       | 'ffmpegBase'
       | 'logLevel'
+      | 'theme'
       | 'strings'
       | 'result'
     >,
@@ -113,6 +124,7 @@ export interface AvRecorderProps
         | 'quality'
         | 'ffmpegBase'
         | 'logLevel'
+        | 'theme'
         | 'strings'
         | 'result'
       >
@@ -167,6 +179,7 @@ export interface AvRoomProps
       | 'audioCodec'
       | 'layout'
       | 'rememberDevices'
+      | 'theme'
       | 'localStream'
       | 'strings'
     >,
@@ -203,6 +216,7 @@ export interface AvRoomProps
         | 'audioCodec'
         | 'layout'
         | 'rememberDevices'
+        | 'theme'
         | 'localStream'
         | 'strings'
       >

@@ -33,7 +33,7 @@ import type {
 } from '../dist/lib/components/index.js';
 
 export interface AvChatVueProps extends Partial<
-  Pick<AvChat, 'for' | 'server' | 'room' | 'name' | 'history' | 'maxLength' | 'maxShown' | 'logLevel' | 'strings'>
+  Pick<AvChat, 'for' | 'server' | 'room' | 'name' | 'history' | 'maxLength' | 'maxShown' | 'logLevel' | 'theme' | 'strings'>
 > {
   /** A message from someone else arrived: `{ message }`. */
   onAvChatMessage?: (event: CustomEvent<ChatMessageDetail>) => void;
@@ -42,7 +42,10 @@ export interface AvChatVueProps extends Partial<
 }
 
 export interface AvFileVueProps extends Partial<
-  Pick<AvFile, 'for' | 'server' | 'room' | 'name' | 'autoAccept' | 'maxSize' | 'relayMaxSize' | 'maxPendingOffers' | 'logLevel' | 'strings'>
+  Pick<
+    AvFile,
+    'for' | 'server' | 'room' | 'name' | 'autoAccept' | 'maxSize' | 'relayMaxSize' | 'maxPendingOffers' | 'logLevel' | 'theme' | 'strings'
+  >
 > {
   /** Cancelable: a member offers a file; `preventDefault()` declines it. */
   onAvFileOffer?: (event: CustomEvent<FileTransferDetail>) => void;
@@ -76,6 +79,7 @@ export interface AvRecorderVueProps extends Partial<
     | 'quality'
     | 'ffmpegBase'
     | 'logLevel'
+    | 'theme'
     | 'strings'
     | 'result'
   >
@@ -129,6 +133,7 @@ export interface AvRoomVueProps extends Partial<
     | 'audioCodec'
     | 'layout'
     | 'rememberDevices'
+    | 'theme'
     | 'localStream'
     | 'strings'
   >

@@ -2,7 +2,9 @@
 export const avChatStrings = {
   messages: 'Chat messages',
   input: 'Message',
-  placeholder: 'Write a message… (Enter to send, Shift+Enter for a new line)',
+  placeholder: 'Write a message…',
+  /** How the keys work, read by screen readers with the input. */
+  keys: 'Enter sends, Shift+Enter starts a new line.',
   send: 'Send',
   recipient: 'Send to',
   everyone: 'Everyone',

@@ -1,17 +1,18 @@
 import { css } from 'lit';
+import { themeStyles } from '../shared/theme.js';
 
-export const styles = css`
+export const styles = [
+  themeStyles('av-chat'),
+  css`
   :host {
     display: flex;
     flex-direction: column;
     box-sizing: border-box;
     min-height: 12rem;
     height: var(--av-chat-height, 24rem);
-    font-family: var(--av-chat-font, var(--av-font, system-ui, sans-serif));
-    color: var(--av-chat-color, var(--av-color, #1d2330));
-    background: var(--av-chat-background, #fff);
-    border: 1px solid var(--av-chat-border-color, #d5d9e0);
-    border-radius: var(--av-chat-radius, var(--av-radius, 0.75rem));
+    background: var(--_bg);
+    border: 1px solid var(--av-chat-border-color, var(--_border));
+    border-radius: var(--_radius);
     overflow: hidden;
     position: relative;
   }
@@ -25,7 +26,7 @@ export const styles = css`
   }
   .list {
     flex: 1;
-    padding: var(--av-chat-gap, var(--av-space-m, 0.75rem));
+    padding: var(--av-chat-gap, var(--_space-m));
     overflow-y: auto;
   }
   .items {
@@ -34,13 +35,13 @@ export const styles = css`
     list-style: none;
     display: flex;
     flex-direction: column;
-    gap: var(--av-space-s, 0.5rem);
+    gap: var(--_space-s);
   }
   .message {
     max-width: 85%;
     padding: 0.4rem 0.7rem;
     border-radius: 0.7rem;
-    background: var(--av-chat-other-background, #eef1f5);
+    background: var(--av-chat-other-background, var(--_subtle));
     align-self: flex-start;
     overflow-wrap: anywhere;
     /* Messages out of view are not laid out: appending to a long list of long texts stays cheap. */
@@ -49,7 +50,7 @@ export const styles = css`
   }
   .message.own {
     align-self: flex-end;
-    background: var(--av-chat-own-background, #dfe9ff);
+    background: var(--av-chat-own-background, color-mix(in srgb, var(--_accent) 16%, var(--_bg)));
   }
   .meta {
     display: flex;
@@ -76,14 +77,14 @@ export const styles = css`
   }
   .earlier {
     display: block;
-    margin: 0 auto var(--av-space-s, 0.5rem);
+    margin: 0 auto var(--_space-s);
     min-height: 2.25rem;
     background: transparent;
-    color: var(--av-chat-link-color, var(--av-accent, #2f6fed));
+    color: var(--av-chat-link-color, var(--_accent));
     text-decoration: underline;
   }
   a {
-    color: var(--av-chat-link-color, var(--av-accent, #2f6fed));
+    color: var(--av-chat-link-color, var(--_accent));
   }
   .state {
     margin: auto;
@@ -94,37 +95,57 @@ export const styles = css`
   form {
     display: flex;
     flex-wrap: wrap;
-    gap: var(--av-space-s, 0.5rem);
-    padding: var(--av-space-s, 0.5rem);
-    border-top: 1px solid var(--av-chat-border-color, #d5d9e0);
+    gap: var(--_space-s);
+    padding: var(--_space-s);
+    border-top: 1px solid var(--av-chat-border-color, var(--_border));
   }
   textarea {
     flex: 1 1 12rem;
+    /* Grows with its text (up to max-height), then scrolls. */
+    height: 2.75rem;
     min-height: 2.75rem;
-    max-height: 8rem;
-    resize: vertical;
+    max-height: 10rem;
+    resize: none;
+    overflow-y: auto;
     font: inherit;
-    padding: 0.5rem;
-    border: 1px solid var(--av-chat-border-color, #d5d9e0);
-    border-radius: 0.5rem;
+    line-height: 1.4;
+    padding: 0.55rem 0.6rem;
+    border: 1px solid var(--av-chat-border-color, var(--_border));
+    border-radius: calc(var(--_radius) * 2 / 3);
+    background: var(--_bg);
+    color: inherit;
+  }
+  textarea::placeholder {
+    color: color-mix(in srgb, var(--_fg) 62%, var(--_bg));
+    opacity: 1;
   }
   select,
   button {
     font: inherit;
     min-height: 2.75rem;
-    border-radius: 0.5rem;
+    border-radius: calc(var(--_radius) * 2 / 3);
+  }
+  select {
+    max-width: 100%;
+    border: 1px solid var(--av-chat-border-color, var(--_border));
+    background: var(--_bg);
+    color: inherit;
   }
   button {
     padding: 0.5rem 1rem;
     border: 0;
-    background: var(--av-chat-accent, var(--av-accent, #2f6fed));
-    color: #fff;
+    background: var(--_accent);
+    color: var(--_on-accent);
     cursor: pointer;
+  }
+  button.earlier {
+    background: transparent;
+    color: var(--av-chat-link-color, var(--_accent));
   }
   button:focus-visible,
   textarea:focus-visible,
   select:focus-visible {
-    outline: 3px solid var(--av-chat-accent, var(--av-accent, #2f6fed));
+    outline: 3px solid var(--_accent);
     outline-offset: 1px;
   }
   .unread {
@@ -137,9 +158,10 @@ export const styles = css`
     margin: 0;
     padding: 0 0.5rem 0.4rem;
     font-size: 0.8rem;
-    color: var(--av-chat-danger, var(--av-danger, #c62828));
+    color: var(--_danger);
   }
   .notice:empty {
     display: none;
   }
-`;
+`,
+];

@@ -64,17 +64,17 @@ const NEW_TEXT_PER_UPDATE = 12_000;
  * @csspart notice - Validation and error messages.
  *
  * @cssprop [--av-chat-height=24rem] - Height of the chat.
- * @cssprop [--av-chat-background=#fff] - Background.
- * @cssprop [--av-chat-border-color=#d5d9e0] - Borders.
- * @cssprop [--av-chat-radius=0.75rem] - Corner radius (falls back to `--av-radius`).
- * @cssprop [--av-chat-own-background=#dfe9ff] - Own messages.
- * @cssprop [--av-chat-other-background=#eef1f5] - Others' messages.
- * @cssprop [--av-chat-accent=#2f6fed] - Send button and focus ring (falls back to `--av-accent`).
- * @cssprop [--av-chat-link-color=#2f6fed] - Links.
- * @cssprop [--av-chat-danger=#c62828] - Notices.
- * @cssprop [--av-chat-gap=0.75rem] - Padding of the list (falls back to `--av-space-m`).
- * @cssprop [--av-chat-font=system-ui] - Font family (falls back to `--av-font`).
- * @cssprop [--av-chat-color=#1d2330] - Text colour.
+ * @cssprop [--av-chat-border-color] - Borders (default: the text colour at 28% over the surface).
+ * @cssprop [--av-chat-own-background] - Own messages (default: the accent at 16% over the surface).
+ * @cssprop [--av-chat-other-background] - Others' messages (default: the text colour at 9% over the surface).
+ * @cssprop [--av-chat-link-color] - Links (default: the accent).
+ * @cssprop [--av-chat-gap=0.75rem] - Padding of the list (else `--av-space-m`).
+ * @cssprop [--av-chat-color] - Text colour of this element only (else `--av-color`).
+ * @cssprop [--av-chat-background] - Surface of this element only (else `--av-background`).
+ * @cssprop [--av-chat-accent] - Accent of this element only (else `--av-accent`).
+ * @cssprop [--av-chat-danger] - Danger colour of this element only (else `--av-danger`).
+ * @cssprop [--av-chat-radius] - Corner radius of this element only (else `--av-radius`).
+ * @cssprop [--av-chat-font] - Font family of this element only (else `--av-font`).
  */
 export class AvChat extends LitElement {
   private readonly translation = new TranslationController(this, 'av-chat', avChatStrings);
@@ -106,6 +106,9 @@ export class AvChat extends LitElement {
 
   /** Console logging of the chat: `silent`, `error`, `warn`, `info` or `debug`. */
   @property({ attribute: 'log-level' }) logLevel: LogLevel = 'warn';
+
+  /** `dark` or `light`: the element's colour scheme, and it paints its own surface. Unset, it follows the page's `color-scheme`. */
+  @property({ reflect: true }) theme?: 'light' | 'dark';
 
   /** User-visible strings; assign a translated copy of `avChatStrings`. */
   @property({ attribute: false }) strings: AvChatStrings = avChatStrings;
@@ -183,7 +186,10 @@ export class AvChat extends LitElement {
       const to = this.recipientEl?.value || undefined;
       const sent = this.send(input.value, to ? { to } : {});
       this.notice = sent ? '' : this.strings.notSent;
-      if (sent) input.value = '';
+      if (sent) {
+        input.value = '';
+        this.grow();
+      }
       this.atBottom = true;
     } catch (err) {
       this.notice = (err as Error).message;
@@ -195,7 +201,16 @@ export class AvChat extends LitElement {
   }
 
   private onInput(): void {
+    this.grow();
     if (this.notice && this.inputEl && [...this.inputEl.value].length <= this.maxLength) this.notice = '';
+  }
+
+  /** The input grows with its text, up to its CSS max-height (then it scrolls), and shrinks back once sent. */
+  private grow(): void {
+    const input = this.inputEl;
+    if (!input) return;
+    input.style.height = 'auto';
+    input.style.height = `${input.scrollHeight + input.offsetHeight - input.clientHeight}px`;
   }
 
   private onScroll(): void {
@@ -324,6 +339,7 @@ export class AvChat extends LitElement {
         <textarea
           part="input"
           aria-label=${s.input}
+          aria-describedby="keys"
           placeholder=${s.placeholder}
           rows="1"
           ?disabled=${!connected}
@@ -331,6 +347,7 @@ export class AvChat extends LitElement {
           @input=${this.onInput}
         ></textarea>
         <button part="send-button" type="submit" ?disabled=${!connected}>${s.send}</button>
+        <span id="keys" hidden>${s.keys}</span>
       </form>
       <p class="notice" part="notice" role="alert">${this.notice}</p>
     `;

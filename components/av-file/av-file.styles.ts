@@ -1,11 +1,15 @@
 import { css } from 'lit';
+import { themeStyles } from '../shared/theme.js';
 
-export const styles = css`
+export const styles = [
+  themeStyles('av-file'),
+  css`
   :host {
     display: block;
     box-sizing: border-box;
-    font-family: var(--av-file-font, var(--av-font, system-ui, sans-serif));
-    color: var(--av-file-color, var(--av-color, #1d2330));
+  }
+  :host([theme]) {
+    background: var(--_bg);
   }
   :host([hidden]) {
     display: none;
@@ -19,36 +23,42 @@ export const styles = css`
     display: flex;
     flex-wrap: wrap;
     align-items: center;
-    gap: var(--av-space-s, 0.5rem);
-    padding: var(--av-file-gap, var(--av-space-m, 0.75rem));
-    border: 2px dashed var(--av-file-border-color, #c3c9d4);
-    border-radius: var(--av-file-radius, var(--av-radius, 0.75rem));
+    gap: var(--_space-s);
+    padding: var(--av-file-gap, var(--_space-m));
+    border: 2px dashed var(--av-file-border-color, var(--_border));
+    border-radius: var(--_radius);
   }
   .drop.over {
-    border-color: var(--av-file-accent, var(--av-accent, #2f6fed));
-    background: var(--av-file-drop-background, #eef3ff);
+    border-color: var(--_accent);
+    background: var(--av-file-drop-background, color-mix(in srgb, var(--_accent) 10%, var(--_bg)));
   }
   button,
   select {
     font: inherit;
     min-height: 2.75rem;
-    border-radius: 0.5rem;
+    border-radius: calc(var(--_radius) * 2 / 3);
+  }
+  select {
+    max-width: 100%;
+    border: 1px solid var(--_border);
+    background: var(--_bg);
+    color: inherit;
   }
   button {
     padding: 0.4rem 0.9rem;
     border: 0;
-    background: var(--av-file-accent, var(--av-accent, #2f6fed));
-    color: #fff;
+    background: var(--_accent);
+    color: var(--_on-accent);
     cursor: pointer;
   }
   button.secondary {
-    background: var(--av-file-secondary-background, #e8ebf1);
+    background: var(--av-file-secondary-background, color-mix(in srgb, var(--_fg) 12%, var(--_bg)));
     color: inherit;
   }
   button:focus-visible,
   select:focus-visible,
   a:focus-visible {
-    outline: 3px solid var(--av-file-accent, var(--av-accent, #2f6fed));
+    outline: 3px solid var(--_accent);
     outline-offset: 2px;
   }
   input[type='file'] {
@@ -60,15 +70,15 @@ export const styles = css`
   }
   ul {
     list-style: none;
-    margin: var(--av-space-s, 0.5rem) 0 0;
+    margin: var(--_space-s) 0 0;
     padding: 0;
     display: grid;
-    gap: var(--av-space-s, 0.5rem);
+    gap: var(--_space-s);
   }
   li {
     padding: 0.5rem 0.75rem;
-    border-radius: 0.5rem;
-    background: var(--av-file-item-background, #f3f5f8);
+    border-radius: calc(var(--_radius) * 2 / 3);
+    background: var(--av-file-item-background, var(--_subtle));
   }
   .head {
     display: flex;
@@ -86,7 +96,7 @@ export const styles = css`
   }
   progress {
     width: 100%;
-    accent-color: var(--av-file-accent, var(--av-accent, #2f6fed));
+    accent-color: var(--_accent);
   }
   .actions {
     display: flex;
@@ -94,7 +104,8 @@ export const styles = css`
     margin-top: 0.3rem;
   }
   .error {
-    color: var(--av-file-danger, var(--av-danger, #c62828));
+    color: var(--_danger);
     font-size: 0.85rem;
   }
-`;
+`,
+];

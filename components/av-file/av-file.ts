@@ -47,16 +47,17 @@ export interface FileReceivedDetail {
  * @csspart cancel-button - Cancel buttons.
  * @csspart download - Links to save received files.
  *
- * @cssprop [--av-file-accent=#2f6fed] - Buttons, progress and focus ring (falls back to `--av-accent`).
- * @cssprop [--av-file-border-color=#c3c9d4] - Drop zone border.
- * @cssprop [--av-file-drop-background=#eef3ff] - Drop zone while dragging over it.
- * @cssprop [--av-file-item-background=#f3f5f8] - Transfer rows.
- * @cssprop [--av-file-secondary-background=#e8ebf1] - Decline and cancel buttons.
- * @cssprop [--av-file-danger=#c62828] - Error texts (falls back to `--av-danger`).
- * @cssprop [--av-file-radius=0.75rem] - Drop zone radius (falls back to `--av-radius`).
- * @cssprop [--av-file-gap=0.75rem] - Drop zone padding (falls back to `--av-space-m`).
- * @cssprop [--av-file-font=system-ui] - Font family (falls back to `--av-font`).
- * @cssprop [--av-file-color=#1d2330] - Text colour.
+ * @cssprop [--av-file-border-color] - Drop zone border (default: the text colour at 28% over the surface).
+ * @cssprop [--av-file-drop-background] - Drop zone while dragging over it (default: the accent at 10% over the surface).
+ * @cssprop [--av-file-item-background] - Transfer rows (default: the text colour at 9% over the surface).
+ * @cssprop [--av-file-secondary-background] - Decline and cancel buttons (default: the text colour at 12% over the surface).
+ * @cssprop [--av-file-gap=0.75rem] - Drop zone padding (else `--av-space-m`).
+ * @cssprop [--av-file-color] - Text colour of this element only (else `--av-color`).
+ * @cssprop [--av-file-background] - Surface of this element only (painted only with `theme`) (else `--av-background`).
+ * @cssprop [--av-file-accent] - Accent of this element only (else `--av-accent`).
+ * @cssprop [--av-file-danger] - Danger colour of this element only (else `--av-danger`).
+ * @cssprop [--av-file-radius] - Corner radius of this element only (else `--av-radius`).
+ * @cssprop [--av-file-font] - Font family of this element only (else `--av-font`).
  */
 export class AvFile extends LitElement {
   private readonly translation = new TranslationController(this, 'av-file', avFileStrings);
@@ -97,6 +98,9 @@ export class AvFile extends LitElement {
 
   /** Console logging: `silent`, `error`, `warn`, `info` or `debug`. */
   @property({ attribute: 'log-level' }) logLevel: LogLevel = 'warn';
+
+  /** `dark` or `light`: the element's colour scheme, and it paints its own surface. Unset, it follows the page's `color-scheme`. */
+  @property({ reflect: true }) theme?: 'light' | 'dark';
 
   /** User-visible strings; assign a translated copy of `avFileStrings`. */
   @property({ attribute: false }) strings: AvFileStrings = avFileStrings;

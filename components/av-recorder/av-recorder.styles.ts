@@ -1,11 +1,15 @@
 import { css } from 'lit';
+import { themeStyles } from '../shared/theme.js';
 
-export const styles = css`
+export const styles = [
+  themeStyles('av-recorder'),
+  css`
   :host {
     display: block;
     box-sizing: border-box;
-    font-family: var(--av-recorder-font, var(--av-font, system-ui, sans-serif));
-    color: var(--av-recorder-color, var(--av-color, #1d2330));
+  }
+  :host([theme]) {
+    background: var(--_bg);
   }
   :host([hidden]) {
     display: none;
@@ -15,29 +19,25 @@ export const styles = css`
     display: flex;
     flex-wrap: wrap;
     align-items: center;
-    gap: var(--av-space-s, 0.5rem);
+    gap: var(--_space-s);
   }
   button {
     font: inherit;
     min-height: 2.75rem;
     padding: 0.4rem 0.9rem;
     border: 0;
-    border-radius: 0.5rem;
-    background: var(--av-recorder-button-background, #e8ebf1);
+    border-radius: calc(var(--_radius) * 2 / 3);
+    background: var(--av-recorder-button-background, var(--_subtle));
     color: inherit;
     cursor: pointer;
   }
   button[part~='start-button'] {
-    background: var(--av-recorder-record-color, var(--av-danger, #c62828));
-    color: #fff;
-  }
-  button:disabled {
-    opacity: 0.5;
-    cursor: default;
+    background: var(--av-recorder-record-color, var(--_danger));
+    color: var(--_on-danger);
   }
   button:focus-visible,
   a:focus-visible {
-    outline: 3px solid var(--av-recorder-accent, var(--av-accent, #2f6fed));
+    outline: 3px solid var(--_accent);
     outline-offset: 2px;
   }
   [part~='elapsed'] {
@@ -46,25 +46,26 @@ export const styles = css`
   }
   :host([state='recording']) [part~='elapsed']::before {
     content: '● ';
-    color: var(--av-recorder-record-color, var(--av-danger, #c62828));
+    color: var(--av-recorder-record-color, var(--_danger));
   }
   progress {
     flex: 1;
     min-width: 8rem;
-    accent-color: var(--av-recorder-accent, var(--av-accent, #2f6fed));
+    accent-color: var(--_accent);
   }
   .meta {
     font-size: 0.85rem;
     opacity: 0.75;
   }
   .error {
-    color: var(--av-recorder-danger, var(--av-danger, #c62828));
+    color: var(--_danger);
     font-size: 0.85rem;
   }
   .result {
-    margin-top: var(--av-space-s, 0.5rem);
+    margin-top: var(--_space-s);
   }
   a {
-    color: var(--av-recorder-accent, var(--av-accent, #2f6fed));
+    color: var(--_accent);
   }
-`;
+`,
+];

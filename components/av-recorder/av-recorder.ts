@@ -82,12 +82,14 @@ export interface RecorderSnapshotDetail extends Snapshot {
  * @csspart download - The link to save the recording.
  * @csspart snapshot-download - The link to save the last snapshot.
  *
- * @cssprop [--av-recorder-record-color=#c62828] - Record button and the recording dot (falls back to `--av-danger`).
- * @cssprop [--av-recorder-accent=#2f6fed] - Links, progress and focus ring (falls back to `--av-accent`).
- * @cssprop [--av-recorder-button-background=#e8ebf1] - Other buttons.
- * @cssprop [--av-recorder-danger=#c62828] - Error text (falls back to `--av-danger`).
- * @cssprop [--av-recorder-font=system-ui] - Font family (falls back to `--av-font`).
- * @cssprop [--av-recorder-color=#1d2330] - Text colour.
+ * @cssprop [--av-recorder-record-color] - Record button and the recording dot (default: the danger colour).
+ * @cssprop [--av-recorder-button-background] - Other buttons (default: the text colour at 9% over the surface).
+ * @cssprop [--av-recorder-color] - Text colour of this element only (else `--av-color`).
+ * @cssprop [--av-recorder-background] - Surface of this element only (painted only with `theme`) (else `--av-background`).
+ * @cssprop [--av-recorder-accent] - Accent of this element only (else `--av-accent`).
+ * @cssprop [--av-recorder-danger] - Danger colour of this element only (else `--av-danger`).
+ * @cssprop [--av-recorder-radius] - Corner radius of this element only (else `--av-radius`).
+ * @cssprop [--av-recorder-font] - Font family of this element only (else `--av-font`).
  */
 export class AvRecorder extends LitElement {
   private readonly translation = new TranslationController(this, 'av-recorder', avRecorderStrings);
@@ -97,6 +99,7 @@ export class AvRecorder extends LitElement {
   private readonly binding = new SessionBinding(this, (session) => this.onSession(session));
   private job: RecordingJob | undefined;
   private jobSource = '';
+  private offState: (() => void) | undefined;
   private resultUrl = '';
 
   /** Id of the `<av-room>` to record (not needed when nested inside it). */
@@ -147,6 +150,9 @@ export class AvRecorder extends LitElement {
   /** Console logging: `silent`, `error`, `warn`, `info` or `debug`. */
   @property({ attribute: 'log-level' }) logLevel: LogLevel = 'warn';
 
+  /** `dark` or `light`: the element's colour scheme, and it paints its own surface. Unset, it follows the page's `color-scheme`. */
+  @property({ reflect: true }) theme?: 'light' | 'dark';
+
   /** User-visible strings; assign a translated copy of `avRecorderStrings`. */
   @property({ attribute: false }) strings: AvRecorderStrings = avRecorderStrings;
 
@@ -177,7 +183,16 @@ export class AvRecorder extends LitElement {
 
   private onSession(session: RoomSession | undefined): void {
     if (!session && this.job && this.jobSource !== 'stream') void this.stop();
+    // Record and Snapshot are enabled only while the room is live: follow its state.
+    this.offState?.();
+    this.offState = session?.on('state', () => this.requestUpdate());
     this.requestUpdate();
+  }
+
+  /** Whether the room is live enough to record or take a snapshot from. */
+  private get live(): boolean {
+    const state = this.session?.state;
+    return state === 'connected' || state === 'reconnecting';
   }
 
   override connectedCallback(): void {
@@ -372,9 +387,9 @@ export class AvRecorder extends LitElement {
                 ${st === 'paused' ? s.resume : s.pause}
               </button>
               <button part="button stop-button" ?disabled=${!active} @click=${() => void this.stop()}>${s.stop}</button>`
-            : html`<button part="button start-button" ?disabled=${!this.session} @click=${() => void this.start()}>${s.start}</button>`
+            : html`<button part="button start-button" ?disabled=${!this.live} @click=${() => void this.start()}>${s.start}</button>`
         }
-        <button part="button snapshot-button" ?disabled=${!this.session && !this.job} @click=${() => void this.snapshot().catch((e: Error) => (this.error = e.message))}>
+        <button part="button snapshot-button" ?disabled=${!this.live && !this.job} @click=${() => void this.snapshot().catch((e: Error) => (this.error = e.message))}>
           ${s.snapshot}
         </button>
         <span part="elapsed" role="timer" aria-label=${s.elapsed}>${clock}</span>

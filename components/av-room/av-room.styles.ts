@@ -1,12 +1,17 @@
 import { css } from 'lit';
+import { themeStyles } from '../shared/theme.js';
 
-export const styles = css`
+export const styles = [
+  themeStyles('av-room'),
+  css`
   :host {
     display: block;
     box-sizing: border-box;
-    font-family: var(--av-room-font, var(--av-font, system-ui, sans-serif));
-    color: var(--av-room-color, var(--av-color, #1d2330));
     container-type: inline-size;
+  }
+  /* A theme chosen on the element itself paints its surface, so it reads on any page. */
+  :host([theme]) {
+    background: var(--_bg);
   }
   :host([hidden]) {
     display: none;
@@ -21,7 +26,7 @@ export const styles = css`
     padding: 0;
     list-style: none;
     display: grid;
-    gap: var(--av-room-gap, var(--av-space-m, 0.75rem));
+    gap: var(--av-room-gap, var(--_space-m));
     grid-template-columns: repeat(auto-fit, minmax(var(--av-room-tile-min-width, 14rem), 1fr));
   }
   .tile {
@@ -29,7 +34,7 @@ export const styles = css`
     margin: 0;
     aspect-ratio: 4 / 3;
     overflow: hidden;
-    border-radius: var(--av-room-tile-radius, var(--av-radius, 0.75rem));
+    border-radius: var(--av-room-tile-radius, var(--_radius));
     background: var(--av-room-tile-background, #20242c);
   }
   .tile video {
@@ -68,8 +73,8 @@ export const styles = css`
     display: flex;
     flex-wrap: wrap;
     justify-content: center;
-    gap: var(--av-space-s, 0.5rem);
-    margin-top: var(--av-room-gap, var(--av-space-m, 0.75rem));
+    gap: var(--_space-s);
+    margin-top: var(--av-room-gap, var(--_space-m));
   }
   button {
     min-width: 2.75rem;
@@ -79,23 +84,23 @@ export const styles = css`
     border-radius: 999px;
     font: inherit;
     cursor: pointer;
-    background: var(--av-room-button-background, #e8ebf1);
+    background: var(--av-room-button-background, var(--_subtle));
     color: inherit;
   }
   button[aria-pressed='true'] {
-    background: var(--av-room-button-active-background, #3a3f4b);
-    color: #fff;
+    background: var(--av-room-button-active-background, var(--_fg));
+    color: var(--_bg);
   }
   button.primary {
-    background: var(--av-room-accent, var(--av-accent, #2f6fed));
-    color: #fff;
+    background: var(--_accent);
+    color: var(--_on-accent);
   }
   button.leave {
-    background: var(--av-room-danger, var(--av-danger, #c62828));
-    color: #fff;
+    background: var(--_danger);
+    color: var(--_on-danger);
   }
   button:focus-visible {
-    outline: 3px solid var(--av-room-accent, var(--av-accent, #2f6fed));
+    outline: 3px solid var(--_accent);
     outline-offset: 2px;
   }
   .status {
@@ -107,8 +112,8 @@ export const styles = css`
   .sound {
     display: block;
     margin: 0.5rem auto 0;
-    background: var(--av-room-accent, var(--av-accent, #2f6fed));
-    color: #fff;
+    background: var(--_accent);
+    color: var(--_on-accent);
   }
   .tile[data-speaking] {
     outline: 3px solid var(--av-room-speaking-color, #2ecc71);
@@ -141,10 +146,10 @@ export const styles = css`
     gap: 0.75rem;
     max-width: 28rem;
     padding: 1rem;
-    border: 1px solid rgb(0 0 0 / 0.15);
-    border-radius: var(--av-room-tile-radius, var(--av-radius, 0.75rem));
-    background: var(--av-room-panel-background, #fff);
-    color: inherit;
+    border: 1px solid var(--_border);
+    border-radius: var(--av-room-tile-radius, var(--_radius));
+    background: var(--av-room-panel-background, var(--_bg));
+    color: var(--_fg);
   }
   form.panel {
     margin: 0 auto;
@@ -177,6 +182,10 @@ export const styles = css`
     min-height: 2.75rem;
     font: inherit;
     padding: 0.25rem 0.5rem;
+    border: 1px solid var(--_border);
+    border-radius: calc(var(--_radius) / 2);
+    background: var(--_bg);
+    color: var(--_fg);
   }
   meter {
     width: 100%;
@@ -184,4 +193,5 @@ export const styles = css`
   .note {
     margin: 0;
   }
-`;
+`,
+];

@@ -83,19 +83,21 @@ export interface SnapshotDetail extends Snapshot {
  * @csspart sound-button - "Turn on sound", shown only while the browser blocks audio until a click.
  * @csspart status - The status line.
  *
- * @cssprop [--av-room-gap=0.75rem] - Space between tiles (falls back to `--av-space-m`).
+ * @cssprop [--av-room-gap=0.75rem] - Space between tiles (else `--av-space-m`).
  * @cssprop [--av-room-tile-min-width=14rem] - Narrowest a tile gets before the grid wraps.
- * @cssprop [--av-room-tile-radius=0.75rem] - Corner radius of tiles (falls back to `--av-radius`).
- * @cssprop [--av-room-tile-background=#20242c] - Tile background behind video.
+ * @cssprop [--av-room-tile-radius] - Corner radius of tiles (else the element's radius).
+ * @cssprop [--av-room-tile-background=#20242c] - Tile background behind video (dark in both themes: names on tiles are white).
  * @cssprop [--av-room-video-fit=cover] - `object-fit` of videos.
- * @cssprop [--av-room-button-background=#e8ebf1] - Button background.
- * @cssprop [--av-room-button-active-background=#3a3f4b] - Background of a pressed (muted, camera off) button.
- * @cssprop [--av-room-danger=#c62828] - Leave button colour (falls back to `--av-danger`).
- * @cssprop [--av-room-accent=#2f6fed] - Focus ring colour (falls back to `--av-accent`).
- * @cssprop [--av-room-font=system-ui] - Font family (falls back to `--av-font`).
- * @cssprop [--av-room-color=#1d2330] - Text colour (falls back to `--av-color`).
+ * @cssprop [--av-room-button-background] - Button background (default: the text colour at 9% over the surface).
+ * @cssprop [--av-room-button-active-background] - Background of a pressed (muted, camera off) button (default: the text colour; its text takes the surface colour).
  * @cssprop [--av-room-speaking-color=#2ecc71] - Ring around the tile of a member who speaks.
- * @cssprop [--av-room-panel-background=#fff] - Background of the settings panel and pre-join view.
+ * @cssprop [--av-room-panel-background] - Background of the settings panel and pre-join view (default: the surface).
+ * @cssprop [--av-room-color] - Text colour of this element only (else `--av-color`).
+ * @cssprop [--av-room-background] - Surface of this element only (painted only with `theme`; the settings panel and pre-join view always) (else `--av-background`).
+ * @cssprop [--av-room-accent] - Accent of this element only (else `--av-accent`).
+ * @cssprop [--av-room-danger] - Danger colour of this element only (else `--av-danger`).
+ * @cssprop [--av-room-radius] - Corner radius of this element only (else `--av-radius`).
+ * @cssprop [--av-room-font] - Font family of this element only (else `--av-font`).
  */
 export class AvRoom extends LitElement {
   private readonly translation = new TranslationController(this, 'av-room', avRoomStrings);
@@ -218,6 +220,9 @@ export class AvRoom extends LitElement {
    * be set or cleared mid-call: tracks are replaced without re-joining. It stays the page's: we never stop its tracks.
    */
   @property({ attribute: false }) localStream?: MediaStream;
+
+  /** `dark` or `light`: the element's colour scheme, and it paints its own surface. Unset, it follows the page's `color-scheme`. */
+  @property({ reflect: true }) theme?: 'light' | 'dark';
 
   /** User-visible strings; assign a translated copy of `avRoomStrings`. */
   @property({ attribute: false }) strings: AvRoomStrings = avRoomStrings;

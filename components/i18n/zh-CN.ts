@@ -61,7 +61,8 @@ export const zhCN: Translation = {
   'av-chat': {
     messages: '聊天消息',
     input: '消息',
-    placeholder: '输入消息…（Enter 发送，Shift+Enter 换行）',
+    placeholder: '输入消息…',
+    keys: '按 Enter 发送，Shift+Enter 换行。',
     send: '发送',
     recipient: '发送给',
     everyone: '所有人',

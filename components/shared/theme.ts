@@ -1,0 +1,62 @@
+import { unsafeCSS, type CSSResult } from 'lit';
+
+const rgb = (hex: string) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+
+/**
+ * `light` behind dark text, `dark` behind light text: one colour of a pair, picked by the lightness of the element's
+ * text colour (`--_fg`, a relative colour). Keying every default on the text colour, not on `light-dark()`, keeps a page
+ * that only sets `--av-color: #eee` (but no `color-scheme`) consistent: light text, dark surface, light accent.
+ */
+function pick(light: string, dark: string): string {
+  const [a, b] = [rgb(light), rgb(dark)];
+  const isLightText = 'clamp(0, ((r + g + b) / 3 - 140) * 1000, 1)';
+  return `rgb(from var(--_fg) ${[0, 1, 2].map((i) => `calc(${a[i]} + ${b[i]! - a[i]!} * ${isLightText})`).join(' ')})`;
+}
+
+/**
+ * The suite's design tokens, resolved once per element into private variables that its styles use everywhere.
+ *
+ * Each value is taken from the element's own property (`--av-room-accent`), else the suite token (`--av-accent`), else
+ * a default. The text colour's default follows the colour scheme (`light-dark()`): a page in `color-scheme: dark`, or
+ * an element with `theme="dark"`, is dark without setting anything. Every other default follows the text colour: the
+ * surface is white behind dark text and near black behind light text, the accent and danger colours take their light
+ * or dark variant, and fills and borders are mixes of text and surface. So a page that only sets `--av-color: #eee`
+ * stays readable.
+ *
+ * `tag` is one of our element names (a constant, never page input).
+ */
+export function themeStyles(tag: string): CSSResult {
+  const own = (name: string) => `--${tag}-${name}`;
+  return unsafeCSS(`
+    :host {
+      --_fg: var(${own('color')}, var(--av-color, light-dark(#1d2330, #e6e8ee)));
+      --_bg: var(${own('background')}, var(--av-background, oklch(from var(--_fg) clamp(0.19, (0.6 - l) * 1000, 1) calc(c * 0.3) h)));
+      --_accent: var(${own('accent')}, var(--av-accent, ${pick('#2f6fed', '#8ab4ff')}));
+      --_on-accent: var(--av-on-accent, ${pick('#ffffff', '#0b1220')});
+      --_danger: var(${own('danger')}, var(--av-danger, ${pick('#c62828', '#ff8a80')}));
+      --_on-danger: var(--av-on-danger, ${pick('#ffffff', '#1f0a0a')});
+      --_subtle: color-mix(in srgb, var(--_fg) 9%, var(--_bg));
+      --_border: color-mix(in srgb, var(--_fg) 28%, var(--_bg));
+      --_radius: var(${own('radius')}, var(--av-radius, 0.75rem));
+      --_font: var(${own('font')}, var(--av-font, system-ui, sans-serif));
+      --_space-s: var(--av-space-s, 0.5rem);
+      --_space-m: var(--av-space-m, 0.75rem);
+      color: var(--_fg);
+      font-family: var(--_font);
+    }
+    :host([theme='dark']) {
+      color-scheme: dark;
+    }
+    :host([theme='light']) {
+      color-scheme: light;
+    }
+    button:disabled,
+    select:disabled,
+    textarea:disabled,
+    input:disabled {
+      opacity: 0.45;
+      cursor: not-allowed;
+      filter: saturate(0.4);
+    }
+  `);
+}
