@@ -46,7 +46,8 @@ test('each element README carries the API tables of the committed manifest (npm 
 });
 
 test('the suite tokens documented in the manifest are exactly those components/shared/theme.ts reads', async () => {
-  const { SUITE_TOKENS } = await import('../custom-elements-manifest.config.mjs');
+  const config = '../custom-elements-manifest.config.mjs';
+  const { SUITE_TOKENS } = (await import(config)) as { SUITE_TOKENS: { name: string }[] };
   const source = readFileSync('components/shared/theme.ts', 'utf8');
   const read = [...new Set([...source.matchAll(/var\((--av-[a-z-]+)/g)].map((m) => m[1]))].sort();
   assert.deepEqual(SUITE_TOKENS.map((t: { name: string }) => t.name).sort(), read);
