@@ -3,6 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { defaultReporter } from '@web/test-runner';
 import { chromeLauncher } from '@web/test-runner-chrome';
 import puppeteer from 'puppeteer-core';
 import { esbuildPlugin } from '@web/dev-server-esbuild';
@@ -32,6 +33,25 @@ const avServerPlugin = {
   },
 };
 
+/**
+ * The default reporter, with its summary printed once: in a piped log (npm test, CI) the runner prints progress when
+ * the last test file ends (at most every 10 s) and again when it stops, and both carried the final summary.
+ */
+function oneSummary() {
+  const base = defaultReporter();
+  let stopped = false;
+  return {
+    ...base,
+    stop() {
+      stopped = true;
+    },
+    getTestProgress(args) {
+      const report = base.getTestProgress(args);
+      return !stopped && report.some((line) => String(line).includes('Finished running tests')) ? [] : report;
+    },
+  };
+}
+
 /** peerjs → webrtc-adapter → sdp, which is CommonJS: give it an ES default export. */
 const sdpAsEsm = {
   name: 'sdp-as-esm',
@@ -46,6 +66,7 @@ export default {
   // Lit's production build, as users get it (no "Lit is in dev mode" warning per file).
   nodeResolve: { browser: true, exportConditions: ['production'] },
   concurrency: 1,
+  reporters: [oneSummary()],
   // One group per engine; `npm test` runs them one after the other (`--group chromium`, `--group firefox`), a bare
   // `web-test-runner` both at once. Firefox ESR is driven over WebDriver BiDi (the Chromium launcher drives any
   // puppeteer browser); tests that need what only Chromium has here are marked `chromiumOnly` with the reason.

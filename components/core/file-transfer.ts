@@ -393,6 +393,8 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
   }
 
   private transmit(wire: Wire, to: string): void {
+    // After leaving, peers learn from the room that we are gone: nothing to tell them (and nothing to warn about).
+    if (this.session.state === 'closed') return;
     try {
       this.session.send(wire, { to, channel: CHANNEL });
     } catch (err) {
