@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { chromeLauncher } from '@web/test-runner-chrome';
 import puppeteer from 'puppeteer-core';
 import { esbuildPlugin } from '@web/dev-server-esbuild';
+import { a11ySnapshotPlugin } from '@web/test-runner-commands/plugins';
 import { register } from 'tsx/esm/api';
 
 register();
@@ -61,7 +62,8 @@ export default {
       browsers: [chromeLauncher({ puppeteer, launchOptions: firefoxLaunchOptions(firefoxHome, firefoxProxy.port) })],
     },
   ],
-  plugins: [avServerPlugin, sdpAsEsm, esbuildPlugin({ ts: true, tsconfig: 'tsconfig.json', target: 'es2022' })],
+  // a11ySnapshot(): the browser's accessibility tree, for the accessible names of buttons (not a default command).
+  plugins: [avServerPlugin, sdpAsEsm, a11ySnapshotPlugin(), esbuildPlugin({ ts: true, tsconfig: 'tsconfig.json', target: 'es2022' })],
   testFramework: { config: { timeout: 40_000 } },
   testsFinishTimeout: 10 * 60_000,
   testRunnerHtml: (testFramework) => `<!doctype html><html><head><link rel="icon" href="data:,"></head><body>

@@ -256,7 +256,7 @@ export class AvRoom extends LitElement {
    * pinned tile is shown first and full width, in either layout; pinning is local (others see nothing of it). Cleared
    * when that member leaves. The tiles' pin buttons set it and fire `av-pin-change`.
    */
-  @property({ reflect: true }) pinned = '';
+  @property({ reflect: true, converter: { toAttribute: (id: string) => id || null } }) pinned = '';
 
   /** Remember device choices on this origin (IndexedDB) and pick them again; `off` forgets nothing and remembers nothing. */
   @property({ attribute: 'remember-devices', converter: onOffConverter }) rememberDevices = true;
@@ -845,7 +845,7 @@ export class AvRoom extends LitElement {
     const session = this.session;
     const entry = (id: string, name: string, status: string, pinnable: boolean) =>
       html`<li part="participant">
-        <span class="who">${name}${status ? html`<span class="muted">${status}</span>` : nothing}</span>
+        <span class="who"><span class="name">${name}</span>${status ? html`<span class="muted">${status}</span>` : nothing}</span>
         ${pinnable ? this.renderPinButton(id, name, false) : nothing}
       </li>`;
     // What the others see of us (the state we announce).
