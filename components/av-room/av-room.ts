@@ -672,7 +672,7 @@ export class AvRoom extends LitElement {
       title=${label}
       @click=${() => this.onPinClick(id)}
     >
-      ${on ? pinOffIcon : pinIcon}
+      ${on ? pinOffIcon() : pinIcon()}
     </button>`;
   }
 
@@ -686,7 +686,7 @@ export class AvRoom extends LitElement {
       ${
         document.fullscreenEnabled
           ? html`<button class="overlay" part="button fullscreen-button" aria-label=${label} title=${label} @click=${this.onFullscreenClick}>
-              ${full ? minimizeIcon : maximizeIcon}
+              ${full ? minimizeIcon() : maximizeIcon()}
             </button>`
           : nothing
       }
@@ -779,7 +779,7 @@ export class AvRoom extends LitElement {
                 noMic,
                 noMic ? s.noMicrophone : this.muted ? s.unmute : s.mute,
                 this.toggleMic,
-                this.muted || noMic ? micOffIcon : micIcon,
+                this.muted || noMic ? micOffIcon() : micIcon(),
               )}
               ${this.renderToggle(
                 'camera-button',
@@ -787,12 +787,12 @@ export class AvRoom extends LitElement {
                 noCam,
                 noCam ? s.noCamera : this.cameraOff ? s.cameraOn : s.cameraOff,
                 this.toggleCamera,
-                this.cameraOff || noCam ? cameraOffIcon : cameraIcon,
+                this.cameraOff || noCam ? cameraOffIcon() : cameraIcon(),
               )}
               ${
                 'getDisplayMedia' in (navigator.mediaDevices ?? {})
                   ? html`<button part="button share-button" aria-pressed=${sharing ? 'true' : 'false'} @click=${this.onShareClick}>
-                      ${sharing ? screenShareOffIcon : screenShareIcon}<span class="label">${sharing ? s.stopSharing : s.shareScreen}</span>
+                      ${sharing ? screenShareOffIcon() : screenShareIcon()}<span class="label">${sharing ? s.stopSharing : s.shareScreen}</span>
                     </button>`
                   : nothing
               }`
@@ -807,16 +807,16 @@ export class AvRoom extends LitElement {
                   @click=${this.toggleParticipants}
                   @keydown=${this.onParticipantsKeydown}
                 >
-                  ${usersIcon}<span class="label">${s.participantsButton(peers.length + 1)}</span
+                  ${usersIcon()}<span class="label">${s.participantsButton(peers.length + 1)}</span
                   ><span class="count" aria-hidden="true">${peers.length + 1}</span>
                 </button>
                 <button part="button settings-button" aria-haspopup="dialog" @click=${this.openSettings}>
-                  ${settingsIcon}<span class="label">${s.settings}</span>
+                  ${settingsIcon()}<span class="label">${s.settings}</span>
                 </button>`
             : nothing
         }
         <button class=${live ? 'leave' : ''} part="button leave-button" @click=${this.onLeaveClick}>
-          ${live ? leaveIcon : joinIcon}<span class="label">${live ? s.leave : s.rejoin}</span>
+          ${live ? leaveIcon() : joinIcon()}<span class="label">${live ? s.leave : s.rejoin}</span>
         </button>
       </div>
       ${live ? this.renderParticipants(selfId, selfName, publishes) : nothing}
