@@ -7,6 +7,7 @@ import { defaultReporter } from '@web/test-runner';
 import { chromeLauncher } from '@web/test-runner-chrome';
 import puppeteer from 'puppeteer-core';
 import { esbuildPlugin } from '@web/dev-server-esbuild';
+import { a11ySnapshotPlugin } from '@web/test-runner-commands/plugins';
 import { register } from 'tsx/esm/api';
 
 register();
@@ -82,7 +83,8 @@ export default {
       browsers: [chromeLauncher({ puppeteer, launchOptions: firefoxLaunchOptions(firefoxHome, firefoxProxy.port) })],
     },
   ],
-  plugins: [avServerPlugin, sdpAsEsm, esbuildPlugin({ ts: true, tsconfig: 'tsconfig.json', target: 'es2022' })],
+  // a11ySnapshot(): the browser's accessibility tree, for the accessible names of buttons (not a default command).
+  plugins: [avServerPlugin, sdpAsEsm, a11ySnapshotPlugin(), esbuildPlugin({ ts: true, tsconfig: 'tsconfig.json', target: 'es2022' })],
   testFramework: { config: { timeout: 40_000 } },
   testsFinishTimeout: 10 * 60_000,
   testRunnerHtml: (testFramework) => `<!doctype html><html><head><link rel="icon" href="data:,"></head><body>

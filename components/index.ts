@@ -1,5 +1,5 @@
 /** av-elements: the public face. Elements register themselves when this module loads. */
-export { AvRoom, type SnapshotDetail } from './av-room/av-room.js';
+export { AvRoom, type SnapshotDetail, type PinChangeDetail } from './av-room/av-room.js';
 export { onOffConverter } from './shared/attributes.js';
 export { registerTranslation, type Translation } from './shared/i18n.js';
 export { snapshotJpeg, type Snapshot } from './core/snapshot.js';

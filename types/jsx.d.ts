@@ -17,6 +17,7 @@ import type {
   MuteRequestDetail,
   PathDetail,
   PeerDetail,
+  PinChangeDetail,
   QualityDetail,
   RecorderCompleteDetail,
   RecorderErrorDetail,
@@ -178,6 +179,7 @@ export interface AvRoomProps
       | 'videoCodec'
       | 'audioCodec'
       | 'layout'
+      | 'pinned'
       | 'rememberDevices'
       | 'theme'
       | 'localStream'
@@ -215,6 +217,7 @@ export interface AvRoomProps
         | 'videoCodec'
         | 'audioCodec'
         | 'layout'
+        | 'pinned'
         | 'rememberDevices'
         | 'theme'
         | 'localStream'
@@ -249,6 +252,8 @@ export interface AvRoomProps
   'onav-active-speaker'?: (event: CustomEvent<ActiveSpeakerDetail>) => void;
   /** A member (or we, `self: true`) started or stopped speaking, from measured audio levels: `{ peerId, speaking, self }`. */
   'onav-speaking'?: (event: CustomEvent<SpeakingDetail>) => void;
+  /** The user pinned a tile or unpinned it, or the pinned member left: `{ peerId }` (`null`: nothing pinned). Not fired when the page sets `pinned`. */
+  'onav-pin-change'?: (event: CustomEvent<PinChangeDetail>) => void;
   /** A member's connection quality changed: `{ peerId, quality, rtt, loss, bitrate }` (`good`, `fair`, `poor`; measured every 2 s). */
   'onav-network-quality'?: (event: CustomEvent<QualityDetail>) => void;
 }

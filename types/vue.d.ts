@@ -17,6 +17,7 @@ import type {
   MuteRequestDetail,
   PathDetail,
   PeerDetail,
+  PinChangeDetail,
   QualityDetail,
   RecorderCompleteDetail,
   RecorderErrorDetail,
@@ -132,6 +133,7 @@ export interface AvRoomVueProps extends Partial<
     | 'videoCodec'
     | 'audioCodec'
     | 'layout'
+    | 'pinned'
     | 'rememberDevices'
     | 'theme'
     | 'localStream'
@@ -166,6 +168,8 @@ export interface AvRoomVueProps extends Partial<
   onAvActiveSpeaker?: (event: CustomEvent<ActiveSpeakerDetail>) => void;
   /** A member (or we, `self: true`) started or stopped speaking, from measured audio levels: `{ peerId, speaking, self }`. */
   onAvSpeaking?: (event: CustomEvent<SpeakingDetail>) => void;
+  /** The user pinned a tile or unpinned it, or the pinned member left: `{ peerId }` (`null`: nothing pinned). Not fired when the page sets `pinned`. */
+  onAvPinChange?: (event: CustomEvent<PinChangeDetail>) => void;
   /** A member's connection quality changed: `{ peerId, quality, rtt, loss, bitrate }` (`good`, `fair`, `poor`; measured every 2 s). */
   onAvNetworkQuality?: (event: CustomEvent<QualityDetail>) => void;
 }

@@ -14,6 +14,12 @@ export const avRoomStrings = {
   rejoin: 'Join again',
   controls: 'Call controls',
   participants: 'Participants',
+  /** The toolbar button that shows and hides the list of participants. */
+  participantsButton: (n: number) => `Participants (${n})`,
+  pin: (name: string) => `Pin ${name}`,
+  unpin: (name: string) => `Unpin ${name}`,
+  fullScreen: 'Full screen',
+  exitFullScreen: 'Exit full screen',
   micMuted: 'microphone muted',
   cameraIsOff: 'camera off',
   sharingScreen: 'sharing screen',

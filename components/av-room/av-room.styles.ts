@@ -193,5 +193,153 @@ export const styles = [
   .note {
     margin: 0;
   }
+
+  /* Participants, pin, full screen, icons */
+  .icon {
+    flex: none;
+    width: 1.25rem;
+    height: 1.25rem;
+  }
+  .controls button {
+    display: inline-flex;
+    align-items: center;
+    justify-content: center;
+    gap: var(--_space-s);
+  }
+  .controls button .count {
+    display: none;
+  }
+  /* Narrow: the buttons become round icon buttons (still 44 px); their text stays as the accessible name. */
+  @container (max-width: 34rem) {
+    .controls button {
+      position: relative;
+      width: 2.75rem;
+      padding: 0;
+    }
+    .controls button .label {
+      position: absolute;
+      width: 1px;
+      height: 1px;
+      margin: -1px;
+      padding: 0;
+      overflow: hidden;
+      clip-path: inset(50%);
+      white-space: nowrap;
+      border: 0;
+    }
+    .controls button .count {
+      display: block;
+      position: absolute;
+      top: -0.25rem;
+      right: -0.25rem;
+      min-width: 1.25rem;
+      padding: 0 0.25rem;
+      border-radius: 999px;
+      font-size: 0.75rem;
+      line-height: 1.25rem;
+      background: var(--_accent);
+      color: var(--_on-accent);
+    }
+  }
+  /* The pinned tile: first and full width, in either layout; the whole picture. */
+  li.pinned {
+    grid-column: 1 / -1;
+    order: -1;
+  }
+  li.pinned .tile {
+    aspect-ratio: 16 / 9;
+    max-height: 75vh;
+    width: 100%;
+  }
+  li.pinned .tile video,
+  .tile:fullscreen video {
+    object-fit: contain;
+  }
+  .tile:fullscreen {
+    aspect-ratio: auto;
+    border-radius: 0;
+  }
+  /* Pin and full-screen buttons over the video: shown on hover and keyboard focus, always on touch screens. */
+  .tile-actions {
+    position: absolute;
+    top: var(--_space-s);
+    right: var(--_space-s);
+    display: flex;
+    gap: var(--_space-s);
+  }
+  .tile-actions button {
+    display: grid;
+    place-items: center;
+    padding: 0;
+    border-radius: 50%;
+    background: rgb(0 0 0 / 0.55);
+    color: #fff;
+    opacity: 0;
+    transition: opacity 0.15s;
+  }
+  .tile:hover .tile-actions button,
+  .tile:focus-within .tile-actions button,
+  .tile-actions button.on {
+    opacity: 1;
+  }
+  @media (hover: none) {
+    .tile-actions button {
+      opacity: 1;
+    }
+  }
+  .participants {
+    display: grid;
+    gap: var(--_space-s);
+    max-width: 28rem;
+    margin: var(--_space-m) auto 0;
+    padding: var(--_space-m);
+    border: 1px solid var(--_border);
+    border-radius: var(--_radius);
+    background: var(--_bg);
+    color: var(--_fg);
+  }
+  .participants[hidden] {
+    display: none;
+  }
+  .participants h2 {
+    margin: 0;
+    font-size: 1.1rem;
+  }
+  .participants ul {
+    display: grid;
+    gap: var(--_space-s);
+    margin: 0;
+    padding: 0;
+    list-style: none;
+  }
+  [part~='participant'] {
+    display: flex;
+    align-items: center;
+    gap: var(--_space-s);
+    padding: var(--_space-s);
+    border-radius: var(--_radius);
+    background: var(--_subtle);
+  }
+  [part~='participant'] .who {
+    display: grid;
+    flex: 1;
+    min-width: 0;
+    overflow-wrap: anywhere;
+  }
+  [part~='participant'] .muted {
+    font-size: 0.85rem;
+  }
+  button.pin {
+    display: grid;
+    place-items: center;
+    padding: 0;
+    border-radius: 50%;
+    background: var(--_bg);
+    color: var(--_fg);
+  }
+  button.pin.on {
+    background: var(--_accent);
+    color: var(--_on-accent);
+  }
 `,
 ];

@@ -1,4 +1,4 @@
-import { LitElement, html, nothing, type PropertyValues } from 'lit';
+import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
 import type { LogLevel } from '../core/log.js';
@@ -14,6 +14,22 @@ import { styles } from './av-room.styles.js';
 import { RoomController } from './room-controller.js';
 import { onOffConverter, optionalOnOffConverter } from '../shared/attributes.js';
 import { DeviceController } from './device-controller.js';
+import {
+  cameraIcon,
+  cameraOffIcon,
+  joinIcon,
+  leaveIcon,
+  maximizeIcon,
+  micIcon,
+  micOffIcon,
+  minimizeIcon,
+  pinIcon,
+  pinOffIcon,
+  screenShareIcon,
+  screenShareOffIcon,
+  settingsIcon,
+  usersIcon,
+} from '../shared/icons.js';
 import { canChooseSpeaker, type DeviceKind, type DeviceList } from '../core/devices.js';
 import {
   DEFAULT_AUDIO,
@@ -30,6 +46,12 @@ import {
 export interface SnapshotDetail extends Snapshot {
   /** Whose video it is (our own peer id for the self-view). */
   peerId: string;
+}
+
+/** Detail of `av-pin-change`. */
+export interface PinChangeDetail {
+  /** The pinned member's peer id (ours for the self-view), or `null` when nothing is pinned. */
+  peerId: string | null;
 }
 
 /**
@@ -57,6 +79,7 @@ export interface SnapshotDetail extends Snapshot {
  * @fires {CustomEvent<DevicesDetail>} av-devices-change - The devices in use changed: `{ audioinput, videoinput, audiooutput }` (device ids).
  * @fires {CustomEvent<ActiveSpeakerDetail>} av-active-speaker - The member speaking loudest for a while changed: `{ peerId, name, self }`.
  * @fires {CustomEvent<SpeakingDetail>} av-speaking - A member (or we, `self: true`) started or stopped speaking, from measured audio levels: `{ peerId, speaking, self }`.
+ * @fires {CustomEvent<PinChangeDetail>} av-pin-change - The user pinned a tile or unpinned it, or the pinned member left: `{ peerId }` (`null`: nothing pinned). Not fired when the page sets `pinned`.
  * @fires {CustomEvent<QualityDetail>} av-network-quality - A member's connection quality changed: `{ peerId, quality, rtt, loss, bitrate }` (`good`, `fair`, `poor`; measured every 2 s).
  *
  * @slot - Companion elements that use this room, such as `<av-chat>`, shown below the call.
@@ -74,6 +97,11 @@ export interface SnapshotDetail extends Snapshot {
  * @csspart leave-button - The leave (and join again) button.
  * @csspart share-button - The share screen / stop sharing button.
  * @csspart settings-button - The button that opens the settings panel.
+ * @csspart participants-button - The button that shows and hides the participants list (its name has the count).
+ * @csspart participants - The participants list panel (a non-modal section; Escape closes it).
+ * @csspart participant - One member (or us) in the participants list: name and status.
+ * @csspart pin-button - Pin / unpin, on every tile (shown on hover and keyboard focus; always on touch screens) and in the participants list.
+ * @csspart fullscreen-button - Full screen / exit full screen, on every tile (where the browser allows full screen).
  * @csspart settings - The settings panel (a modal dialog).
  * @csspart prejoin - The pre-join view (preview, level meter, devices, name, Join).
  * @csspart meter - The microphone level meter of the pre-join view.
@@ -111,14 +139,27 @@ export class AvRoom extends LitElement {
     super();
     // The session has muted the microphone already; the property (and the button) follow.
     this.addEventListener('av-room-mute-request', () => (this.muted = true));
+    // A pin on someone who is gone (or on our own tile once we left) means nothing any more.
+    this.addEventListener('av-peer-leave', (e) => {
+      if ((e as CustomEvent<{ peerId: string }>).detail.peerId === this.pinned) this.setPin(null);
+    });
+    this.addEventListener('av-room-leave', () => {
+      if (this.pinned) this.setPin(null);
+    });
   }
 
   override connectedCallback(): void {
+    document.addEventListener('fullscreenchange', this.onFullscreenChange);
     // The room socket's handshakes run while the styles are parsed and the first view renders; the join claims it.
     if (this.room && !this.prejoin && !this.controller.session) {
       preopenRoomSocket(this.server, this.room);
     }
     super.connectedCallback();
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    document.removeEventListener('fullscreenchange', this.onFullscreenChange);
   }
 
   /** Base URL of the av-server (default: the page's origin), or several separated by spaces: standbys, in order. */
@@ -212,6 +253,13 @@ export class AvRoom extends LitElement {
   /** `grid` (default) or `speaker`: the active speaker's tile is shown large, first. */
   @property({ reflect: true }) layout: 'grid' | 'speaker' = 'grid';
 
+  /**
+   * Peer id of the member whose tile is pinned (our own `session.peerId` pins the self-view), or `''` for none. The
+   * pinned tile is shown first and full width, in either layout; pinning is local (others see nothing of it). Cleared
+   * when that member leaves. The tiles' pin buttons set it and fire `av-pin-change`.
+   */
+  @property({ reflect: true, converter: { toAttribute: (id: string) => id || null } }) pinned = '';
+
   /** Remember device choices on this origin (IndexedDB) and pick them again; `off` forgets nothing and remembers nothing. */
   @property({ attribute: 'remember-devices', converter: onOffConverter }) rememberDevices = true;
 
@@ -232,6 +280,9 @@ export class AvRoom extends LitElement {
   /** The pre-join view was passed (Join pressed). */
   @state() private prejoined = false;
   @state() private settingsOpen = false;
+  @state() private participantsOpen = false;
+  /** `data-peer-id` of the tile shown full screen, if one is. */
+  @state() private fullscreenId: string | undefined;
 
   /** Connection state (also reflected as the `state` attribute). */
   get state(): SessionState {
@@ -595,22 +646,66 @@ export class AvRoom extends LitElement {
     return '';
   }
 
-  private renderTile(peer: RemotePeer, spotlight: boolean) {
+  /** What a member's tile and list entry say about them: muted, camera off, sharing, reconnecting, speaking. */
+  private peerStatus(peer: RemotePeer): string {
+    const s = this.strings;
+    return [
+      !peer.media.audio ? s.micMuted : '',
+      !peer.media.video ? s.cameraIsOff : '',
+      peer.media.screen ? s.sharingScreen : '',
+      peer.reconnecting ? s.reconnectingPeer : '',
+      this.session?.isSpeaking(peer.peerId) ? s.speaking : '',
+    ]
+      .filter(Boolean)
+      .join(', ');
+  }
+
+  /** Classes of a tile's list item: the spotlight (first, large) and the pinned one. */
+  private tileClass(id: string | undefined, spotlight: string | undefined, pin: string | undefined): string {
+    return `${id && id === spotlight ? 'spotlight' : ''} ${id && id === pin ? 'pinned' : ''}`.trim();
+  }
+
+  /** A pin / unpin button for a member (or us): on a tile (over the video) or in the participants list. */
+  private renderPinButton(id: string, name: string, overlay: boolean) {
+    const s = this.strings;
+    const on = id === this.pinned;
+    const label = on ? s.unpin(name) : s.pin(name);
+    return html`<button
+      class="${overlay ? 'overlay' : 'pin'} ${on ? 'on' : ''}"
+      part="button pin-button"
+      aria-label=${label}
+      title=${label}
+      @click=${() => this.onPinClick(id)}
+    >
+      ${on ? pinOffIcon() : pinIcon()}
+    </button>`;
+  }
+
+  /** The buttons over a tile's video, top right: pin and full screen. */
+  private renderTileActions(id: string, name: string) {
+    const s = this.strings;
+    const full = this.fullscreenId === id;
+    const label = full ? s.exitFullScreen : s.fullScreen;
+    return html`<div class="tile-actions">
+      ${id ? this.renderPinButton(id, name, true) : nothing}
+      ${
+        document.fullscreenEnabled
+          ? html`<button class="overlay" part="button fullscreen-button" aria-label=${label} title=${label} @click=${this.onFullscreenClick}>
+              ${full ? minimizeIcon() : maximizeIcon()}
+            </button>`
+          : nothing
+      }
+    </div>`;
+  }
+
+  private renderTile(peer: RemotePeer, classes: string) {
     const s = this.strings;
     const session = this.session;
     const showVideo = peer.media.video && peer.stream;
     const speaking = !!session?.isSpeaking(peer.peerId);
     const quality = session?.getQuality(peer.peerId);
-    const status = [
-      !peer.media.audio ? s.micMuted : '',
-      !peer.media.video ? s.cameraIsOff : '',
-      peer.media.screen ? s.sharingScreen : '',
-      peer.reconnecting ? s.reconnectingPeer : '',
-      speaking ? s.speaking : '',
-    ]
-      .filter(Boolean)
-      .join(', ');
-    return html`<li class=${spotlight ? 'spotlight' : ''}><figure
+    const status = this.peerStatus(peer);
+    return html`<li class=${classes}><figure
       class="tile remote ${peer.media.screen ? 'screen' : ''}"
       part="tile remote"
       data-peer-id=${peer.peerId}
@@ -622,6 +717,7 @@ export class AvRoom extends LitElement {
         ${quality ? html`<span class="quality" part="quality" data-quality=${quality} role="img" aria-label=${s.quality[quality]} title=${s.quality[quality]}></span>` : nothing}
         ${peer.name}${status ? html` <span class="muted">(${status})</span>` : nothing}
       </figcaption>
+      ${this.renderTileActions(peer.peerId, peer.name)}
     </figure></li>`;
   }
 
@@ -645,17 +741,26 @@ export class AvRoom extends LitElement {
     const sharing = !!session?.sharingScreen;
     const showSelfVideo = live && (session.localMedia.video || sharing);
     const selfSpeaking = live && !!session.peerId && session.isSpeaking(session.peerId);
-    const spotlight = this.layout === 'speaker' ? this.controller.spotlight : undefined;
     const noMic = unavailable.audio;
     const noCam = unavailable.video && !session?.localMedia.video;
+    // Our own tile carries our peer id (once we have one), so it can be pinned like the others.
+    const selfId = (live && publishes && session.peerId) || '';
+    const pin = this.pinned && live && (this.pinned === selfId || peers.some((p) => p.peerId === this.pinned)) ? this.pinned : undefined;
+    const spotlight = pin ?? (this.layout === 'speaker' ? this.controller.spotlight : undefined);
     return html`
       <ul class="grid" part="grid" aria-label=${s.participants}>
         ${
           live && publishes
-            ? html`<li><figure class="tile self ${sharing ? 'screen' : ''}" part="tile self" ?data-speaking=${selfSpeaking}>
+            ? html`<li class=${this.tileClass(selfId, spotlight, pin)}><figure
+              class="tile self ${sharing ? 'screen' : ''}"
+              part="tile self"
+              data-peer-id=${selfId}
+              ?data-speaking=${selfSpeaking}
+            >
               <video part="video" muted autoplay playsinline ?hidden=${!showSelfVideo} .srcObject=${session.localStream}></video>
               ${showSelfVideo ? nothing : html`<div class="avatar" aria-hidden="true">${initial(selfName)}</div>`}
               <figcaption part="name">${s.you(selfName)}</figcaption>
+              ${this.renderTileActions(selfId, s.you(selfName))}
             </figure></li>`
             : nothing
         }
@@ -664,7 +769,7 @@ export class AvRoom extends LitElement {
             ? repeat(
                 peers,
                 (p) => p.peerId,
-                (p) => this.renderTile(p, p.peerId === spotlight),
+                (p) => this.renderTile(p, this.tileClass(p.peerId, spotlight, pin)),
               )
             : nothing
         }
@@ -673,20 +778,53 @@ export class AvRoom extends LitElement {
       <div class="controls" part="controls" role="toolbar" aria-label=${s.controls}>
         ${
           live && publishes
-            ? html`${this.renderToggle('mic-button', this.muted, noMic, noMic ? s.noMicrophone : this.muted ? s.unmute : s.mute, this.toggleMic)}
-              ${this.renderToggle('camera-button', this.cameraOff, noCam, noCam ? s.noCamera : this.cameraOff ? s.cameraOn : s.cameraOff, this.toggleCamera)}
+            ? html`${this.renderToggle(
+                'mic-button',
+                this.muted,
+                noMic,
+                noMic ? s.noMicrophone : this.muted ? s.unmute : s.mute,
+                this.toggleMic,
+                this.muted || noMic ? micOffIcon() : micIcon(),
+              )}
+              ${this.renderToggle(
+                'camera-button',
+                this.cameraOff,
+                noCam,
+                noCam ? s.noCamera : this.cameraOff ? s.cameraOn : s.cameraOff,
+                this.toggleCamera,
+                this.cameraOff || noCam ? cameraOffIcon() : cameraIcon(),
+              )}
               ${
                 'getDisplayMedia' in (navigator.mediaDevices ?? {})
                   ? html`<button part="button share-button" aria-pressed=${sharing ? 'true' : 'false'} @click=${this.onShareClick}>
-                      ${sharing ? s.stopSharing : s.shareScreen}
+                      ${sharing ? screenShareOffIcon() : screenShareIcon()}<span class="label">${sharing ? s.stopSharing : s.shareScreen}</span>
                     </button>`
                   : nothing
               }`
             : nothing
         }
-        ${live ? html`<button part="button settings-button" aria-haspopup="dialog" @click=${this.openSettings}>${s.settings}</button>` : nothing}
-        <button class=${live ? 'leave' : ''} part="button leave-button" @click=${this.onLeaveClick}>${live ? s.leave : s.rejoin}</button>
+        ${
+          live
+            ? html`<button
+                  part="button participants-button"
+                  aria-expanded=${this.participantsOpen ? 'true' : 'false'}
+                  aria-controls="participants"
+                  @click=${this.toggleParticipants}
+                  @keydown=${this.onParticipantsKeydown}
+                >
+                  ${usersIcon()}<span class="label">${s.participantsButton(peers.length + 1)}</span
+                  ><span class="count" aria-hidden="true">${peers.length + 1}</span>
+                </button>
+                <button part="button settings-button" aria-haspopup="dialog" @click=${this.openSettings}>
+                  ${settingsIcon()}<span class="label">${s.settings}</span>
+                </button>`
+            : nothing
+        }
+        <button class=${live ? 'leave' : ''} part="button leave-button" @click=${this.onLeaveClick}>
+          ${live ? leaveIcon() : joinIcon()}<span class="label">${live ? s.leave : s.rejoin}</span>
+        </button>
       </div>
+      ${live ? this.renderParticipants(selfId, selfName, publishes) : nothing}
       <p class="status" part="status" role="status">${status}</p>
       ${live && this.settingsOpen ? this.renderSettings() : nothing}
       <slot></slot>
@@ -694,16 +832,101 @@ export class AvRoom extends LitElement {
   }
 
   /** A toggle of the control bar: pressed when off, and shown as unavailable (still focusable) without its device. */
-  private renderToggle(part: string, off: boolean, unavailable: boolean, label: string, toggle: () => void) {
+  private renderToggle(part: string, off: boolean, unavailable: boolean, label: string, toggle: () => void, icon: TemplateResult) {
     return html`<button
       part="button ${part}"
       aria-pressed=${off || unavailable ? 'true' : 'false'}
       aria-disabled=${unavailable ? 'true' : 'false'}
       @click=${toggle}
     >
-      ${label}
+      ${icon}<span class="label">${label}</span>
     </button>`;
   }
+
+  /** The participants panel: us and every member, with what their tiles say, their connection and a pin button. */
+  private renderParticipants(selfId: string, selfName: string, publishes: boolean) {
+    const s = this.strings;
+    const open = this.participantsOpen;
+    const session = this.session;
+    const entry = (id: string, name: string, status: string, pinnable: boolean) =>
+      html`<li part="participant">
+        <span class="who"><span class="name">${name}</span>${status ? html`<span class="muted">${status}</span>` : nothing}</span>
+        ${pinnable ? this.renderPinButton(id, name, false) : nothing}
+      </li>`;
+    // What the others see of us (the state we announce).
+    const mine = session?.localMedia;
+    const selfStatus = publishes
+      ? [
+          !mine?.audio ? s.micMuted : '',
+          !mine?.video ? s.cameraIsOff : '',
+          session?.sharingScreen ? s.sharingScreen : '',
+          selfId && session?.isSpeaking(selfId) ? s.speaking : '',
+        ]
+          .filter(Boolean)
+          .join(', ')
+      : '';
+    return html`<section
+      id="participants"
+      class="participants"
+      part="participants"
+      aria-labelledby="participants-title"
+      ?hidden=${!open}
+      @keydown=${this.onParticipantsKeydown}
+    >
+      ${
+        open
+          ? html`<h2 id="participants-title">${s.participants}</h2>
+              <ul>
+                ${entry(selfId, s.you(selfName), selfStatus, !!selfId)}
+                ${repeat(
+                  this.peers,
+                  (p) => p.peerId,
+                  (p) => {
+                    const quality = session?.getQuality(p.peerId);
+                    const status = [this.peerStatus(p), quality ? s.quality[quality] : ''].filter(Boolean).join(', ');
+                    return entry(p.peerId, p.name, status, true);
+                  },
+                )}
+              </ul>`
+          : nothing
+      }
+    </section>`;
+  }
+
+  private toggleParticipants(): void {
+    this.participantsOpen = !this.participantsOpen;
+  }
+
+  /** Escape in the participants panel (or on its button) closes it, and focus goes back to the button. */
+  private onParticipantsKeydown(e: KeyboardEvent): void {
+    if (e.key !== 'Escape' || !this.participantsOpen) return;
+    e.preventDefault();
+    this.participantsOpen = false;
+    this.renderRoot.querySelector<HTMLElement>('[part~="participants-button"]')?.focus();
+  }
+
+  /** Sets the pin from the element itself (a button, a member leaving) and tells the page. */
+  private setPin(peerId: string | null): void {
+    this.pinned = peerId ?? '';
+    this.fire('av-pin-change', { peerId } satisfies PinChangeDetail);
+  }
+
+  private onPinClick(id: string): void {
+    this.setPin(this.pinned === id ? null : id);
+  }
+
+  private onFullscreenClick(e: Event): void {
+    const figure = (e.currentTarget as HTMLElement).closest('figure');
+    if (!figure) return;
+    if (this.shadowRoot?.fullscreenElement === figure) void document.exitFullscreen().catch(() => {});
+    else void figure.requestFullscreen().catch(() => {});
+  }
+
+  /** Which tile is full screen follows the browser (the button, Escape, the browser's own controls). */
+  private readonly onFullscreenChange = (): void => {
+    const el = this.shadowRoot?.fullscreenElement;
+    this.fullscreenId = el instanceof HTMLElement ? el.dataset['peerId'] : undefined;
+  };
 
   private onShareClick(): void {
     const session = this.session;
