@@ -1,4 +1,4 @@
-import { formatBytes } from '../core/file-transfer.js';
+import { formatBytes } from '../core/format.js';
 
 /** Every user-visible string of `<av-file>`, in one place so a page can translate it (`el.strings = {...}`). */
 export const avFileStrings = {

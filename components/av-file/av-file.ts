@@ -2,12 +2,19 @@ import { LitElement, html, nothing, type PropertyValues } from 'lit';
 import { property, query, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
 import { SessionBinding } from '../controllers/session-binding.js';
-import { FileTransfers, type Transfer } from '../core/file-transfer.js';
+import type { FileTransfers, Transfer } from '../core/file-transfer.js';
 import type { LogLevel } from '../core/log.js';
 import type { RoomSession } from '../core/session.js';
 import { avFileStrings, type AvFileStrings } from './av-file.strings.js';
 import { TranslationController } from '../shared/i18n.js';
 import { styles } from './av-file.styles.js';
+
+/**
+ * The transfer engine is a chunk of its own, fetched when the first <av-file> is connected: a page without one does
+ * not download it, and by the time a room is joined it is there.
+ */
+let engine: typeof import('../core/file-transfer.js') | undefined;
+const loadEngine = () => import('../core/file-transfer.js').then((m) => (engine = m));
 
 /** Detail of `av-file-offer` (cancelable: `preventDefault()` declines), `av-file-progress`, `av-file-sent`, `av-file-error`. */
 export interface FileTransferDetail {
@@ -123,8 +130,11 @@ export class AvFile extends LitElement {
     for (const off of this.off.splice(0)) off();
     this.files?.destroy();
     this.files = undefined;
-    if (session) {
-      const files = new FileTransfers(session, {
+    if (session && !engine) {
+      // Still loading (a connection faster than the chunk): attach once it is here, if still bound to this session.
+      void loadEngine().then(() => this.session === session && !this.files && this.attach(session));
+    } else if (session && engine) {
+      const files = new engine.FileTransfers(session, {
         maxSize: this.maxSize,
         relayMaxSize: this.relayMaxSize,
         maxPendingOffers: this.maxPendingOffers,
@@ -174,6 +184,11 @@ export class AvFile extends LitElement {
       URL.revokeObjectURL(url);
       this.urls.delete(id);
     }
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    void loadEngine().catch(() => {});
   }
 
   override disconnectedCallback(): void {

@@ -4,7 +4,7 @@ import { ifDefined } from 'lit/directives/if-defined.js';
 import { onOffConverter } from '../shared/attributes.js';
 import { SessionBinding } from '../controllers/session-binding.js';
 import { safeFileName } from '../core/file-name.js';
-import { formatBytes } from '../core/file-transfer.js';
+import { formatBytes } from '../core/format.js';
 import type { LogLevel } from '../core/log.js';
 import type { RecordingResult } from '../core/recorder.js';
 import type { RecordingJob, RecordingSource } from '../core/recording.js';

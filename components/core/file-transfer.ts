@@ -1,3 +1,4 @@
+import { formatBytes } from './format.js';
 import { Emitter } from './emitter.js';
 import { safeFileName } from './file-name.js';
 import { fromBase64, toBase64 } from './data-protocol.js';
@@ -824,18 +825,6 @@ function drained(channel: RTCDataChannel): Promise<void> {
     channel.addEventListener('bufferedamountlow', onLow);
     channel.addEventListener('close', onClose);
   });
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
 }
 
 /** Reads a Blob into `scratch` (grown when too small, then reused: no copy left for the GC); a view of the bytes. */

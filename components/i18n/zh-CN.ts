@@ -1,5 +1,5 @@
 // 简体中文: every element's strings in Simplified Chinese, loaded when an element's `lang` is zh-CN (or zh, zh-Hans).
-import { formatBytes } from '../core/file-transfer.js';
+import { formatBytes } from '../core/format.js';
 import type { Translation } from '../shared/i18n.js';
 
 export const zhCN: Translation = {
