@@ -1,6 +1,6 @@
 // The meeting page (a separate file: the page's CSP allows no inline script). The room is in the address bar before
 // anything joins, so the address is the invite link; the name is remembered on this browser.
-import { copyText, displayName, inviteUrl, randomRoomName, rememberName, roomFromUrl, validRoom } from './site.js';
+import { copyText, displayName, inviteUrl, loaded, randomRoomName, rememberName, roomFromUrl, validRoom } from './site.js';
 
 const room = document.getElementById('room');
 const nameForm = document.getElementById('name-form');
@@ -20,9 +20,9 @@ const roomName = roomFromUrl();
 const name = displayName();
 showRoom(roomName);
 nameForm.name.value = name;
-// The name first: setting the room starts the call.
+// The name first: setting the room starts the call (once the page has loaded: see loaded()).
 room.setAttribute('name', name);
-room.setAttribute('room', roomName);
+void loaded().then(() => room.hasAttribute('room') || room.setAttribute('room', roomName));
 
 document.getElementById('invite').addEventListener('click', () => {
   void copyText(inviteField.value, { done: 'Link copied', fallback: inviteField, region: inviteStatus });

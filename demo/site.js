@@ -186,9 +186,9 @@ function short(v) {
   if (v instanceof File) return `File "${v.name}" (${v.size} B)`;
   if (v instanceof Blob) return `Blob ${v.type || ''} (${v.size} B)`;
   if (v && typeof v === 'object') {
-    if ('name' in v && 'size' in v) return `{ name: ${JSON.stringify(v.name)}, size: ${v.size}, … }`;
-    if ('text' in v) return `{ text: ${JSON.stringify(String(v.text).slice(0, 40))}, … }`;
-    return '{…}';
+    // Transfers, messages: the fields a person looks for.
+    const fields = ['name', 'text', 'size', 'state'].filter((k) => k in v).map((k) => `${k}: ${short(v[k])}`);
+    return `{ ${[...fields, '…'].join(', ')} }`;
   }
   const s = typeof v === 'string' ? JSON.stringify(v) : String(v);
   return s.length > 48 ? `${s.slice(0, 47)}…` : s;
@@ -198,3 +198,27 @@ function short(v) {
 export function logEvents(target, events, list) {
   for (const name of events) target.addEventListener(name, (e) => logEvent(list, name, e.detail));
 }
+
+/**
+ * The common part of the element pages: the room (from the URL, else a new one), the display name, the room shown
+ * and linked for a second tab, and the event log with its Clear button. Returns `{ room, name, log }`.
+ */
+export function livePage() {
+  const room = roomFromUrl();
+  const name = displayName();
+  document.getElementById('room-name').textContent = room;
+  const second = document.getElementById('second-tab');
+  second.href = inviteUrl(room);
+  second.setAttribute('aria-label', `Open a second member of room ${room} in a new tab`);
+  const log = document.getElementById('log');
+  document.getElementById('clear-log').addEventListener('click', () => log.replaceChildren());
+  return { room, name, log };
+}
+
+/**
+ * Resolves once the page has loaded. Pages join their rooms after that: in Chromium a <video> showing a stream that
+ * has no video track yet (a room joined with the camera off) delays the load event for good, and the tab would keep
+ * its loading spinner.
+ */
+export const loaded = () =>
+  new Promise((resolve) => (document.readyState === 'complete' ? resolve() : addEventListener('load', () => resolve(), { once: true })));
