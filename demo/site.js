@@ -117,7 +117,7 @@ announcer.setAttribute('role', 'status');
 document.body.append(announcer);
 
 /** Says `text` in a polite live region: `region` when given (visible), else the page's hidden one. */
-export function announce(text, region = announcer) {
+function announce(text, region = announcer) {
   // Cleared first so the same message twice is announced twice.
   region.textContent = '';
   setTimeout(() => (region.textContent = text), 50);
