@@ -48,7 +48,11 @@ async function open(context: BrowserContext, path: string): Promise<Opened> {
   const origin = new URL(server.url).origin;
   page.on('console', (m) => m.type() === 'error' && problems.push(`console error: ${m.text()}`));
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('requestfailed', (r) => problems.push(`failed: ${r.url()} ${r.failure()?.errorText}`));
+  // Aborted is what a reload does to requests in flight (the icon); a blocked or unreachable request fails otherwise.
+  page.on(
+    'requestfailed',
+    (r) => r.failure()?.errorText !== 'net::ERR_ABORTED' && problems.push(`failed: ${r.url()} ${r.failure()?.errorText}`),
+  );
   page.on('response', (r) => r.status() >= 400 && problems.push(`HTTP ${r.status()}: ${r.url()}`));
   page.on('request', (r) => {
     const url = new URL(r.url());
@@ -227,15 +231,67 @@ test('the theme toggle switches to dark (color-scheme, theme="dark", aria-presse
     assert.deepEqual(await state(), { colorScheme: 'light', pressed: 'false', themes: ['light'] });
     await page.getByRole('button', { name: 'Dark theme' }).click();
     assert.deepEqual(await state(), { colorScheme: 'dark', pressed: 'true', themes: ['dark'] });
+    // Reloaded once joined (a reload in the middle of joining may log the aborted connection).
+    await connected(page);
     await page.reload();
     assert.deepEqual(await state(), { colorScheme: 'dark', pressed: 'true', themes: ['dark'] }, 'remembered after a reload');
     // And on the other pages of the site, from the first paint (theme-init.js).
     const other = await open(context, '/chat.html');
     assert.equal(await other.page.evaluate(() => document.documentElement.dataset.theme), 'dark');
     await page.getByRole('button', { name: 'Dark theme' }).click();
+    await connected(page);
     await page.reload();
     assert.deepEqual(await state(), { colorScheme: 'light', pressed: 'false', themes: ['light'] }, 'and back');
     assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('the element pages put their attributes and events to work', async () => {
+  const context = await newContext();
+  try {
+    const chat = await open(context, '/chat.html?room=pages-test');
+    await connected(chat.page);
+    const send = (text: string) => chat.page.evaluate((t) => void (document.querySelector('av-chat') as any).send(t), text);
+    await chat.page.getByLabel('Veto messages').check();
+    await send('my secret');
+    await chat.page.getByLabel('Veto messages').uncheck();
+    await chat.page.getByLabel('Rewrite outgoing text').check();
+    await send('hello');
+    assert.deepEqual(await chat.page.evaluate(() => (document.querySelector('av-chat') as any).messages.map((m: any) => m.text)), [
+      'HELLO',
+    ]);
+    assert.match(
+      await chat.page.locator('#log').innerText(),
+      /av-chat-send text: "HELLO".*vetoed: false\n.*av-chat-send text: "my secret".*vetoed: true/,
+    );
+
+    const files = await open(context, '/files.html?room=pages-test');
+    await files.page.getByLabel('max-size').selectOption('1048576');
+    await files.page.getByLabel('auto-accept').check();
+    assert.equal(await files.page.locator('av-file').getAttribute('max-size'), '1048576');
+    assert.equal(await files.page.locator('av-file').getAttribute('auto-accept'), '');
+
+    const room = await open(context, '/room.html?room=pages-test');
+    await connected(room.page);
+    assert.match(await room.page.locator('#log').innerText(), /av-room-join room: "pages-test"/);
+    await room.page.getByLabel('layout').selectOption('speaker');
+    assert.equal(await room.page.locator('av-room').getAttribute('layout'), 'speaker');
+    await room.page.getByLabel('muted').check();
+    assert.equal(await room.page.locator('av-room').getAttribute('muted'), '');
+    await room.page.getByLabel('prejoin').check();
+    await room.page.locator('av-room[prejoin] [part~="prejoin"]').waitFor({ timeout: 10_000 });
+
+    const recorder = await open(context, '/recorder.html?room=pages-test');
+    await connected(recorder.page);
+    await recorder.page.locator('av-recorder [part~="start-button"]').click();
+    await recorder.page.waitForTimeout(1500);
+    await recorder.page.locator('av-recorder [part~="stop-button"]').click();
+    await recorder.page.locator('#result:not([hidden])').waitFor({ timeout: 20_000 });
+    assert.match(await recorder.page.locator('#result-text').innerText(), /^demo-pages-test-[\d-]+\.mp4: \d+ KiB/);
+    assert.match(await recorder.page.locator('#log').innerText(), /av-recorder-complete .*mimeType: "video\/mp4/);
+    for (const p of [chat, files, room, recorder]) assert.deepEqual(p.problems, [], p.page.url());
   } finally {
     await context.close();
   }
