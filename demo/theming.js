@@ -8,7 +8,7 @@ const snippet = document.getElementById('css-snippet');
 
 const PRESETS = {
   light: { '--av-accent': '#2456d6', '--av-color': '#1d2330', '--av-background': '#ffffff', '--av-danger': '#c62828' },
-  dark: { '--av-accent': '#3566e8', '--av-color': '#e6e9ef', '--av-background': '#181c23', '--av-danger': '#c62828' },
+  dark: { '--av-accent': '#8ab4ff', '--av-color': '#e6e9ef', '--av-background': '#181c23', '--av-danger': '#ff8a80' },
 };
 
 const current = (token) => getComputedStyle(root).getPropertyValue(token).trim();

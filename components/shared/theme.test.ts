@@ -92,7 +92,7 @@ describe('theming: text contrast (axe) with dark tokens, in every element and st
       // The dark variant of every default, not only colours that happen to pass.
       const send = annChat.shadowRoot!.querySelector<HTMLButtonElement>('[part~="send-button"]')!;
       expect(bytes(getComputedStyle(send).backgroundColor), 'Send is drawn in the dark accent').to.deep.equal([138, 180, 255, 255]);
-      expect(bytes(getComputedStyle(send).color), 'on the dark accent').to.deep.equal([11, 18, 32, 255]);
+      expect(Math.max(...bytes(getComputedStyle(send).color).slice(0, 3)), 'near black on the light accent').to.be.below(30);
       const surface = bytes(getComputedStyle(annChat).backgroundColor);
       expect(surface[3], 'the chat paints a surface').to.equal(255);
       expect(Math.max(...surface.slice(0, 3)), 'a dark one').to.be.below(40);

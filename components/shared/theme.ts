@@ -14,13 +14,22 @@ function pick(light: string, dark: string): string {
 }
 
 /**
+ * White on a dark fill, near black on a light one, whatever colour the page chose for the fill. The switch is at
+ * OKLab lightness 0.565 (relative luminance ≈ 0.18), where both white and near black have 4.5:1 against it.
+ */
+function readableOn(fill: string): string {
+  return `oklch(from ${fill} clamp(0.13, (0.565 - l) * 1000, 1) 0 0)`;
+}
+
+/**
  * The suite's design tokens, resolved once per element into private variables that its styles use everywhere.
  *
  * Each value is taken from the element's own property (`--av-room-accent`), else the suite token (`--av-accent`), else
  * a default. The text colour's default follows the colour scheme (`light-dark()`): a page in `color-scheme: dark`, or
  * an element with `theme="dark"`, is dark without setting anything. Every other default follows the text colour: the
  * surface is white behind dark text and near black behind light text, the accent and danger colours take their light
- * or dark variant, and fills and borders are mixes of text and surface. So a page that only sets `--av-color: #eee`
+ * or dark variant, text on them is white or near black (whichever reads on that fill, also for a page's own accent),
+ * and fills and borders are mixes of text and surface. So a page that only sets `--av-color: #eee`
  * stays readable.
  *
  * `tag` is one of our element names (a constant, never page input).
@@ -32,9 +41,9 @@ export function themeStyles(tag: string): CSSResult {
       --_fg: var(${own('color')}, var(--av-color, light-dark(#1d2330, #e6e8ee)));
       --_bg: var(${own('background')}, var(--av-background, oklch(from var(--_fg) clamp(0.19, (0.6 - l) * 1000, 1) calc(c * 0.3) h)));
       --_accent: var(${own('accent')}, var(--av-accent, ${pick('#2f6fed', '#8ab4ff')}));
-      --_on-accent: var(--av-on-accent, ${pick('#ffffff', '#0b1220')});
+      --_on-accent: var(--av-on-accent, ${readableOn('var(--_accent)')});
       --_danger: var(${own('danger')}, var(--av-danger, ${pick('#c62828', '#ff8a80')}));
-      --_on-danger: var(--av-on-danger, ${pick('#ffffff', '#1f0a0a')});
+      --_on-danger: var(--av-on-danger, ${readableOn('var(--_danger)')});
       --_subtle: color-mix(in srgb, var(--_fg) 9%, var(--_bg));
       --_border: color-mix(in srgb, var(--_fg) 28%, var(--_bg));
       --_radius: var(${own('radius')}, var(--av-radius, 0.75rem));

@@ -324,7 +324,7 @@ test('the theming page sets the suite tokens live on <html>, for every element, 
     await page.getByRole('button', { name: 'Reset', exact: true }).click();
     assert.deepEqual(await read(), before, 'Reset brings the stylesheet values back');
     await page.getByRole('button', { name: 'Dark preset' }).click();
-    assert.equal((await read()).accent, '#3566e8');
+    assert.equal((await read()).accent, '#8ab4ff');
     assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark', 'the page follows the preset');
     assert.deepEqual(problems, []);
   } finally {
