@@ -9,6 +9,7 @@ import { avChatStrings, type AvChatStrings } from './av-chat.strings.js';
 import { TranslationController } from '../shared/i18n.js';
 import { styles } from './av-chat.styles.js';
 import { ChatController } from './chat-controller.js';
+import { sendIcon } from '../shared/icons.js';
 
 /** Detail of the cancelable `av-chat-send`: change `text` to rewrite the message, or call `preventDefault()` to veto it. */
 export interface ChatSendDetail {
@@ -346,7 +347,7 @@ export class AvChat extends LitElement {
           @keydown=${this.onKeydown}
           @input=${this.onInput}
         ></textarea>
-        <button part="send-button" type="submit" ?disabled=${!connected}>${s.send}</button>
+        <button part="send-button" type="submit" ?disabled=${!connected}>${sendIcon()}${s.send}</button>
         <span id="keys" hidden>${s.keys}</span>
       </form>
       <p class="notice" part="notice" role="alert">${this.notice}</p>

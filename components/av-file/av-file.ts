@@ -8,6 +8,7 @@ import type { RoomSession } from '../core/session.js';
 import { avFileStrings, type AvFileStrings } from './av-file.strings.js';
 import { TranslationController } from '../shared/i18n.js';
 import { styles } from './av-file.styles.js';
+import { paperclipIcon } from '../shared/icons.js';
 
 /**
  * The transfer engine is a chunk of its own, fetched when the first <av-file> is connected: a page without one does
@@ -296,7 +297,7 @@ export class AvFile extends LitElement {
         @drop=${this.onDrop}
       >
         <input type="file" multiple tabindex="-1" aria-hidden="true" @change=${this.onPick} />
-        <button part="pick-button" ?disabled=${!connected || peers.length === 0} @click=${() => this.picker?.click()}>${s.choose}</button>
+        <button part="pick-button" ?disabled=${!connected || peers.length === 0} @click=${() => this.picker?.click()}>${paperclipIcon()}${s.choose}</button>
         <select part="recipient" aria-label=${s.recipient} ?disabled=${!connected}>
           <option value="">${s.everyone}</option>
           ${peers.map((p) => html`<option value=${p.peerId}>${p.name}</option>`)}

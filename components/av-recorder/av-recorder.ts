@@ -13,6 +13,7 @@ import type { Snapshot } from '../core/snapshot.js';
 import { avRecorderStrings, type AvRecorderStrings } from './av-recorder.strings.js';
 import { TranslationController } from '../shared/i18n.js';
 import { styles } from './av-recorder.styles.js';
+import { downloadIcon, recordIcon, snapshotIcon, stopIcon } from '../shared/icons.js';
 
 /** `idle`, `recording`, `paused`, `converting` (ffmpeg.wasm at work), `done` or `error`. */
 export type RecorderState = 'idle' | 'recording' | 'paused' | 'converting' | 'done' | 'error';
@@ -386,11 +387,11 @@ export class AvRecorder extends LitElement {
             ? html`<button part="button pause-button" aria-pressed=${st === 'paused'} ?disabled=${!active} @click=${() => (st === 'paused' ? this.resume() : this.pause())}>
                 ${st === 'paused' ? s.resume : s.pause}
               </button>
-              <button part="button stop-button" ?disabled=${!active} @click=${() => void this.stop()}>${s.stop}</button>`
-            : html`<button part="button start-button" ?disabled=${!this.live} @click=${() => void this.start()}>${s.start}</button>`
+              <button part="button stop-button" ?disabled=${!active} @click=${() => void this.stop()}>${stopIcon()}${s.stop}</button>`
+            : html`<button part="button start-button" ?disabled=${!this.live} @click=${() => void this.start()}>${recordIcon()}${s.start}</button>`
         }
         <button part="button snapshot-button" ?disabled=${!this.live && !this.job} @click=${() => void this.snapshot().catch((e: Error) => (this.error = e.message))}>
-          ${s.snapshot}
+          ${snapshotIcon()}${s.snapshot}
         </button>
         <span part="elapsed" role="timer" aria-label=${s.elapsed}>${clock}</span>
         <span part="status" class="meta" role="status">${this.session || this.job ? s.state[st] : s.noRoom}</span>
@@ -407,8 +408,8 @@ export class AvRecorder extends LitElement {
       ${
         result || this.shot
           ? html`<div class="result">
-            ${result ? html`<a part="download" href=${this.resultUrl} download=${result.fileName}>${s.download(result.mimeType.includes('mp4') ? 'MP4' : 'WebM', formatBytes(result.size))}</a>` : nothing}
-            ${this.shot ? html`<a part="snapshot-download" href=${this.shot.url} download="snapshot.jpg">${s.downloadSnapshot(this.shot.width, this.shot.height)}</a>` : nothing}
+            ${result ? html`<a part="download" href=${this.resultUrl} download=${result.fileName}>${downloadIcon()}${s.download(result.mimeType.includes('mp4') ? 'MP4' : 'WebM', formatBytes(result.size))}</a>` : nothing}
+            ${this.shot ? html`<a part="snapshot-download" href=${this.shot.url} download="snapshot.jpg">${downloadIcon()}${s.downloadSnapshot(this.shot.width, this.shot.height)}</a>` : nothing}
           </div>`
           : nothing
       }

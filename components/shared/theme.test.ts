@@ -46,6 +46,17 @@ describe('theming: text contrast (axe) with dark tokens, in every element and st
     await expect(wrap).not.to.be.accessible();
   });
 
+  it('light by default; text on a page-chosen accent follows that accent', async () => {
+    const wrap = await fixture<HTMLDivElement>(html`<div><av-chat></av-chat></div>`);
+    const send = () => getComputedStyle(wrap.querySelector('av-chat')!.shadowRoot!.querySelector('[part~="send-button"]')!);
+    expect(bytes(send().backgroundColor)).to.deep.equal([47, 111, 237, 255]);
+    expect(bytes(send().color), 'white on the default accent').to.deep.equal([255, 255, 255, 255]);
+    wrap.style.setProperty('--av-accent', '#ffd54f');
+    expect(bytes(send().color), 'black on a yellow accent').to.deep.equal([0, 0, 0, 255]);
+    wrap.style.setProperty('--av-accent', '#1b5e20');
+    expect(bytes(send().color), 'white on a dark green one').to.deep.equal([255, 255, 255, 255]);
+  });
+
   for (const [name, how] of Object.entries(DARK)) {
     it(name, async () => {
       const room = uniqueRoom('theme');
@@ -92,7 +103,7 @@ describe('theming: text contrast (axe) with dark tokens, in every element and st
       // The dark variant of every default, not only colours that happen to pass.
       const send = annChat.shadowRoot!.querySelector<HTMLButtonElement>('[part~="send-button"]')!;
       expect(bytes(getComputedStyle(send).backgroundColor), 'Send is drawn in the dark accent').to.deep.equal([138, 180, 255, 255]);
-      expect(Math.max(...bytes(getComputedStyle(send).color).slice(0, 3)), 'near black on the light accent').to.be.below(30);
+      expect(Math.max(...bytes(getComputedStyle(send).color).slice(0, 3)), 'black on the light accent').to.be.below(30);
       const surface = bytes(getComputedStyle(annChat).backgroundColor);
       expect(surface[3], 'the chat paints a surface').to.equal(255);
       expect(Math.max(...surface.slice(0, 3)), 'a dark one').to.be.below(40);

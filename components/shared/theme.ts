@@ -14,11 +14,12 @@ function pick(light: string, dark: string): string {
 }
 
 /**
- * White on a dark fill, near black on a light one, whatever colour the page chose for the fill. The switch is at
- * OKLab lightness 0.565 (relative luminance ≈ 0.18), where both white and near black have 4.5:1 against it.
+ * White on a dark fill, black on a light one, whatever colour the page chose for the fill: its relative luminance
+ * (WCAG's, from linear sRGB) against 0.183: below it white has at least 4.5:1, from it black has.
  */
 function readableOn(fill: string): string {
-  return `oklch(from ${fill} clamp(0.13, (0.565 - l) * 1000, 1) 0 0)`;
+  const white = 'clamp(0, (0.183 - (0.2126 * r + 0.7152 * g + 0.0722 * b)) * 1000, 1)';
+  return `color(from ${fill} srgb-linear ${white} ${white} ${white})`;
 }
 
 /**
@@ -58,6 +59,18 @@ export function themeStyles(tag: string): CSSResult {
     }
     :host([theme='light']) {
       color-scheme: light;
+    }
+    .icon {
+      flex: none;
+      width: 1.25em;
+      height: 1.25em;
+    }
+    button:has(> .icon),
+    a:has(> .icon) {
+      display: inline-flex;
+      align-items: center;
+      justify-content: center;
+      gap: 0.4em;
     }
     button:disabled,
     select:disabled,
