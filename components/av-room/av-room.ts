@@ -627,7 +627,7 @@ export class AvRoom extends LitElement {
     return html`<form class="prejoin panel" part="prejoin" aria-labelledby="prejoin-title" @submit=${this.onPrejoinSubmit}>
       <h2 id="prejoin-title">${s.prejoinTitle}</h2>
       <figure class="tile self">
-        <video part="video" muted autoplay playsinline aria-label=${s.preview} ?hidden=${!preview?.getVideoTracks().length} .srcObject=${preview ?? null}></video>
+        <video part="video" muted autoplay playsinline aria-label=${s.preview} ?hidden=${!preview?.getVideoTracks().length} .srcObject=${playable(preview)}></video>
       </figure>
       ${preview?.getAudioTracks().length ? html`<meter part="meter" aria-label=${s.micLevel} min="0" max="1" .value=${d.level}></meter>` : nothing}
       ${reason ? html`<p class="note">${reason}</p>` : nothing}
@@ -711,7 +711,7 @@ export class AvRoom extends LitElement {
       data-peer-id=${peer.peerId}
       ?data-speaking=${speaking}
     >
-      <video class="remote" part="video" autoplay playsinline ?hidden=${!showVideo} .srcObject=${peer.stream ?? null} @loadedmetadata=${this.onRemoteMedia}></video>
+      <video class="remote" part="video" autoplay playsinline ?hidden=${!showVideo} .srcObject=${playable(peer.stream)} @loadedmetadata=${this.onRemoteMedia}></video>
       ${showVideo ? nothing : html`<div class="avatar" aria-hidden="true">${initial(peer.name)}</div>`}
       <figcaption part="name">
         ${quality ? html`<span class="quality" part="quality" data-quality=${quality} role="img" aria-label=${s.quality[quality]} title=${s.quality[quality]}></span>` : nothing}
@@ -757,7 +757,7 @@ export class AvRoom extends LitElement {
               data-peer-id=${selfId}
               ?data-speaking=${selfSpeaking}
             >
-              <video part="video" muted autoplay playsinline ?hidden=${!showSelfVideo} .srcObject=${session.localStream}></video>
+              <video part="video" muted autoplay playsinline ?hidden=${!showSelfVideo} .srcObject=${playable(session.localStream)}></video>
               ${showSelfVideo ? nothing : html`<div class="avatar" aria-hidden="true">${initial(selfName)}</div>`}
               <figcaption part="name">${s.you(selfName)}</figcaption>
               ${this.renderTileActions(selfId, s.you(selfName))}
@@ -942,6 +942,15 @@ export class AvRoom extends LitElement {
 
 function initial(name: string): string {
   return [...name.trim()][0]?.toUpperCase() ?? '?';
+}
+
+/**
+ * A stream a <video> may be given: one with a track. A video element holding a stream without any never gets data,
+ * and in Chromium it holds back the page's load event for as long as it is there (a room joined with camera and
+ * microphone off: the tab spinner never stops).
+ */
+function playable(stream: MediaStream | undefined | null): MediaStream | null {
+  return stream?.getTracks().length ? stream : null;
 }
 
 if (!customElements.get('av-room')) customElements.define('av-room', AvRoom);
