@@ -85,7 +85,7 @@ describe('<av-room> participants, pin, full screen, icons', () => {
     expect(button.getAttribute('aria-expanded')).to.equal('true');
     expect(panel.hidden).to.equal(false);
     expect(panel.localName).to.equal('section');
-    expect($(bob, `#${button.getAttribute('aria-controls')!}`)).to.equal(panel);
+    expect($(bob, `#${button.getAttribute('aria-controls')!}`) === panel, 'aria-controls names the panel').to.equal(true);
     expect($(bob, `#${panel.getAttribute('aria-labelledby')!}`)!.textContent).to.equal('Participants');
     expect(entries(bob).map((li) => li.querySelector('.name')!.textContent)).to.deep.equal(['Bob (you)', 'Ann']);
     // Bob sends nothing: his own entry says so. Ann's microphone is on, and her connection is measured.
@@ -139,7 +139,8 @@ describe('<av-room> participants, pin, full screen, icons', () => {
       (h) => h,
     );
     expect(button.getAttribute('aria-expanded')).to.equal('false');
-    expect(bob.shadowRoot!.activeElement, 'focus back on the participants button').to.equal(button);
+    // (Elements compared as booleans: a failing assertion with a shadow-DOM element in it loses the browser's connection.)
+    expect(bob.shadowRoot!.activeElement === button, 'focus back on the participants button').to.equal(true);
     expect(bob.pinned, 'closing leaves the pin').to.equal(annId);
 
     // Escape on the button itself closes it too.
@@ -166,8 +167,32 @@ describe('<av-room> participants, pin, full screen, icons', () => {
     // Side by side at first.
     expect(Math.round(annTile.getBoundingClientRect().width)).to.equal(Math.round(selfTile.getBoundingClientRect().width));
 
-    const pin = annTile.querySelector('[part~="pin-button"]')!;
+    const pin = annTile.querySelector<HTMLButtonElement>('[part~="pin-button"]')!;
     expect(pin.getAttribute('aria-label')).to.equal('Pin Ann');
+    // Always shown where nothing hovers (touch screens; both headless engines say so) ...
+    await sendMouse({ type: 'move', position: [0, 0] });
+    const opacity = () => getComputedStyle(pin).opacity;
+    expect(matchMedia('(hover: none)').matches ? opacity() : '1', 'shown without hover on touch screens').to.equal('1');
+    // ... and elsewhere out of sight until the pointer is over the tile or a key moves focus into it. The touch rule
+    // is taken out of the (shared) style sheet for a moment to see that.
+    const sheet = bob.shadowRoot!.adoptedStyleSheets.find((x) => [...x.cssRules].some((r) => r instanceof CSSMediaRule))!;
+    const index = [...sheet.cssRules].findIndex((r) => r instanceof CSSMediaRule && r.conditionText.includes('hover: none'));
+    expect(index, 'a rule for touch screens').to.be.at.least(0);
+    const touchRule = sheet.cssRules[index]!.cssText;
+    sheet.deleteRule(index);
+    try {
+      await until('pin button hidden', opacity, (o) => o === '0');
+      pin.focus();
+      await until('pin button shown on keyboard focus', opacity, (o) => o === '1');
+      pin.blur();
+      await until('hidden again', opacity, (o) => o === '0');
+      annTile.scrollIntoView({ block: 'center' });
+      const r = annTile.getBoundingClientRect();
+      await sendMouse({ type: 'move', position: [Math.round(r.x + r.width / 2), Math.round(r.y + r.height / 2)] });
+      await until('pin button shown on hover', opacity, (o) => o === '1');
+    } finally {
+      sheet.insertRule(touchRule, index);
+    }
     const changed = eventWithin<PinChangeDetail>(bob, 'av-pin-change', 2000);
     await click(pin);
     const e = await changed;
@@ -238,7 +263,7 @@ describe('<av-room> participants, pin, full screen, icons', () => {
       () => bob.shadowRoot!.fullscreenElement,
       (f) => f === tile,
     );
-    expect(document.fullscreenElement, 'the document sees the host').to.equal(bob);
+    expect(document.fullscreenElement === bob, 'the document sees the host').to.equal(true);
     await until(
       'the button says Exit',
       () => button.getAttribute('aria-label'),
@@ -258,6 +283,20 @@ describe('<av-room> participants, pin, full screen, icons', () => {
       (l) => l === 'Full screen',
     );
     expect(getComputedStyle(tile.querySelector('video')!).objectFit).to.equal('cover');
+
+    // The document listener goes with the element.
+    const removed: string[] = [];
+    const remove = document.removeEventListener.bind(document);
+    document.removeEventListener = (type: string, ...rest: [EventListenerOrEventListenerObject, boolean?]) => {
+      removed.push(type);
+      remove(type, ...rest);
+    };
+    try {
+      bob.remove();
+    } finally {
+      document.removeEventListener = remove;
+    }
+    expect(removed).to.include('fullscreenchange');
   });
 
   it('the control buttons have icons and keep their accessible names; narrow, they become round icon buttons', async () => {
