@@ -109,16 +109,19 @@ test('a room recording made in Firefox is an MP4 (H.264) that ffprobe reads, thr
     document.querySelector('av-room')!.append(rec);
     await rec.updateComplete;
     const started = new Promise<any>((r) => rec.addEventListener('av-recorder-start', (e) => r((e as CustomEvent).detail), { once: true }));
+    let failure = '';
+    rec.addEventListener('av-recorder-error', (e) => (failure = JSON.stringify((e as CustomEvent).detail)));
     await rec.start();
     const start = await started;
     await new Promise((r) => setTimeout(r, 4000));
     const t0 = performance.now();
     const result = await rec.stop();
     const ms = performance.now() - t0;
-    const bytes = new Uint8Array(await result!.blob.arrayBuffer());
+    if (!result) throw new Error(`no recording: av-recorder-error ${failure || '(none)'}, state ${rec.state}`);
+    const bytes = new Uint8Array(await result.blob.arrayBuffer());
     let binary = '';
     for (let i = 0; i < bytes.length; i += 32768) binary += String.fromCharCode(...bytes.subarray(i, i + 32768));
-    return { start, ms, mimeType: result!.mimeType, size: bytes.length, base64: btoa(binary) };
+    return { start, ms, mimeType: result.mimeType, size: bytes.length, base64: btoa(binary) };
   });
   console.log(
     `Firefox recording: ${JSON.stringify(out.start)}; 4 s ready ${out.ms.toFixed(0)} ms after stop as ${out.mimeType}, ${out.size} bytes`,

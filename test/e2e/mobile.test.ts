@@ -28,7 +28,9 @@ const measure = (page: Evaluator) =>
         // Visually hidden inputs (the file picker behind its button) are not targets.
         if (b.width <= 1 || b.height <= 1 || getComputedStyle(el).visibility === 'hidden') continue;
         if (b.width < 44 || b.height < 44)
-          small.push(`${el.tagName.toLowerCase()}[${el.getAttribute('part') ?? ''}] ${Math.round(b.width)}x${Math.round(b.height)}`);
+          small.push(
+            `${el.tagName.toLowerCase()}[${el.getAttribute('part') ?? ''}] "${(el.textContent ?? '').trim().slice(0, 24)}" ${Math.round(b.width)}x${Math.round(b.height)}`,
+          );
         if (b.right > document.documentElement.clientWidth + 1)
           small.push(`${el.tagName.toLowerCase()} sticks out (${Math.round(b.right)} px)`);
       }

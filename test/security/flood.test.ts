@@ -246,7 +246,11 @@ test(
 
       await malformedFlood(room, 'room socket', 12);
 
-      const m = await metrics(server.url);
+      // The client sees the close frame before the server has run its close handler: wait for it, bounded.
+      let m = await metrics(server.url);
+      for (const end = Date.now() + 5000; (m.av_members || m.av_signalling_sockets) && Date.now() < end; await sleep(100)) {
+        m = await metrics(server.url);
+      }
       assert.equal(m['av_sockets_cut_total{socket="signalling",reason="too many invalid messages"}'], 1);
       assert.equal(m['av_sockets_cut_total{socket="room",reason="too many invalid messages"}'], 1);
       assert.equal(m.av_members, 0, 'the member cut off on its room socket is gone');
