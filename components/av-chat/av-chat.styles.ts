@@ -126,10 +126,7 @@ export const styles = [
     border-radius: calc(var(--_radius) * 2 / 3);
   }
   select {
-    max-width: 100%;
-    border: 1px solid var(--av-chat-border-color, var(--_border));
-    background: var(--_bg);
-    color: inherit;
+    border-color: var(--av-chat-border-color, var(--_border));
   }
   button {
     padding: 0.5rem 1rem;

@@ -307,7 +307,7 @@ export class AvChat extends LitElement {
     const s = this.strings;
     const session = this.controller.session;
     const messages = this.messages;
-    const connected = session?.state === 'connected' || session?.state === 'reconnecting';
+    const connected = !!session?.live;
     const stateText = !session
       ? s.noRoom
       : session.state === 'error' || session.state === 'closed'

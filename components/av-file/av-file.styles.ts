@@ -8,9 +8,6 @@ export const styles = [
     display: block;
     box-sizing: border-box;
   }
-  :host([theme]) {
-    background: var(--_bg);
-  }
   :host([hidden]) {
     display: none;
   }
@@ -37,12 +34,6 @@ export const styles = [
     font: inherit;
     min-height: 2.75rem;
     border-radius: calc(var(--_radius) * 2 / 3);
-  }
-  select {
-    max-width: 100%;
-    border: 1px solid var(--_border);
-    background: var(--_bg);
-    color: inherit;
   }
   button {
     padding: 0.4rem 0.9rem;

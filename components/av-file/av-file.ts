@@ -285,7 +285,7 @@ export class AvFile extends LitElement {
   protected override render() {
     const s = this.strings;
     const session = this.binding.session;
-    const connected = session?.state === 'connected' || session?.state === 'reconnecting';
+    const connected = !!session?.live;
     const peers = [...(session?.peers.values() ?? [])];
     const transfers = this.transfers;
     return html`

@@ -8,9 +8,6 @@ export const styles = [
     display: block;
     box-sizing: border-box;
   }
-  :host([theme]) {
-    background: var(--_bg);
-  }
   :host([hidden]) {
     display: none;
   }

@@ -190,12 +190,6 @@ export class AvRecorder extends LitElement {
     this.requestUpdate();
   }
 
-  /** Whether the room is live enough to record or take a snapshot from. */
-  private get live(): boolean {
-    const state = this.session?.state;
-    return state === 'connected' || state === 'reconnecting';
-  }
-
   override connectedCallback(): void {
     super.connectedCallback();
     // Fetch the recording code while the page is idle, so Record responds at once (ffmpeg.wasm stays unloaded).
@@ -388,9 +382,9 @@ export class AvRecorder extends LitElement {
                 ${st === 'paused' ? s.resume : s.pause}
               </button>
               <button part="button stop-button" ?disabled=${!active} @click=${() => void this.stop()}>${stopIcon()}${s.stop}</button>`
-            : html`<button part="button start-button" ?disabled=${!this.live} @click=${() => void this.start()}>${recordIcon()}${s.start}</button>`
+            : html`<button part="button start-button" ?disabled=${!this.session?.live} @click=${() => void this.start()}>${recordIcon()}${s.start}</button>`
         }
-        <button part="button snapshot-button" ?disabled=${!this.live && !this.job} @click=${() => void this.snapshot().catch((e: Error) => (this.error = e.message))}>
+        <button part="button snapshot-button" ?disabled=${!this.session?.live && !this.job} @click=${() => void this.snapshot().catch((e: Error) => (this.error = e.message))}>
           ${snapshotIcon()}${s.snapshot}
         </button>
         <span part="elapsed" role="timer" aria-label=${s.elapsed}>${clock}</span>

@@ -9,10 +9,6 @@ export const styles = [
     box-sizing: border-box;
     container-type: inline-size;
   }
-  /* A theme chosen on the element itself paints its surface, so it reads on any page. */
-  :host([theme]) {
-    background: var(--_bg);
-  }
   :host([hidden]) {
     display: none;
   }

@@ -175,7 +175,7 @@ export class ChatChannel extends Emitter<ChatEvents> {
 
   private transmit(wire: Wire, to: string): void {
     try {
-      if (this.session.state === 'connected' || this.session.state === 'reconnecting') this.session.send(wire, { to, channel: CHANNEL });
+      if (this.session.live) this.session.send(wire, { to, channel: CHANNEL });
     } catch (err) {
       this.log.warn('chat message not sent:', (err as Error).message);
     }

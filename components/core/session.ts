@@ -256,6 +256,11 @@ export class RoomSession extends Emitter<SessionEvents> {
     return this._state;
   }
 
+  /** In the room: `connected`, or `reconnecting` (signalling is away but calls and data continue). */
+  get live(): boolean {
+    return this._state === 'connected' || this._state === 'reconnecting';
+  }
+
   /** Base URL of the server the session is on now. */
   get server(): string {
     return this.servers[this.serverIndex]!.origin + this.servers[this.serverIndex]!.base;
@@ -824,7 +829,7 @@ export class RoomSession extends Emitter<SessionEvents> {
     this.replacing = Promise.all([this.replacing, ...done]).then(() => {});
     if (kind === 'audio') this.resetLocalMeter();
     this.emit('local-stream', { stream: this.media.stream });
-    if (this._state === 'connected' || this._state === 'reconnecting') this.publishMedia();
+    if (this.live) this.publishMedia();
   }
 
   private publishMedia(): void {

@@ -54,6 +54,16 @@ export function themeStyles(tag: string): CSSResult {
       color: var(--_fg);
       font-family: var(--_font);
     }
+    /* A theme chosen on the element itself also paints its surface, so it reads on any page. */
+    :host([theme]) {
+      background: var(--_bg);
+    }
+    select {
+      max-width: 100%;
+      border: 1px solid var(--_border);
+      background: var(--_bg);
+      color: inherit;
+    }
     :host([theme='dark']) {
       color-scheme: dark;
     }
