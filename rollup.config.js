@@ -69,6 +69,25 @@ export default { browserDetails: { browser: m[0], version: m[1] ? Number(m[1][1]
 }
 
 /**
+ * PeerJS's default data serialization, BinaryPack (~2.5 KiB gzip), is never used: our data connections are `raw`, and
+ * the session closes any other kind a peer opens. The module is replaced by one that refuses, so a peer that opens
+ * one anyway gets nothing decoded.
+ */
+const BINARYPACK = '\0binarypack-refused';
+function noBinaryPack() {
+  return {
+    name: 'no-binarypack',
+    resolveId: (source) => (source === 'peerjs-js-binarypack' ? BINARYPACK : null),
+    load: (id) =>
+      id === BINARYPACK
+        ? `const refuse = () => { throw new Error('av-elements uses raw data connections only'); };
+export const pack = refuse;
+export const unpack = refuse;`
+        : null,
+  };
+}
+
+/**
  * Marks the entry for eager compilation (V8's explicit compile hints): Chromium compiles every function of the bundle
  * on a background thread while it streams in, instead of lazily on the main thread the first time each one runs, which
  * was ~150 functions (10–20 ms) inside the join. The comment must survive minification, hence after terser; the
@@ -114,6 +133,7 @@ export default {
   plugins: [
     ffmpegAssets(),
     webrtcAdapterLite(),
+    noBinaryPack(),
     nodeResolve({ browser: true }),
     commonjs(),
     terser({ format: { comments: false } }),

@@ -446,8 +446,8 @@ export function createServer(options: ServerOptions = {}): AvServer {
   };
 }
 
-function pickPolicy({ password, tokenSecret, rooms, maxParticipants, maxViewers, hooks }: RoomPolicy): RoomPolicy {
-  return { password, tokenSecret, rooms, maxParticipants, maxViewers, hooks };
+function pickPolicy({ password, tokenSecret, rooms, maxParticipants, maxViewers, fanout, hooks }: RoomPolicy): RoomPolicy {
+  return { password, tokenSecret, rooms, maxParticipants, maxViewers, fanout, hooks };
 }
 
 /**

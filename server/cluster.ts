@@ -21,7 +21,9 @@ export type ClusterEvent =
   | { t: 'join'; member: MemberRecord; resumed: boolean }
   | { t: 'leave'; peerId: string; joinedAt: number; reason: string }
   | { t: 'update'; peerId: string; media: MediaState }
-  | { t: 'relay'; from: string; to: string; text: string }
+  | { t: 'relay'; from: string; to: string; text: string; except?: string[] }
+  /** The room's forwarding tree changed: its new version (as stored in Redis). */
+  | { t: 'tree'; text: string }
   | { t: 'app'; text: string }
   | { t: 'close'; reason: string }
   | { t: 'kick'; peerId: string; reason: string }
@@ -34,6 +36,7 @@ type Envelope = { node: string; room?: string; event: ClusterEvent };
 const P = 'av:';
 const roomKey = (room: string) => `${P}room:${room}`;
 const configKey = (room: string) => `${P}roomcfg:${room}`;
+const treeKey = (room: string) => `${P}tree:${room}`;
 const MEMBERS = `${P}members`;
 const NODES = `${P}nodes`;
 const nodeKey = (node: string) => `${P}node:${node}`;
@@ -82,9 +85,19 @@ if r.node ~= ARGV[2] or tostring(r.joinedAt) ~= ARGV[3] then return 0 end
 redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[3], ARGV[1])
 if redis.call('HLEN', KEYS[1]) == 0 then
-  redis.call('DEL', KEYS[1], KEYS[2])
+  redis.call('DEL', KEYS[1], KEYS[2], KEYS[4])
   return 2
 end
+return 1
+`;
+
+/** Stores a room's tree only if the stored one is still version ARGV[1] (compare and set: nodes change it in turn). */
+const SET_TREE = `
+local cur = redis.call('GET', KEYS[1])
+local v = 0
+if cur then v = cjson.decode(cur).v end
+if v ~= tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
 return 1
 `;
 
@@ -99,7 +112,8 @@ return 1
 
 type Commands = {
   avJoin(room: string, cfg: string, members: string, ...args: string[]): Promise<string[]>;
-  avLeave(room: string, cfg: string, members: string, peerId: string, node: string, joinedAt: string): Promise<number>;
+  avLeave(room: string, cfg: string, members: string, tree: string, peerId: string, node: string, joinedAt: string): Promise<number>;
+  avSetTree(key: string, version: string, json: string): Promise<number>;
   avUpdate(room: string, peerId: string, media: string): Promise<number>;
 };
 
@@ -138,7 +152,8 @@ export class Cluster {
     this.redis = new Redis(url, options) as Redis & Commands;
     this.sub = new Redis(url, options);
     this.redis.defineCommand('avJoin', { numberOfKeys: 3, lua: JOIN });
-    this.redis.defineCommand('avLeave', { numberOfKeys: 3, lua: LEAVE });
+    this.redis.defineCommand('avLeave', { numberOfKeys: 4, lua: LEAVE });
+    this.redis.defineCommand('avSetTree', { numberOfKeys: 1, lua: SET_TREE });
     this.redis.defineCommand('avUpdate', { numberOfKeys: 1, lua: UPDATE });
     for (const r of [this.redis, this.sub]) r.on('error', (err: Error) => this.logger.warn({ err: err.message }, 'redis error'));
     this.sub.on('message', (channel: string, text: string) => this.onMessage(channel, text));
@@ -225,7 +240,17 @@ export class Cluster {
 
   /** Removes that join of the member; 0 when it was not there (already gone, or replaced), 1 removed, 2 room emptied. */
   leave(room: string, peerId: string, node: string, joinedAt: number): Promise<number> {
-    return this.redis.avLeave(roomKey(room), configKey(room), MEMBERS, peerId, node, String(joinedAt));
+    return this.redis.avLeave(roomKey(room), configKey(room), MEMBERS, treeKey(room), peerId, node, String(joinedAt));
+  }
+
+  /** The room's forwarding tree as stored (JSON with a version `v`), or null when it has none. */
+  getTree(room: string): Promise<string | null> {
+    return this.redis.get(treeKey(room));
+  }
+
+  /** Stores the room's tree if the stored one is still `version` (0: none); false when another node changed it first. */
+  async setTree(room: string, version: number, json: string): Promise<boolean> {
+    return (await this.redis.avSetTree(treeKey(room), String(version), json)) === 1;
   }
 
   async update(room: string, peerId: string, media: MediaState): Promise<void> {

@@ -51,6 +51,13 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'maxParticipants', flag: 'max-participants', env: 'AV_MAX_PARTICIPANTS', kind: 'int', help: 'largest mesh per room (default 6)' },
   { key: 'maxViewers', flag: 'max-viewers', env: 'AV_MAX_VIEWERS', kind: 'int', help: 'largest broadcast audience per room (default 100)' },
   {
+    key: 'fanout',
+    flag: 'fanout',
+    env: 'AV_FANOUT',
+    kind: 'int',
+    help: 'in broadcast rooms, most viewers one presenter or viewer sends to; the rest receive through viewers (default 4)',
+  },
+  {
     key: 'turn.urls',
     flag: 'turn-url',
     env: 'AV_TURN_URLS',
@@ -168,6 +175,7 @@ const room = z
     password: z.string().min(1).optional(),
     maxParticipants: z.number().int().min(1).max(64).optional(),
     maxViewers: z.number().int().min(0).max(100_000).optional(),
+    fanout: z.number().int().min(1).max(64).optional(),
   })
   .strict();
 
@@ -186,6 +194,7 @@ const configSchema = z
     rooms: z.record(z.string().min(1).max(64), room).default({}),
     maxParticipants: z.number().int().min(1).max(64).default(6),
     maxViewers: z.number().int().min(0).max(100_000).default(100),
+    fanout: z.number().int().min(1).max(64).default(4),
     turn: z
       .object({
         urls: z.array(z.string().regex(/^turns?:/, 'must start with turn: or turns:')).min(1, 'needs at least one URL'),
@@ -429,6 +438,7 @@ export function serverOptions(config: AvConfig, read = (p: string) => readFileSy
     rooms: config.rooms,
     maxParticipants: config.maxParticipants,
     maxViewers: config.maxViewers,
+    fanout: config.fanout,
     turn: config.turn,
     localTurn: config.localTurn?.enabled ? config.localTurn : undefined,
     tls,

@@ -36,6 +36,7 @@ const schemas = {
       password: secret.optional(),
       token: z.string().max(4096).optional(),
       maxParticipants: z.number().int().min(1).max(64).optional(),
+      fanout: z.number().int().min(1).max(64).optional(),
       resume: z.string().min(16).max(64).optional(),
     })
     .strict(),
@@ -49,7 +50,9 @@ const schemas = {
       .string()
       .regex(/^[a-z][a-z0-9-]{0,31}$/)
       .optional(),
+    except: z.array(z.string().max(64)).max(64).optional(),
   }),
+  'route-lost': z.object({ type: z.literal('route-lost') }).strict(),
   app: withPayload({ type: z.literal('app') }),
 };
 

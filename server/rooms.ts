@@ -3,6 +3,7 @@ import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract } from 'r
 import { WebSocket, WebSocketServer } from 'ws';
 import type {
   ClientMessage,
+  Route,
   ErrorCode,
   MediaState,
   MemberInfo,
@@ -18,6 +19,7 @@ import type { Cluster, ClusterEvent, MemberRecord } from './cluster.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
 import { parseClientMessage } from './protocol.js';
+import { ForwardingTree, type TreeJSON } from './tree.js';
 
 /** What the server application sees of a member. */
 export interface MemberContext {
@@ -72,6 +74,8 @@ export interface RoomConfig {
   maxParticipants?: number;
   /** Largest number of viewers in a broadcast room. */
   maxViewers?: number;
+  /** Broadcast rooms: most viewers one member sends to; further viewers receive through viewers. */
+  fanout?: number;
 }
 
 /** Who may join and how many: shared by `createServer` options and the room service. */
@@ -86,6 +90,11 @@ export interface RoomPolicy {
   maxParticipants?: number;
   /** Largest audience of a broadcast room. Default 100. */
   maxViewers?: number;
+  /**
+   * Broadcast rooms: the presenter sends to at most this many viewers, and each viewer forwards to at most this many
+   * more (a forwarding tree). A page may ask for less (`fanout` attribute), not more. Default 4.
+   */
+  fanout?: number;
   /** Business logic: `authenticate`, `onJoin`, `onLeave`, `onMessage`. */
   hooks?: ServerHooks;
 }
@@ -129,6 +138,10 @@ interface Member extends MemberContext {
   graceTimer?: NodeJS.Timeout;
   /** The node of a member on another node of the cluster; undefined for members here. */
   node?: string;
+  /** Its `joined` answer went out: route changes are sent from then on. */
+  ready?: boolean;
+  /** When it last reported its parent lost (each report moves it). */
+  lastMove?: number;
 }
 
 /**
@@ -146,7 +159,20 @@ interface Room {
   maxViewers: number;
   /** Joins to this room under way here (a cluster join awaits Redis): the room is not forgotten meanwhile. */
   joining: number;
+  fanout: number;
+  /** Broadcast rooms: who forwards the presenters' media to whom (in a cluster: the copy of the one in Redis). */
+  tree?: ForwardingTree;
+  treeVersion: number;
+  /** Tree changes, one after another (each reads, changes and stores the tree). */
+  treeChain: Promise<void>;
+  /** The route each member here was told last, so only changes are sent. */
+  readonly routes: Map<string, string>;
 }
+
+/** The root of a forwarding tree: the presenters (a viewer it serves connects to each of them). */
+const PRESENTERS = '';
+/** A viewer's reports of a lost parent are heeded at most this often (each one moves it and its subtree). */
+const ROUTE_LOST_MIN_MS = 5000;
 
 class JoinRefused extends Error {
   constructor(
@@ -243,15 +269,38 @@ export class RoomService {
   }
 
   /**
-   * Whether `from` may signal `toPeerId` now: both are members of the same room at this moment and exchange media
-   * (in broadcast rooms, viewers with presenters only). When true, returns the target and, for a member on another
-   * node, that node.
+   * Whether `from` may signal `toPeerId` now: both are members of the same room at this moment and exchange media.
+   * In broadcast rooms that is the forwarding tree's edges: a presenter with the viewers it serves, a viewer with its
+   * parent and its children. When true, returns the target and, for a member on another node, that node.
    */
   signallingTarget(from: MemberContext, toPeerId: string): (MemberContext & { node?: string }) | undefined {
     const r = this.rooms.get(from.room);
     if (!r || r.members.get(from.peerId) !== from || toPeerId === from.peerId) return undefined;
     const to = r.members.get(toPeerId);
-    return to && shouldConnect(from.role, to.role) ? to : undefined;
+    if (!to) return undefined;
+    if (from.role !== 'viewer' && to.role !== 'viewer') return to;
+    const parent = (m: MemberContext) => r.tree?.parentOf(m.peerId);
+    if (from.role === 'viewer' && to.role === 'viewer') return parent(from) === to.peerId || parent(to) === from.peerId ? to : undefined;
+    const viewer = from.role === 'viewer' ? from : to;
+    const other = viewer === from ? to : from;
+    return other.role === 'presenter' && parent(viewer) === PRESENTERS ? to : undefined;
+  }
+
+  /**
+   * Whether `from` may offer `to` a media call, which names in `forward` the member whose media it forwards (if any).
+   * Between viewers only a parent offers, to its child, and only a presenter's media. A forwarded member must be one
+   * that publishes, other than both, whose media `to` may receive; to a viewer, only its parent forwards.
+   */
+  mayOffer(from: MemberContext, to: MemberContext, forward: unknown): boolean {
+    const r = this.rooms.get(from.room);
+    const toViewer = to.role === 'viewer';
+    if (from.role === 'viewer' && toViewer && forward === undefined) return false;
+    if (forward === undefined) return true;
+    if (typeof forward !== 'string') return false;
+    const owner = r?.members.get(forward);
+    if (!owner || owner.peerId === from.peerId || owner.peerId === to.peerId || owner.role === 'viewer') return false;
+    if (!shouldConnect(to.role, owner.role)) return false;
+    return !toViewer || r?.tree?.parentOf(to.peerId) === from.peerId;
   }
 
   /** Routes a signalling message to a member on another node. */
@@ -417,8 +466,9 @@ export class RoomService {
         const payload = { ...(msg.bin !== undefined ? { bin: msg.bin } : { data: msg.data }), ...(msg.ch ? { ch: msg.ch } : {}) };
         const text = JSON.stringify({ type: 'relayed', from: member.peerId, ...payload } satisfies ServerMessage);
         if (msg.to === '*') {
-          this.deliverRelay(room, member.peerId, '*', text);
-          this.cluster?.publishRoom(room, { t: 'relay', from: member.peerId, to: '*', text });
+          const except = msg.except?.length ? { except: msg.except } : {};
+          this.deliverRelay(room, member.peerId, '*', text, msg.except);
+          this.cluster?.publishRoom(room, { t: 'relay', from: member.peerId, to: '*', text, ...except });
           return;
         }
         const target = members?.get(msg.to);
@@ -429,6 +479,16 @@ export class RoomService {
         }
         if (target.node) this.cluster?.publishRoom(room, { t: 'relay', from: member.peerId, to: target.peerId, text });
         else if (target.socket) sendText(target.socket, text);
+        return;
+      }
+      case 'route-lost': {
+        const parent = this.rooms.get(room)?.tree?.parentOf(member.peerId);
+        if (member.role !== 'viewer' || parent === undefined || parent === PRESENTERS) return;
+        const now = Date.now();
+        if (now - (member.lastMove ?? 0) < ROUTE_LOST_MIN_MS) return;
+        member.lastMove = now;
+        log.info({ peerId: member.peerId, parent }, 'parent lost: moving the viewer');
+        void this.changeTree(room, (tree) => tree.parentOf(member.peerId) === parent && tree.move(member.peerId, parent));
         return;
       }
       case 'app': {
@@ -502,9 +562,11 @@ export class RoomService {
 
     // The server's limit is a ceiling: a client may ask for a smaller room, never a larger one.
     const ceiling = config?.maxParticipants ?? this.options.maxParticipants ?? 6;
+    const fanout = config?.fanout ?? this.options.fanout ?? 4;
     const wanted = {
       maxParticipants: Math.min(ceiling, msg.maxParticipants ?? ceiling),
       maxViewers: config?.maxViewers ?? this.options.maxViewers ?? 100,
+      fanout: Math.min(fanout, msg.fanout ?? fanout),
     };
     // Ids are never chosen by clients: a new member gets a new resume token, a returning one proves its old one.
     const resumeToken = msg.resume ?? randomBytes(24).toString('base64url');
@@ -525,6 +587,8 @@ export class RoomService {
       let result: Awaited<ReturnType<Cluster['join']>>;
       try {
         const roster = await this.cluster.watch(room);
+        const tree = await this.cluster.getTree(room);
+        if (tree) this.applyTree(room, tree);
         // Members of this node are known here already (or are joining, like this one): only others come from Redis.
         for (const rec of roster) {
           if (rec.peerId !== peerId && rec.node !== this.cluster.node && !r.members.has(rec.peerId))
@@ -581,9 +645,18 @@ export class RoomService {
     };
     const peers = [...r.members.values()].map(info);
     r.members.set(peerId, joined);
+    r.routes.delete(peerId);
     // Members hear of the newcomer before the newcomer can call them (a resumed member is one they already have).
     this.broadcast(room, resumed ? { type: 'peer-updated', peerId, media } : { type: 'peer-joined', peer: info(joined) }, peerId);
     this.cluster?.publishRoom(room, { t: 'join', member: toRecord(joined, this.cluster.node), resumed });
+    // A viewer takes a place in the forwarding tree (a returning one keeps its place if it still has it).
+    if (role === 'viewer') {
+      await this.changeTree(room, (tree) => !tree.has(peerId) && tree.add(peerId));
+      if (!r.tree?.has(peerId)) log.error({ peerId }, 'no place in the forwarding tree');
+    }
+    const route = this.routeOf(r, joined);
+    if (route) r.routes.set(peerId, JSON.stringify({ type: 'route', ...route }));
+    joined.ready = true;
     send(socket, {
       type: 'joined',
       room,
@@ -594,6 +667,7 @@ export class RoomService {
       peers,
       iceServers: this.options.iceServers(peerId),
       maxParticipants: r.maxParticipants,
+      ...(route ? { route } : {}),
     });
     log.info({ peerId, role, members: r.members.size }, 'join');
     if (opened) this.hook('onRoomOpen', room);
@@ -601,10 +675,10 @@ export class RoomService {
     return joined;
   }
 
-  private ensureRoom(room: string, limits: { maxParticipants: number; maxViewers: number }): Room {
+  private ensureRoom(room: string, limits: { maxParticipants: number; maxViewers: number; fanout: number }): Room {
     let r = this.rooms.get(room);
     if (!r) {
-      r = { members: new Map(), joining: 0, ...limits };
+      r = { members: new Map(), joining: 0, ...limits, treeVersion: 0, treeChain: Promise.resolve(), routes: new Map() };
       this.rooms.set(room, r);
     }
     return r;
@@ -633,6 +707,8 @@ export class RoomService {
     member.graceTimer = setTimeout(() => this.remove(member, 'disconnect', log), this.options.graceMs ?? 10_000);
     member.graceTimer.unref();
     log.info({ peerId: member.peerId }, 'away');
+    // Its children must not wait for it: they move now (it comes back as a leaf).
+    if (member.role === 'viewer') void this.changeTree(member.room, (tree) => tree.has(member.peerId) && tree.remove(member.peerId));
   }
 
   /** Ends a member's current join here without announcing a leave (it is coming back as itself, here or elsewhere). */
@@ -652,8 +728,10 @@ export class RoomService {
     if (!r || r.members.get(member.peerId) !== member) return;
     clearTimeout(member.graceTimer);
     r.members.delete(member.peerId);
+    r.routes.delete(member.peerId);
     this.options.onMemberGone?.(member);
     this.broadcast(member.room, { type: 'peer-left', peerId: member.peerId });
+    if (member.role === 'viewer') void this.changeTree(member.room, (tree) => tree.has(member.peerId) && tree.remove(member.peerId));
     log.info({ peerId: member.peerId, reason, members: r.members.size }, 'leave');
     this.hook('onLeave', context(member), reason);
     if (!this.cluster) {
@@ -750,7 +828,9 @@ export class RoomService {
         return;
       }
       case 'relay':
-        return this.deliverRelay(room, event.from, event.to, event.text);
+        return this.deliverRelay(room, event.from, event.to, event.text, event.except);
+      case 'tree':
+        return this.applyTree(room, event.text);
       case 'app':
         return this.deliverLocal(room, event.text);
       case 'close':
@@ -758,13 +838,16 @@ export class RoomService {
     }
   }
 
-  /** Relayed data to the members here that should get it (`to` a peer id, or `*` for everyone the sender connects with). */
-  private deliverRelay(room: string, from: string, to: string, text: string): void {
+  /**
+   * Relayed data to the members here that should get it (`to` a peer id, or `*` for everyone the sender connects with
+   * but those in `except`).
+   */
+  private deliverRelay(room: string, from: string, to: string, text: string, except?: string[]): void {
     const r = this.rooms.get(room);
     const sender = r?.members.get(from);
     if (!r || !sender) return;
     for (const m of r.members.values()) {
-      if (m.node || m === sender || !m.socket || !shouldConnect(sender.role, m.role)) continue;
+      if (m.node || m === sender || !m.socket || !shouldConnect(sender.role, m.role) || except?.includes(m.peerId)) continue;
       if (to === '*' || to === m.peerId) sendText(m.socket, text);
     }
   }
@@ -791,6 +874,7 @@ export class RoomService {
         if (r.members.get(m.peerId) !== m) continue;
         r.members.delete(m.peerId);
         this.broadcast(room, { type: 'peer-left', peerId: m.peerId });
+        if (m.role === 'viewer') void this.changeTree(room, (tree) => tree.has(m.peerId) && tree.remove(m.peerId));
         if (removed) {
           cluster.publishRoom(room, { t: 'leave', peerId: m.peerId, joinedAt: m.joinedAt, reason: 'disconnect' });
           this.log.info({ room, peerId: m.peerId, node: m.node }, 'leave (its node died)');
@@ -798,6 +882,83 @@ export class RoomService {
         }
       }
     }
+  }
+
+  /**
+   * Changes a room's forwarding tree, then tells the members here whose route changed. Alone, the tree is this
+   * process's; in a cluster it lives in Redis: read, changed and stored only if no other node stored one meanwhile
+   * (else again), then published to the other nodes. `change` may run more than once, so it must look before it acts.
+   */
+  private changeTree(room: string, change: (tree: ForwardingTree) => unknown): Promise<void> {
+    const r = this.rooms.get(room);
+    if (!r) return Promise.resolve();
+    const run = async () => {
+      const cluster = this.cluster;
+      if (!cluster) {
+        r.tree ??= newTree(r);
+        change(r.tree);
+        r.treeVersion++;
+      } else {
+        for (let attempt = 1; ; attempt++) {
+          const text = await cluster.getTree(room);
+          const stored = text ? parseTree(text) : undefined;
+          const tree = stored ? ForwardingTree.fromJSON(PRESENTERS, stored) : newTree(r);
+          change(tree);
+          const json = JSON.stringify({ ...tree.toJSON(), v: (stored?.v ?? 0) + 1 });
+          if (await cluster.setTree(room, stored?.v ?? 0, json)) {
+            this.applyTree(room, json);
+            cluster.publishRoom(room, { t: 'tree', text: json });
+            break;
+          }
+          if (attempt >= 20) throw new Error('the tree kept changing under us');
+        }
+      }
+      this.announceRoutes(room);
+    };
+    const done = r.treeChain.then(run).catch((err: Error) => this.log.warn({ room, err: err.message }, 'tree change failed'));
+    r.treeChain = done;
+    return done;
+  }
+
+  /** A newer version of a room's tree (stored by this node or another): taken if newer, and routes told. */
+  private applyTree(room: string, text: string): void {
+    const r = this.rooms.get(room);
+    const json = parseTree(text);
+    if (!r || !json || json.v <= r.treeVersion) return;
+    r.tree = ForwardingTree.fromJSON(PRESENTERS, json);
+    r.treeVersion = json.v;
+    this.announceRoutes(room);
+  }
+
+  /** Tells the members here whose place in the tree changed. */
+  private announceRoutes(room: string): void {
+    const r = this.rooms.get(room);
+    if (!r?.tree) return;
+    for (const m of r.members.values()) {
+      if (m.node || !m.socket || !m.ready) continue;
+      const route = this.routeOf(r, m);
+      if (!route) continue;
+      const text = JSON.stringify({ type: 'route', ...route } satisfies ServerMessage);
+      if (r.routes.get(m.peerId) === text) continue;
+      r.routes.set(m.peerId, text);
+      sendText(m.socket, text);
+    }
+  }
+
+  /** A member's route: a viewer's parent and children; a presenter's viewers, and the whole tree. */
+  private routeOf(r: Room, m: Member): Route | undefined {
+    const tree = r.tree;
+    if (!tree || m.role === 'member') return undefined;
+    if (m.role === 'presenter') {
+      const all = tree.entries().slice(1);
+      return {
+        parent: null,
+        children: [...tree.childrenOf(PRESENTERS)],
+        tree: all.map((e) => ({ id: e.id, parent: e.parent === PRESENTERS ? null : e.parent! })),
+      };
+    }
+    const parent = tree.parentOf(m.peerId);
+    return { parent: parent === undefined || parent === PRESENTERS ? null : parent, children: [...tree.childrenOf(m.peerId)] };
   }
 
   /** To the members here (in a cluster, the other nodes tell theirs). */
@@ -850,6 +1011,20 @@ export class RoomService {
     for (const r of this.rooms.values()) for (const m of r.members.values()) clearTimeout(m.graceTimer);
     this.rooms.clear();
     this.wss.close();
+  }
+}
+
+/** A new tree for a room: deep enough for its whole audience (plus a level, so moves always find a place). */
+function newTree(r: Room): ForwardingTree {
+  return new ForwardingTree(PRESENTERS, r.fanout, Math.min(64, ForwardingTree.depthFor(Math.max(1, r.maxViewers), r.fanout) + 1));
+}
+
+function parseTree(text: string): (TreeJSON & { v: number }) | undefined {
+  try {
+    const json = JSON.parse(text) as TreeJSON & { v: number };
+    return typeof json.v === 'number' && Array.isArray(json.parents) ? json : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -21,7 +21,8 @@ interface Registration {
  * Stands between the network and stock PeerServer, which knows no rooms: a signalling socket is admitted only with
  * the id and token its room join issued, and every message it sends passes here first. A message reaches PeerServer
  * only if its sender is still a member of its room and its destination is a member of the same room it exchanges
- * media with; nothing is queued for ids that do not exist. Each socket has a rate and an invalid-frame budget; past
+ * media with (in broadcast rooms: along the forwarding tree); a call forwarding a member's media must name a member
+ * the destination may receive; nothing is queued for ids that do not exist. Each socket has a rate and an invalid-frame budget; past
  * them it is closed with 1008 and logged once. Leaving the room closes the member's signalling socket.
  */
 export class SignallingGuard {
@@ -129,6 +130,10 @@ export class SignallingGuard {
     const target = this.rooms.signallingTarget(member, msg.dst);
     if (!target) return drop('not-member');
     if (msg.type !== 'LEAVE' && (typeof msg.payload !== 'object' || msg.payload === null)) return drop('malformed');
+    // Media calls along the tree go from parent to child; one that forwards a member's media names a member it may.
+    const payload = msg.payload as { type?: unknown; metadata?: { forward?: unknown } } | undefined;
+    if (msg.type === 'OFFER' && payload?.type === 'media' && !this.rooms.mayOffer(member, target, payload.metadata?.forward))
+      return drop('bad-offer');
     if (target.node) {
       // A member on another node of the cluster: its node hands the message to its socket, as PeerServer would.
       this.rooms.routeSignal(

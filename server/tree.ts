@@ -1,3 +1,10 @@
+/** A tree as stored in Redis and sent between nodes: viewers with their parents, breadth first. */
+export interface TreeJSON {
+  fanout: number;
+  maxDepth: number;
+  parents: [string, string][];
+}
+
 /**
  * The forwarding tree of a broadcast room: the presenter (the root) sends to at most `fanout` viewers, and every viewer
  * forwards what it receives to at most `fanout` more. Pure bookkeeping, no I/O: the room service tells members their
@@ -106,6 +113,44 @@ export class ForwardingTree {
     return moved;
   }
 
+  /**
+   * Moves a viewer (with its subtree) away from its parent, which failed it: to the shallowest free place outside
+   * `avoid`'s subtree. Returns the viewers whose parent changed (none when there is no other place: it stays).
+   */
+  move(id: string, avoid: string): Map<string, string> {
+    const parent = this.parents.get(id);
+    const moved = new Map<string, string>();
+    if (parent === undefined) return moved;
+    const place = this.freePlace(this.height(id), [id, avoid]);
+    if (place === undefined || place === parent) return moved;
+    this.detach(id);
+    this.attach(id, place);
+    moved.set(id, place);
+    return moved;
+  }
+
+  /** The tree as JSON (viewers breadth first, so children keep their order when read back). */
+  toJSON(): TreeJSON {
+    return {
+      fanout: this.fanout,
+      maxDepth: this.maxDepth,
+      parents: this.entries()
+        .slice(1)
+        .map((e) => [e.id, e.parent!]),
+    };
+  }
+
+  /** A tree written by `toJSON` (another node's), under `root`. */
+  static fromJSON(root: string, json: TreeJSON): ForwardingTree {
+    const tree = new ForwardingTree(root, json.fanout, json.maxDepth);
+    for (const [id, parent] of json.parents) {
+      if (!tree.has(parent) || tree.has(id)) continue;
+      tree.attach(id, parent);
+      tree.children.set(id, []);
+    }
+    return tree;
+  }
+
   /** Every viewer with its parent and depth, root first, breadth first. */
   entries(): { id: string; parent: string | undefined; depth: number }[] {
     const out: { id: string; parent: string | undefined; depth: number }[] = [];
@@ -137,7 +182,7 @@ export class ForwardingTree {
   private replace(id: string, preferred: string, moved: Map<string, string>): void {
     const height = this.height(id);
     const fits = (p: string) => this.childrenOf(p).length < this.fanout && this.depthOf(p) + 1 + height <= this.maxDepth;
-    const parent = fits(preferred) ? preferred : this.freePlace(height, id);
+    const parent = fits(preferred) ? preferred : this.freePlace(height, [id]);
     if (parent !== undefined) {
       this.attach(id, parent);
       moved.set(id, parent);
@@ -147,7 +192,7 @@ export class ForwardingTree {
     const kids = [...this.childrenOf(id)];
     this.children.set(id, []);
     for (const k of kids) this.parents.delete(k);
-    const alone = this.freePlace(0, id);
+    const alone = this.freePlace(0, [id]);
     if (alone === undefined) throw new Error('tree over capacity');
     this.attach(id, alone);
     moved.set(id, alone);
@@ -156,14 +201,15 @@ export class ForwardingTree {
 
   /**
    * The shallowest node with a free child slot whose depth leaves room for a subtree of `height` below the new child;
-   * ties go to fewer children, then to the older node (breadth-first order). Nodes inside `exclude`'s subtree are skipped.
+   * ties go to fewer children, then to the older node (breadth-first order). Nodes inside the subtrees of `exclude` are
+   * skipped.
    */
-  private freePlace(height: number, exclude?: string): string | undefined {
+  private freePlace(height: number, exclude: string[] = []): string | undefined {
     let best: { id: string; depth: number; load: number } | undefined;
     const queue: [string, number][] = [[this.root, 0]];
     for (let i = 0; i < queue.length; i++) {
       const [id, depth] = queue[i]!;
-      if (id === exclude) continue;
+      if (exclude.includes(id)) continue;
       if (depth + 1 + height > this.maxDepth) continue;
       const load = this.childrenOf(id).length;
       if (load < this.fanout && (!best || depth < best.depth || (depth === best.depth && load < best.load))) best = { id, depth, load };

@@ -205,6 +205,13 @@ export class AvRoom extends LitElement {
   /** Largest mesh this element accepts (the first member sets the room's limit unless the server configures it). */
   @property({ type: Number, attribute: 'max-participants' }) maxParticipants = 6;
 
+  /**
+   * Broadcast mode: most viewers one member sends the video to. Further viewers receive it through viewers that
+   * forward it (a tree), so the presenter's uplink does not bound the audience. The first member's value sets the
+   * room's, up to the server's (default 4); unset, the server's.
+   */
+  @property({ type: Number }) fanout?: number;
+
   /** `relay` sends everything through the TURN relay (hides addresses from peers); default `all`. */
   @property({ attribute: 'ice-policy' }) icePolicy: RTCIceTransportPolicy = 'all';
 
@@ -355,6 +362,7 @@ export class AvRoom extends LitElement {
       password: this.password || undefined,
       token: this.token || undefined,
       maxParticipants: this.maxParticipants,
+      ...(this.fanout && this.fanout > 0 ? { fanout: Math.floor(this.fanout) } : {}),
       icePolicy: this.icePolicy === 'relay' ? 'relay' : 'all',
       server: this.server || undefined,
       room: this.room,

@@ -23,6 +23,8 @@ export interface RemotePeer {
   readonly path: DataPath | undefined;
   /** The media connection was lost and is being restored (the member is still in the room). */
   readonly reconnecting: boolean;
+  /** Who sends us this member's media when it is not the member itself: a viewer forwarding it (broadcast tree, proxy). */
+  readonly via: string | undefined;
 }
 
 export interface PeerLinkEvents {
@@ -58,6 +60,7 @@ export class PeerLink implements RemotePeer {
   stream: MediaStream | undefined;
   path: DataPath | undefined;
   reconnecting = false;
+  via: string | undefined;
   /** The session is placing calls to restore it (one loop at a time). */
   recovering = false;
   /** The media call has been connected at least once. */
@@ -127,17 +130,49 @@ export class PeerLink implements RemotePeer {
       spare?.stop();
       return;
     }
-    // A call that replaces one that was up and is not any more: restoring the media, until the new one connects.
-    const previous = this.call?.peerConnection?.iceConnectionState;
-    if (this.wasConnected && previous !== 'connected' && previous !== 'completed') this.reconnecting = true;
-    this.call?.close();
-    this.call = call;
+    this.via = undefined;
+    this.takeCall(call);
     if (spare) {
       for (const sender of call.peerConnection?.getSenders() ?? []) {
         if (sender.track && spare.tracks.includes(sender.track)) void sender.replaceTrack(null);
       }
       spare.stop();
     }
+  }
+
+  /**
+   * Takes a call from `call.peer` that forwards this member's media (a forwarding tree's parent, or a proxy we asked):
+   * answered receive-only, it replaces the call we had for this member's media.
+   */
+  attachForwarded(call: MediaConnection): void {
+    if (this.closed) return void call.close();
+    this.via = call.peer;
+    this.takeCall(call);
+    call.answer();
+  }
+
+  /**
+   * Ends the media call and the data connection, keeping the member. With `expectMedia` its media will come another
+   * way (through a forwarder, or a call of ours): shown as reconnecting until it does.
+   */
+  hangUp(expectMedia: boolean): void {
+    if (this.call || this.data) {
+      this.endConnections();
+      this.dataInitiator = false;
+      this.hadData = false;
+      // Nothing is forwarded from a stream that has ended; the next call brings the next one.
+      this.stream = undefined;
+      if (this.wasConnected && expectMedia) this.markLost();
+    }
+    this.setPath('server');
+  }
+
+  private takeCall(call: MediaConnection): void {
+    // A call that replaces one that was up and is not any more: restoring the media, until the new one connects.
+    const previous = this.call?.peerConnection?.iceConnectionState;
+    if (this.wasConnected && previous !== 'connected' && previous !== 'completed') this.reconnecting = true;
+    this.call?.close();
+    this.call = call;
     call.on('stream', (stream) => {
       if (this.call !== call) return;
       this.stream = stream;
@@ -358,6 +393,10 @@ export class PeerLink implements RemotePeer {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.deadline);
+    this.endConnections();
+  }
+
+  private endConnections(): void {
     clearTimeout(this.disconnectedTimer);
     const pcs = [this.call?.peerConnection, this.data?.peerConnection];
     this.data?.close();

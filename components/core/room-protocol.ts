@@ -26,6 +26,18 @@ export interface MemberInfo {
   identity?: string;
 }
 
+/**
+ * Where a member of a broadcast room gets the presenters' media from, and whom it forwards it to (the server's
+ * forwarding tree). `parent` null: from the presenters themselves.
+ */
+export interface Route {
+  parent: string | null;
+  /** Viewers this member sends the presenters' media to (a presenter: the viewers it serves directly). */
+  children: string[];
+  /** For presenters: the whole tree, every viewer with its parent (null: a presenter), breadth first. */
+  tree?: { id: string; parent: string | null }[];
+}
+
 /** An application payload: a JSON value, or bytes (base64 on this socket). */
 export type Payload = { data: unknown; bin?: undefined } | { bin: string; data?: undefined };
 
@@ -43,6 +55,8 @@ export type ClientMessage =
       token?: string;
       /** Largest mesh the joiner accepts (the first member's value, up to the server's limit, sets the room's). */
       maxParticipants?: number;
+      /** Broadcast rooms: most viewers one member sends to (the first member's value, up to the server's, sets the room's). */
+      fanout?: number;
       /**
        * Coming back as the same member (after a lost connection, on this server or another): the resume token a server
        * issued before. The peer id is derived from it, so only its holder can take that id.
@@ -52,8 +66,10 @@ export type ClientMessage =
   | { type: 'leave' }
   | { type: 'update'; media: MediaState }
   | { type: 'ping'; t?: number }
-  /** Data for other members through the server (the relay fallback): `to` is a peer id or `*`. */
-  | ({ type: 'relay'; to: string; ch?: string } & Payload)
+  /** Data for other members through the server (the relay fallback): `to` is a peer id or `*` (but not those in `except`). */
+  | ({ type: 'relay'; to: string; ch?: string; except?: string[] } & Payload)
+  /** A viewer's media from its parent in the forwarding tree stopped: the server moves it elsewhere. */
+  | { type: 'route-lost' }
   /** Data for the server application (transparent channel to `'server'`). */
   | ({ type: 'app' } & Payload);
 
@@ -71,7 +87,11 @@ export type ServerMessage =
       peers: MemberInfo[];
       iceServers: RTCIceServerLike[];
       maxParticipants: number;
+      /** Broadcast rooms: where our media comes from and goes to. */
+      route?: Route;
     }
+  /** Our place in the forwarding tree changed. */
+  | ({ type: 'route' } & Route)
   | { type: 'left' }
   | { type: 'peer-joined'; peer: MemberInfo }
   | { type: 'peer-left'; peerId: string }
@@ -128,7 +148,10 @@ export function roomPeerPath(room: string): string {
   return `/r/${encodeURIComponent(room)}/peerjs`;
 }
 
-/** Whether two members exchange media and data: in broadcast rooms viewers connect only to presenters. */
+/**
+ * Whether two members may exchange media and data: in broadcast rooms viewers connect only to presenters (and, in the
+ * forwarding tree, to their parent and children, for media only).
+ */
 export function shouldConnect(a: Role, b: Role): boolean {
   if (a === 'viewer') return b === 'presenter';
   if (b === 'viewer') return a === 'presenter';

@@ -38,6 +38,7 @@ import {
   type MemberInfo,
   type Payload,
   type Role,
+  type Route,
   type ServerMessage,
 } from './room-protocol.js';
 import { SignallingGate } from './signalling-gate.js';
@@ -83,6 +84,11 @@ export interface RoomSessionOptions {
   token?: string;
   /** Largest mesh this member accepts (the first member's value sets the room's limit unless configured). */
   maxParticipants?: number;
+  /**
+   * Broadcast rooms: most viewers one member sends to (the first member's value, up to the server's, sets the room's);
+   * the others receive through viewers that forward.
+   */
+  fanout?: number;
   /** `relay` forces every connection through the TURN relay (privacy; tests). Default `all`. */
   icePolicy?: RTCIceTransportPolicy;
   /** Console logging of the core. Default `warn`. */
@@ -114,6 +120,11 @@ export interface SessionEvents {
   speaking: { peerId: string; speaking: boolean };
   /** The member speaking loudest for a while changed (our own peer id when it is us). */
   'active-speaker': { peerId: string };
+  /**
+   * Broadcast rooms: our place in the forwarding tree changed (where the presenters' media comes from, whom we forward
+   * it to; presenters also get the whole tree).
+   */
+  route: { route: Route };
   /** A member's connection quality changed (`good`, `fair`, `poor`), measured every 2 s from getStats. */
   quality: { peer: RemotePeer; quality: Quality; sample: QualitySample };
   error: { code: SessionErrorCode; message: string; fatal: boolean; peerId?: string };
@@ -139,6 +150,10 @@ const QUALITY_EVERY = 10;
 const LOCAL_METER_AFTER_MS = 2000;
 /** Opus bitrate receivers ask of a member sending stereo (music) when it says nothing else. */
 const STEREO_BITRATE = 128_000;
+/** The internal channel on which a member asks another to forward a stream to it. */
+const FORWARD_CHANNEL = 'av-forward';
+/** A viewer whose forwarded media has not started this long after it was given a parent asks the server for another. */
+const FORWARD_DEADLINE_MS = 10_000;
 /** SDP encoding names of the codec choices. */
 const CODEC_NAMES: Record<string, string> = {
   vp8: 'VP8',
@@ -195,6 +210,18 @@ export class RoomSession extends Emitter<SessionEvents> {
   private readonly warned = new Set<string>();
   /** Track replacements on the calls still under way: methods that change tracks resolve once they are done. */
   private replacing: Promise<void> = Promise.resolve();
+  /** Broadcast rooms: our place in the forwarding tree, as the server last said. */
+  private _route: Route | undefined;
+  /** Calls we place to forward a member's media (to our children in the tree, or on request), by `to\nowner`. */
+  private readonly forwards = new Map<string, { call: MediaConnection; stream: MediaStream }>();
+  /** Forwards asked of us explicitly (`forward()`), by `to\nowner`. */
+  private readonly explicitForwards = new Set<string>();
+  /** Forwards we asked for (`requestForward()`), by `via\nowner`: only these are taken from members who are not our parent. */
+  private readonly forwardRequests = new Set<string>();
+  /** Checks that the media our parent forwards has started. */
+  private forwardDeadline: ReturnType<typeof setTimeout> | undefined;
+  /** The parent we last reported lost (once per parent). */
+  private reportedLost: string | undefined;
 
   constructor(readonly options: RoomSessionOptions) {
     super();
@@ -205,7 +232,10 @@ export class RoomSession extends Emitter<SessionEvents> {
     this.role = options.role ?? 'member';
     this.servers = parseServerList(options.server);
     this.log = createLog(`room ${this.room}`, options.logLevel);
-    this.gate = new SignallingGate((peerId) => this.links.has(peerId), this.log);
+    this.gate = new SignallingGate(
+      (peerId) => this.links.has(peerId) || this._route?.parent === peerId || !!this._route?.children.includes(peerId),
+      this.log,
+    );
     const publishes = this.role !== 'viewer';
     const constraints = (c: boolean | MediaTrackConstraints | undefined) => (typeof c === 'object' ? c : {});
     const audio = constraints(options.audio);
@@ -311,6 +341,21 @@ export class RoomSession extends Emitter<SessionEvents> {
     return this.links;
   }
 
+  /**
+   * Broadcast rooms: where the presenters' media comes from (`parent`, null: the presenters themselves) and which
+   * viewers we forward it to; presenters also see the whole tree. Undefined in a mesh.
+   */
+  get route(): Route | undefined {
+    return this._route;
+  }
+
+  /** How many media connections we hold: calls with members, and calls forwarding media to others. */
+  get mediaConnections(): number {
+    let n = this.forwards.size;
+    for (const l of this.links.values()) if (l.peerConnection && l.peerConnection.connectionState !== 'closed') n++;
+    return n;
+  }
+
   /** Captures media, joins the room and calls every member present. Resolves when joined. */
   join(): Promise<void> {
     this.joining ??= this.doJoin().catch((err: unknown) => {
@@ -406,6 +451,7 @@ export class RoomSession extends Emitter<SessionEvents> {
           ...(o.password ? { password: o.password } : {}),
           ...(o.token ? { token: o.token } : {}),
           ...(o.maxParticipants ? { maxParticipants: o.maxParticipants } : {}),
+          ...(o.fanout ? { fanout: o.fanout } : {}),
         },
         rejoin ? 3000 : 10_000,
       );
@@ -424,6 +470,7 @@ export class RoomSession extends Emitter<SessionEvents> {
     this.serverIndex = index;
     this._peerId = joined.self.peerId;
     this.resumeToken = joined.resumeToken;
+    if (joined.route) this.applyRoute(joined.route);
     link.on('message', (m) => this.onRoomMessage(m));
     link.on('lost', ({ code, reason }) => {
       if (this.roomLink === link) void this.failover(`${reason || 'connection closed'} (${code})`);
@@ -472,10 +519,16 @@ export class RoomSession extends Emitter<SessionEvents> {
   /** Calls a member and opens the data channel with it (we are the newcomer, or we moved to its server). */
   private connectTo(member: MemberInfo): void {
     const l = this.addMember(member);
+    if (l) this.callMember(l);
+  }
+
+  /** Places the call with a member we exchange media with directly (a member forwarded to us waits for its forwarder). */
+  private callMember(l: PeerLink): void {
     const peer = this.peer;
-    if (!l || !peer) return;
+    if (!peer || l.isClosed) return;
+    if (!this.isDirect(l)) return this.awaitForward(l);
     l.attachCall(this.media, (stream) =>
-      peer.call(member.peerId, stream, { metadata: { name: this.name }, sdpTransform: (sdp: string) => this.transformSdp(sdp, l) }),
+      peer.call(l.peerId, stream, { metadata: { name: this.name }, sdpTransform: (sdp: string) => this.transformSdp(sdp, l) }),
     );
     void l.setEncoding(this.encoding());
     l.startDeadline();
@@ -578,7 +631,160 @@ export class RoomSession extends Emitter<SessionEvents> {
     if (!l) return;
     this.links.delete(peerId);
     l.close();
+    this.updateForwards();
     this.emit('peer-leave', { peer: l });
+  }
+
+  /**
+   * Whether we exchange media with a member ourselves: always in a mesh; in a broadcast room a presenter with the
+   * viewers it serves, a viewer with the presenters when the tree puts it right under them.
+   */
+  private isDirect(l: PeerLink): boolean {
+    const route = this._route;
+    if (!route) return true;
+    if (this.role === 'viewer') return route.parent === null;
+    if (l.role === 'viewer') return route.children.includes(l.peerId);
+    return true;
+  }
+
+  /** A member whose media a forwarder sends us: no call of ours; data goes through the server. */
+  private awaitForward(l: PeerLink): void {
+    if (this.role !== 'viewer' || !this._route?.parent) return;
+    if (l.via !== this._route.parent) l.hangUp(true);
+    l.via = this._route.parent;
+    this.watchForward();
+  }
+
+  /**
+   * Our place in the broadcast tree changed: media from the presenters now comes from `parent` (or from them), and
+   * goes on to `children`. Links to members are kept (no leave, no join); only their calls change.
+   */
+  private applyRoute(route: Route): void {
+    const before = this._route;
+    this._route = route;
+    if (route.parent) this.gate.admit(route.parent);
+    for (const c of route.children) this.gate.admit(c);
+    if (before?.parent !== route.parent) this.reportedLost = undefined;
+    for (const l of this.links.values()) {
+      if (this.role === 'viewer' && l.role !== 'viewer') {
+        if (route.parent === null && l.via) {
+          // Moved up right under the presenters: we call them (the newcomer's rule: the one that moved calls).
+          l.hangUp(true);
+          this.callMember(l);
+        } else if (route.parent !== null) this.awaitForward(l);
+      } else if (this.role === 'presenter' && l.role === 'viewer' && !route.children.includes(l.peerId)) {
+        // A viewer that now receives through another viewer: our call with it ends.
+        l.hangUp(false);
+      }
+    }
+    this.updateForwards();
+    this.emit('route', { route });
+  }
+
+  /** The media our parent should forward has not started in time: ask the server for another parent. */
+  private watchForward(): void {
+    clearTimeout(this.forwardDeadline);
+    const parent = this._route?.parent;
+    if (!parent) return;
+    this.forwardDeadline = setTimeout(() => {
+      if (this._route?.parent !== parent) return;
+      const waiting = [...this.links.values()].some((l) => l.via === parent && !l.connected);
+      if (waiting) this.parentLost(parent);
+    }, FORWARD_DEADLINE_MS);
+  }
+
+  /** Tells the server our parent in the tree stopped forwarding (once per parent); it moves us elsewhere. */
+  private parentLost(parent: string): void {
+    if (this.reportedLost === parent || this._route?.parent !== parent || this.closed) return;
+    this.reportedLost = parent;
+    this.log.info('media from our parent', parent, 'stopped: asking for another');
+    this.roomLink?.send({ type: 'route-lost' });
+  }
+
+  /**
+   * Places, keeps current and ends the calls that forward media we receive: to each of our children in the tree, the
+   * media of each presenter; and the forwards asked of us. A forwarded stream whose tracks changed (our own source
+   * moved) is swapped into the call with replaceTrack, so our children see no new call.
+   */
+  private updateForwards(): void {
+    if (this.closed) return;
+    const wanted = new Map<string, { to: string; owner: PeerLink }>();
+    if (this.role === 'viewer') {
+      for (const to of this._route?.children ?? [])
+        for (const l of this.links.values()) if (l.role !== 'viewer' && l.stream) wanted.set(`${to}\n${l.peerId}`, { to, owner: l });
+    }
+    for (const key of this.explicitForwards) {
+      const [to, owner] = key.split('\n') as [string, string];
+      const l = this.links.get(owner);
+      if (l?.stream && this.links.has(to)) wanted.set(key, { to, owner: l });
+      else if (!l || !this.links.has(to)) this.explicitForwards.delete(key);
+    }
+    for (const [key, f] of this.forwards) {
+      if (wanted.has(key) && f.call.peerConnection?.connectionState !== 'closed') continue;
+      this.forwards.delete(key);
+      f.call.close();
+    }
+    const peer = this.peer;
+    if (!peer) return;
+    for (const [key, { to, owner }] of wanted) {
+      const stream = owner.stream!;
+      const existing = this.forwards.get(key);
+      if (existing) {
+        if (existing.stream !== stream) {
+          existing.stream = stream;
+          for (const t of existing.call.peerConnection?.getTransceivers() ?? []) {
+            const track = stream.getTracks().find((k) => k.kind === t.receiver.track.kind);
+            if (track && t.currentDirection !== 'stopped') void t.sender.replaceTrack(track).catch(() => {});
+          }
+        }
+        continue;
+      }
+      this.log.info('forwarding', owner.peerId, 'to', to);
+      const call = peer.call(to, stream, { metadata: { forward: owner.peerId, name: this.name } });
+      if (!call) continue;
+      this.forwards.set(key, { call, stream });
+      call.on('close', () => {
+        if (this.forwards.get(key)?.call === call) this.forwards.delete(key);
+      });
+      call.on('error', (err) => this.log.warn('forward error', to, err.message));
+    }
+  }
+
+  /**
+   * The media proxy: sends the media we receive from `streamOwnerId` on to `toPeerId`, for a member that cannot reach
+   * the owner itself. The receiver takes it only if it asked us (`requestForward`). Refused unless both are members we
+   * connect with and the owner's media reaches us; ends when either leaves.
+   */
+  forward(streamOwnerId: string, toPeerId: string): void {
+    const owner = this.links.get(streamOwnerId);
+    if (!owner || !this.links.has(toPeerId) || streamOwnerId === toPeerId)
+      throw new SessionError('bad-options', 'both the owner of the stream and the receiver must be members we connect with');
+    if (owner.via || !owner.stream) throw new SessionError('bad-options', `no media from "${streamOwnerId}" to forward`);
+    this.explicitForwards.add(`${toPeerId}\n${streamOwnerId}`);
+    this.updateForwards();
+  }
+
+  /**
+   * Asks `viaPeerId` to forward `streamOwnerId`'s media to us (the media proxy, when our own connection with the owner
+   * does not work): once it does, that member's stream comes through `viaPeerId`.
+   */
+  requestForward(streamOwnerId: string, viaPeerId: string): void {
+    if (!this.links.has(streamOwnerId) || !this.links.has(viaPeerId) || streamOwnerId === viaPeerId)
+      throw new SessionError('bad-options', 'both the owner of the stream and the forwarder must be members we connect with');
+    this.forwardRequests.add(`${viaPeerId}\n${streamOwnerId}`);
+    this.send({ forward: streamOwnerId }, { to: viaPeerId, channel: FORWARD_CHANNEL });
+  }
+
+  /** A call forwarding a member's media: taken from our parent in the tree, or from a member we asked. */
+  private acceptForward(call: MediaConnection, owner: string): void {
+    const l = this.links.get(owner);
+    const fromParent = this.role === 'viewer' && !!this._route?.parent && this._route.parent === call.peer;
+    if (!l || this.closed || !(fromParent || this.forwardRequests.has(`${call.peer}\n${owner}`))) {
+      this.log.warn('refused a forwarded call from', call.peer, 'for', owner);
+      return void call.close();
+    }
+    this.log.info('media of', owner, 'forwarded by', call.peer);
+    l.attachForwarded(call);
   }
 
   private get closed(): boolean {
@@ -595,9 +801,14 @@ export class RoomSession extends Emitter<SessionEvents> {
           known.media = msg.peer.media;
           break;
         }
-        this.addMember(msg.peer)?.startDeadline();
+        const l = this.addMember(msg.peer);
+        if (l && this.isDirect(l)) l.startDeadline();
+        else if (l) this.awaitForward(l);
         break;
       }
+      case 'route':
+        this.applyRoute({ parent: msg.parent, children: msg.children, ...(msg.tree ? { tree: msg.tree } : {}) });
+        break;
       case 'peer-left':
         this.dropMember(msg.peerId);
         break;
@@ -612,7 +823,7 @@ export class RoomSession extends Emitter<SessionEvents> {
         this.log.debug('relayed from', msg.from, msg.ch ?? '', this.links.has(msg.from));
         if (this.links.has(msg.from)) {
           const channel = typeof msg.ch === 'string' && CHANNEL.test(msg.ch) ? msg.ch : undefined;
-          this.emit('message', { from: msg.from, data: decodePayload(msg), via: 'server', ...(channel ? { channel } : {}) });
+          this.onMessage(msg.from, decodePayload(msg), 'server', channel);
         }
         break;
       case 'app':
@@ -652,16 +863,22 @@ export class RoomSession extends Emitter<SessionEvents> {
     const l = new PeerLink(
       member,
       {
-        stream: (link) => link.stream && this.emit('stream', { peer: link, stream: link.stream }),
+        stream: (link) => {
+          if (!link.stream) return;
+          this.emit('stream', { peer: link, stream: link.stream });
+          this.updateForwards();
+        },
         path: (link) => {
           if (!link.path) return;
           if (link.path === 'server') this.reopenData(link);
           this.emit('path', { peer: link, path: link.path });
         },
-        message: (link, data, channel) =>
-          this.emit('message', { from: link.peerId, data, via: link.path ?? 'p2p', ...(channel ? { channel } : {}) }),
-        unreachable: (link, reason) =>
-          this.emit('error', { code: 'peer-unreachable', message: `${link.name}: ${reason}`, fatal: false, peerId: link.peerId }),
+        message: (link, data, channel) => this.onMessage(link.peerId, data, link.path ?? 'p2p', channel),
+        unreachable: (link, reason) => {
+          if (link.via) return this.parentLost(link.via);
+          if (!this.isDirect(link)) return;
+          this.emit('error', { code: 'peer-unreachable', message: `${link.name}: ${reason}`, fatal: false, peerId: link.peerId });
+        },
         lost: (link) => this.emit('peer-update', { peer: link }),
         restart: (link) => this.recover(link),
         recovered: (link) => {
@@ -680,10 +897,29 @@ export class RoomSession extends Emitter<SessionEvents> {
     return l;
   }
 
+  /** A message from a member: the session's own requests (forwarding) are handled here, the rest is the page's. */
+  private onMessage(from: string, data: AppMessage, via: DataPath, channel?: string): void {
+    if (channel === FORWARD_CHANNEL) {
+      const owner = (data as { forward?: unknown } | null)?.forward;
+      if (typeof owner !== 'string') return;
+      try {
+        this.forward(owner, from);
+      } catch (err) {
+        this.log.warn('cannot forward', owner, 'to', from, (err as Error).message);
+      }
+      return;
+    }
+    this.emit('message', { from, data, via, ...(channel ? { channel } : {}) });
+  }
+
   /** A call or data connection from a member (the gate lets nothing else through to PeerJS). */
   private onIncoming(conn: MediaConnection | DataConnection): void {
+    const owner = conn.type === ConnectionType.Media ? (conn.metadata as { forward?: unknown } | undefined)?.forward : undefined;
+    if (typeof owner === 'string') return this.acceptForward(conn as MediaConnection, owner);
     const l = this.links.get(conn.peer);
-    if (this.closed || !l) return void conn.close();
+    // Our data connections are raw; PeerJS's other serializations decode a peer's bytes in ways we do not use.
+    if (this.closed || !l || (conn.type === ConnectionType.Data && (conn as DataConnection).serialization !== 'raw'))
+      return void conn.close();
     if (conn.type === ConnectionType.Data) return l.attachData(conn as DataConnection);
     void this.answer(conn as MediaConnection);
   }
@@ -721,11 +957,21 @@ export class RoomSession extends Emitter<SessionEvents> {
     const viaServer = (targets as PeerLink[]).filter((l) => !l.sendFrame(frame));
     if (viaServer.length === 0) return;
     const ch = channel ? { ch: channel } : {};
+    // To everyone: one message through the server for all those the data channels did not reach.
+    const reached = targets.length - viaServer.length;
+    if (to === '*' && viaServer.length > 1 && reached <= 64) {
+      const except = (targets as PeerLink[]).filter((l) => !viaServer.includes(l)).map((l) => l.peerId);
+      return this.sendViaServer({ type: 'relay', to: '*', ...ch, ...(except.length ? { except } : {}) }, data, size);
+    }
     if (to === '*' && viaServer.length === targets.length) return this.sendViaServer({ type: 'relay', to: '*', ...ch }, data, size);
     for (const l of viaServer) this.sendViaServer({ type: 'relay', to: l.peerId, ...ch }, data, size);
   }
 
-  private sendViaServer(head: { type: 'app' } | { type: 'relay'; to: string; ch?: string }, data: AppMessage, size: number): void {
+  private sendViaServer(
+    head: { type: 'app' } | { type: 'relay'; to: string; ch?: string; except?: string[] },
+    data: AppMessage,
+    size: number,
+  ): void {
     if (size > MAX_RELAY_MESSAGE_BYTES) {
       throw new SessionError('too-large', `message of ${size} bytes exceeds ${MAX_RELAY_MESSAGE_BYTES}, the limit through the server`);
     }
@@ -843,6 +1089,8 @@ export class RoomSession extends Emitter<SessionEvents> {
    * member, no leave/join) is the restart. The other side answers it like any call.
    */
   private recover(l: PeerLink): void {
+    if (l.via) return this.parentLost(l.via);
+    if (!this.isDirect(l)) return;
     if (!this._peerId || this._peerId > l.peerId || l.recovering) return;
     l.recovering = true;
     let attempt = 0;
@@ -1028,6 +1276,12 @@ export class RoomSession extends Emitter<SessionEvents> {
     this.localMeter = undefined;
     for (const timer of this.absentChecks.values()) clearInterval(timer);
     this.absentChecks.clear();
+    clearTimeout(this.forwardDeadline);
+    for (const f of this.forwards.values()) {
+      f.call.close();
+      f.call.peerConnection?.close();
+    }
+    this.forwards.clear();
     this.outbox = [];
     for (const l of this.links.values()) l.close();
     this.links.clear();

@@ -101,3 +101,27 @@ test('random churn: invariants hold after every change, and only the leaver’s 
     }
   }
 });
+
+test('a viewer whose parent failed it moves with its subtree, never under that parent; JSON keeps the tree whole', () => {
+  const tree = new ForwardingTree('P', 2, 4);
+  for (const v of ['a', 'b', 'c', 'd', 'e', 'f', 'g']) tree.add(v);
+  // P → a, b; a → c, e; b → d, f; c → g
+  const moved = tree.move('c', 'a');
+  assert.deepEqual([...moved], [['c', 'd']], 'c goes to the shallowest free place outside a (d, under b)');
+  assert.equal(tree.parentOf('g'), 'c', 'its child moves with it');
+  tree.check();
+  assert.deepEqual([...tree.move('c', 'd')].length, 1);
+  assert.notEqual(tree.parentOf('c'), 'd');
+  tree.check();
+  const copy = ForwardingTree.fromJSON('P', JSON.parse(JSON.stringify(tree.toJSON())));
+  copy.check();
+  assert.deepEqual(copy.entries(), tree.entries(), 'read back with the same parents, depths and child order');
+  assert.equal(copy.fanout, 2);
+  assert.equal(copy.maxDepth, 4);
+  // Nothing else to go to: it stays.
+  const small = new ForwardingTree('P', 1, 2);
+  small.add('x');
+  small.add('y');
+  assert.equal(small.move('y', 'x').size, 0);
+  assert.equal(small.parentOf('y'), 'x');
+});
