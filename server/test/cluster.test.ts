@@ -108,6 +108,64 @@ test('members on two nodes meet in one room: roster, media updates, relay, signa
   for (const m of [ann, bob, eve]) m.c.close();
 });
 
+test('one forwarding tree across nodes: viewers joining both at once get consistent places; edges are checked on either node', async () => {
+  const presenter = await member(a, 'tree', 'Presenter', { role: 'presenter', fanout: 2 });
+  // Twelve viewers join at the same moment, half on each node: every tree change is a compare-and-set in Redis.
+  const viewers = await Promise.all(Array.from({ length: 12 }, (_, i) => member(i % 2 ? b : a, 'tree', `V${i}`, { role: 'viewer' })));
+  const lastRoute = async (c: RoomClient) => {
+    let last: any;
+    for (;;) {
+      try {
+        last = await c.next('route', 400);
+      } catch {
+        return last;
+      }
+    }
+  };
+  const tree: { id: string; parent: string | null }[] = (await lastRoute(presenter.c)).tree;
+  assert.equal(tree.length, 12, 'the presenter, on A, sees all twelve');
+  const parentOf = new Map(tree.map((e) => [e.id, e.parent]));
+  const children = (id: string | null) => tree.filter((e) => e.parent === id).map((e) => e.id);
+  assert.equal(children(null).length, 2, 'fanout 2 at the root');
+  for (const v of viewers) {
+    const route = (await lastRoute(v.c)) ?? v.joined.route;
+    assert.equal(route.parent, parentOf.get(v.id), 'each viewer was told the parent the presenter sees');
+    assert.deepEqual(route.children, children(v.id), 'and its children');
+    assert.ok(route.children.length <= 2);
+  }
+  const depth = (id: string): number => (parentOf.get(id) ? 1 + depth(parentOf.get(id)!) : 1);
+  assert.ok(Math.max(...viewers.map((v) => depth(v.id))) <= 3, 'depth within 3 for 12 viewers at fanout 2');
+
+  // An edge across nodes is let through; a non-edge is not, on either node.
+  const nodeOf = (v: (typeof viewers)[number]) => (viewers.indexOf(v) % 2 ? b : a);
+  // A child on the other node than its parent, if there is one.
+  const deep = viewers.filter((v) => parentOf.get(v.id));
+  const child = deep.find((v) => nodeOf(v) !== nodeOf(viewers.find((p) => p.id === parentOf.get(v.id))!)) ?? deep[0]!;
+  const parent = viewers.find((v) => v.id === parentOf.get(child.id))!;
+  const stranger = viewers.find((v) => v !== child && v !== parent && parentOf.get(v.id) !== child.id)!;
+  const parentSig = await signalling(nodeOf(parent), 'tree', parent.joined);
+  const childSig = await signalling(nodeOf(child), 'tree', child.joined);
+  const strangerSig = await signalling(nodeOf(stranger), 'tree', stranger.joined);
+  const offer = (metadata: unknown) => ({ sdp: 'v=0', type: 'media', connectionId: `mc_${Math.random()}`, metadata });
+  parentSig.ws.send(JSON.stringify({ type: 'OFFER', dst: child.id, payload: offer({ forward: presenter.id }) }));
+  await until('a parent forwards the presenter to its child', () => childSig.inbox.find((m) => m.type === 'OFFER'));
+  strangerSig.ws.send(JSON.stringify({ type: 'OFFER', dst: child.id, payload: offer({ forward: presenter.id }) }));
+  childSig.ws.send(JSON.stringify({ type: 'OFFER', dst: parent.id, payload: offer({ forward: presenter.id }) }));
+  await new Promise((r) => setTimeout(r, 400));
+  assert.equal(childSig.inbox.filter((m) => m.type === 'OFFER').length, 1, 'nothing from a viewer that is not its parent');
+  assert.equal(parentSig.inbox.filter((m) => m.type === 'OFFER').length, 0, 'nothing up the tree');
+
+  // The parent leaves on its node: the child is re-attached, and both nodes agree.
+  parent.c.send({ type: 'leave' });
+  const moved = await lastRoute(child.c);
+  assert.ok(moved && moved.parent !== parent.id, 'the child got a new parent');
+  const after: { id: string; parent: string | null }[] = (await lastRoute(presenter.c)).tree;
+  assert.equal(after.length, 11);
+  assert.equal(after.find((e) => e.id === child.id)!.parent, moved.parent);
+  for (const s of [parentSig, childSig, strangerSig]) s.ws.close();
+  for (const m of [presenter, ...viewers]) m.c.close();
+});
+
 test('limits and lockouts are cluster-wide', async () => {
   const joined: RoomClient[] = [];
   const results: string[] = [];
