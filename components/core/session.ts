@@ -154,6 +154,8 @@ const STEREO_BITRATE = 128_000;
 const FORWARD_CHANNEL = 'av-forward';
 /** A viewer whose forwarded media has not started this long after it was given a parent asks the server for another. */
 const FORWARD_DEADLINE_MS = 10_000;
+/** A forwarding call that closes while still wanted is placed again at most this many times (until one connects). */
+const FORWARD_RETRIES = 3;
 /** SDP encoding names of the codec choices. */
 const CODEC_NAMES: Record<string, string> = {
   vp8: 'VP8',
@@ -214,6 +216,8 @@ export class RoomSession extends Emitter<SessionEvents> {
   private _route: Route | undefined;
   /** Calls we place to forward a member's media (to our children in the tree, or on request), by `to\nowner`. */
   private readonly forwards = new Map<string, { call: MediaConnection; stream: MediaStream }>();
+  /** Forwarding calls that closed while still wanted, by `to\nowner`: how often they were placed again. */
+  private readonly forwardRetries = new Map<string, number>();
   /** Forwards asked of us explicitly (`forward()`), by `to\nowner`. */
   private readonly explicitForwards = new Set<string>();
   /** Forwards we asked for (`requestForward()`), by `via\nowner`: only these are taken from members who are not our parent. */
@@ -744,7 +748,15 @@ export class RoomSession extends Emitter<SessionEvents> {
       if (!call) continue;
       this.forwards.set(key, { call, stream });
       call.on('close', () => {
-        if (this.forwards.get(key)?.call === call) this.forwards.delete(key);
+        if (this.forwards.get(key)?.call !== call) return;
+        this.forwards.delete(key);
+        // Closed by the other side or by a failure while still wanted: placed again a few times, seconds apart.
+        const tries = (this.forwardRetries.get(key) ?? 0) + 1;
+        this.forwardRetries.set(key, tries);
+        if (tries <= FORWARD_RETRIES) setTimeout(() => this.updateForwards(), 2000 * tries);
+      });
+      call.peerConnection?.addEventListener('connectionstatechange', () => {
+        if (call.peerConnection.connectionState === 'connected') this.forwardRetries.delete(key);
       });
       call.on('error', (err) => this.log.warn('forward error', to, err.message));
     }
@@ -778,6 +790,14 @@ export class RoomSession extends Emitter<SessionEvents> {
   /** A call forwarding a member's media: taken from our parent in the tree, or from a member we asked. */
   private acceptForward(call: MediaConnection, owner: string): void {
     const l = this.links.get(owner);
+    // Our parent can call before we have made links for the members the room listed: take it once we have.
+    if (!l && this._state === 'connecting' && this.joining) {
+      this.joining.then(
+        () => this.acceptForward(call, owner),
+        () => call.close(),
+      );
+      return;
+    }
     const fromParent = this.role === 'viewer' && !!this._route?.parent && this._route.parent === call.peer;
     if (!l || this.closed || !(fromParent || this.forwardRequests.has(`${call.peer}\n${owner}`))) {
       this.log.warn('refused a forwarded call from', call.peer, 'for', owner);
