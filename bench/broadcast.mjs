@@ -89,9 +89,40 @@ async function run(room, fanout) {
     const ids = await Promise.all(viewers.map((v) => v.page.evaluate(() => document.querySelector('av-room').session.peerId)));
     await new Promise((r) => setTimeout(r, 3000));
     const up = await uplink(presenter.page);
+    // What one hop adds at a forwarder, from its getStats: jitter buffer and decode of what it receives, encode of what
+    // it sends on (loopback: no network delay in between).
+    const hops = [];
+    for (const v of viewers) {
+      const hop = await v.page.evaluate(async () => {
+        let jb = 0,
+          emitted = 0,
+          decode = 0,
+          decoded = 0,
+          encode = 0,
+          encoded = 0;
+        for (const pc of window.__pcs) {
+          if (pc.connectionState === 'closed' || pc.getTransceivers().length === 0) continue;
+          (await pc.getStats()).forEach((s) => {
+            if (s.kind !== 'video') return;
+            if (s.type === 'inbound-rtp') {
+              jb += s.jitterBufferDelay ?? 0;
+              emitted += s.jitterBufferEmittedCount ?? 0;
+              decode += s.totalDecodeTime ?? 0;
+              decoded += s.framesDecoded ?? 0;
+            }
+            if (s.type === 'outbound-rtp') {
+              encode += s.totalEncodeTime ?? 0;
+              encoded += s.framesEncoded ?? 0;
+            }
+          });
+        }
+        return encoded && emitted && decoded ? (1000 * jb) / emitted + (1000 * decode) / decoded + (1000 * encode) / encoded : undefined;
+      });
+      if (hop !== undefined) hops.push(hop);
+    }
     const byLevel = new Map();
     ids.forEach((id, i) => byLevel.set(level(id), [...(byLevel.get(level(id)) ?? []), ttff[i]]));
-    return { ...up, byLevel, depth: Math.max(...byLevel.keys()) };
+    return { ...up, byLevel, hops, depth: Math.max(...byLevel.keys()) };
   } finally {
     for (const p of [presenter, ...viewers]) await p.close();
   }
@@ -110,6 +141,7 @@ try {
       console.log(
         `run ${i + 1} ${kind.padEnd(4)}: presenter ${r.connections} media connections, sends ${r.kbps.toFixed(0)} kbit/s; first frame ${levels.join('; ')}`,
       );
+      if (r.hops.length) console.log(`           delay a forwarder adds (jitter buffer + decode + encode): ${fmt(r.hops)} ms`);
     }
   }
   const all = (kind, f) => results[kind].map(f);
@@ -140,6 +172,11 @@ try {
   for (let l = 1; l <= depth; l++) row(`time to first frame, level ${l}`, ttffAt('tree', l), ttffAt('flat', 1), 'ms');
   row('time to first frame, all viewers', ttffAll('tree'), ttffAll('flat'), 'ms');
   console.log('  (flat has one level; each tree level is compared with it)');
+  const hops = results.tree.flatMap((r) => r.hops);
+  if (hops.length)
+    console.log(
+      `  delay added per hop at a forwarder: median ${median(hops).toFixed(0)} ms, worst ${Math.max(...hops).toFixed(0)} ms (${hops.length} forwarders)`,
+    );
 } finally {
   await chromium.close();
   await server.stop();

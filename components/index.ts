@@ -34,7 +34,7 @@ export {
   type AudioCodec,
 } from './core/media-settings.js';
 export type { Quality, QualitySample } from './core/activity.js';
-export type { MediaState, Role } from './core/room-protocol.js';
+export type { MediaState, Role, Route } from './core/room-protocol.js';
 export { AvChat, type ChatSendDetail, type ChatMessageDetail } from './av-chat/av-chat.js';
 export { avChatStrings, type AvChatStrings } from './av-chat/av-chat.strings.js';
 export { ChatChannel, type ChatMessage, type ChatOptions } from './core/chat.js';

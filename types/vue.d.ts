@@ -117,6 +117,7 @@ export interface AvRoomVueProps extends Partial<
     | 'password'
     | 'token'
     | 'maxParticipants'
+    | 'fanout'
     | 'icePolicy'
     | 'logLevel'
     | 'prejoin'

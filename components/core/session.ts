@@ -353,13 +353,6 @@ export class RoomSession extends Emitter<SessionEvents> {
     return this._route;
   }
 
-  /** How many media connections we hold: calls with members, and calls forwarding media to others. */
-  get mediaConnections(): number {
-    let n = this.forwards.size;
-    for (const l of this.links.values()) if (l.peerConnection && l.peerConnection.connectionState !== 'closed') n++;
-    return n;
-  }
-
   /** Captures media, joins the room and calls every member present. Resolves when joined. */
   join(): Promise<void> {
     this.joining ??= this.doJoin().catch((err: unknown) => {
