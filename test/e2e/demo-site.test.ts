@@ -1,6 +1,7 @@
 // The demo site served by av-server at /: every page loads under its CSP with no console error, no failed or outside
 // request, passes axe-core in light and dark, fits a 360 px phone; the meeting page puts a room in the URL and joins
-// it, copies the invite link, and remembers the theme; the theming page's controls change the suite tokens.
+// it, copies the invite link, and remembers the theme; the theming page's controls change the suite tokens; the
+// broadcast page adds viewers and draws the forwarding tree the presenter is told.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
@@ -8,7 +9,7 @@ import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playw
 import { launchChromium, waitFor } from '../helpers/browser.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
 
-const PAGES = ['/', '/room.html', '/chat.html', '/files.html', '/recorder.html', '/theming.html'];
+const PAGES = ['/', '/room.html', '/broadcast.html', '/chat.html', '/files.html', '/recorder.html', '/theming.html'];
 const AXE = readFileSync(new URL(import.meta.resolve('axe-core/axe.min.js')), 'utf8');
 
 let server: RunningServer;
@@ -122,7 +123,7 @@ for (const scheme of ['light', 'dark'] as const) {
           facts.themes.length > 0 && facts.themes.every((t) => t === scheme),
           `${path}: theme="${scheme}" on every element: ${facts.themes.join()}`,
         );
-        assert.equal(facts.navLinks, 6, `${path}: six nav links`);
+        assert.equal(facts.navLinks, PAGES.length, `${path}: a nav link per page`);
         assert.deepEqual(facts.current, [path], `${path}: its own nav link is aria-current`);
         assert.ok(facts.hasMain, `${path}: a main landmark and a skip link to it`);
         assert.equal(facts.lang, 'en');
@@ -326,6 +327,68 @@ test('the theming page sets the suite tokens live on <html>, for every element, 
     await page.getByRole('button', { name: 'Dark preset' }).click();
     assert.equal((await read()).accent, '#8ab4ff');
     assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark', 'the page follows the preset');
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('the broadcast page adds viewers and draws the tree: fanout 2, two viewers direct, the third through one of them', async () => {
+  const context = await newContext();
+  try {
+    const { page, problems } = await open(context, '/broadcast.html?room=tree-test');
+    await connected(page);
+    assert.equal(await page.locator('av-room').first().getAttribute('fanout'), '2');
+    assert.match(await page.locator('#tree-summary').innerText(), /^No viewers yet/);
+    /** The tree as drawn, in document order: each viewer's name, depth and the member it is listed under. */
+    const drawn = () =>
+      page.evaluate(() =>
+        [...document.querySelectorAll('#tree li[data-peer-id]')].map((li) => ({
+          name: li.querySelector('.tree-name')!.textContent,
+          depth: (li as HTMLElement).dataset.depth,
+          under: li
+            .parentElement!.closest('li')!
+            .querySelector('.tree-name')!
+            .textContent.replace(/ \(you, the presenter\)$/, ''),
+        })),
+      );
+    const presenter = await page.locator('av-room').first().getAttribute('name');
+    const add = page.getByRole('button', { name: 'Add a viewer' });
+    await add.click();
+    await add.click();
+    await waitFor(
+      'two viewers under the presenter',
+      drawn,
+      (tree) =>
+        JSON.stringify(tree) ===
+        JSON.stringify([
+          { name: 'Viewer 1', depth: '1', under: presenter },
+          { name: 'Viewer 2', depth: '1', under: presenter },
+        ]),
+      30_000,
+    );
+    assert.match(await page.locator('#tree > li > .tree-node').innerText(), /\(you, the presenter\)\s+depth 0 · sends to 2 viewers/);
+
+    // The presenter serves two already: the third receives through one of them.
+    await add.click();
+    const tree = await waitFor('the third viewer nested under a viewer', drawn, (t) => t.length === 3, 30_000);
+    const third = tree.find((v) => v.name === 'Viewer 3');
+    assert.ok(third, `Viewer 3 drawn: ${JSON.stringify(tree)}`);
+    assert.equal(third.depth, '2', `Viewer 3 at depth 2: ${JSON.stringify(tree)}`);
+    assert.ok(third.under === 'Viewer 1' || third.under === 'Viewer 2', `under a viewer: ${JSON.stringify(tree)}`);
+    assert.equal(
+      await page.locator('#tree-summary').innerText(),
+      '3 viewers: 2 from the presenter directly, 1 through a viewer; the deepest at depth 2.',
+    );
+    assert.equal(await page.locator('#viewer-count').innerText(), '3 of 8');
+    const { violations } = await axe(page);
+    assert.deepEqual(violations, [], 'axe-core with viewers on the page');
+
+    // Remove, from the keyboard: that viewer leaves the room and the tree, focus goes to the next Remove button.
+    await page.getByRole('button', { name: 'Remove Viewer 3' }).focus();
+    await page.keyboard.press('Enter');
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Remove Viewer 2');
+    await waitFor('Viewer 3 gone from the tree', drawn, (t) => t.length === 2 && t.every((v) => v.under === presenter), 15_000);
     assert.deepEqual(problems, []);
   } finally {
     await context.close();
