@@ -1,6 +1,7 @@
 import { formatBytes } from './format.js';
 import { Emitter } from './emitter.js';
 import { safeFileName } from './file-name.js';
+import type { DiskFile } from './disk-file.js';
 import { fromBase64, toBase64 } from './data-protocol.js';
 import { createLog, type Log, type LogLevel } from './log.js';
 import { createHasher, type Hasher } from './sha256.js';
@@ -63,6 +64,8 @@ const LOW_WATER = 1024 * 1024;
 const ACK_EVERY = 4 * 1024 * 1024;
 /** Received chunks are folded into Blob parts of about this size (held by the browser, not the JS heap). */
 const PART_BYTES = 1024 * 1024;
+/** Files from this size on are written to disk as they arrive (where the engine can), not kept as Blobs in memory. */
+const DISK_FROM_BYTES = 8 * 1024 * 1024;
 /**
  * When both ends can, the file is checked in parts of this size with WebCrypto's SHA-256 (native: many times faster
  * than a whole-file SHA-256 in wasm, which cannot use the CPU's SHA instructions), each part against the digest the
@@ -151,6 +154,10 @@ interface Incoming {
   digestWaiters: Map<number, (sha256: string) => void>;
   /** Checked parts: the number of parts the sender's `done` announced. */
   doneParts?: number;
+  /** Large files, where the engine can: the bytes go to disk as they arrive (then `parts` and `pending` stay empty). */
+  disk?: DiskFile;
+  /** On disk with checked parts: the part being gathered for its digest (one buffer, reused), and parts begun so far. */
+  gathering?: { bytes: Uint8Array<ArrayBuffer>; filled: number; index: number };
   started: number;
   acked: number;
 }
@@ -278,6 +285,12 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
         `no peer-to-peer connection with this member, and the file is over the ${formatBytes(this.relayMax)} that can go through the server`,
       );
     }
+    if (pc && t.info.size >= DISK_FROM_BYTES) {
+      // A chunk of its own: only large files need it, and only some engines use it.
+      const disk = await import('./disk-file.js').then(({ DiskFile }) => DiskFile.create()).catch(() => undefined);
+      if (t.info.state !== 'offered' || this.destroyed) return void disk?.discard();
+      t.disk = disk;
+    }
     t.started = performance.now();
     t.info.state = 'active';
     if (pc && t.info.size > 0) this.openReceiving(t, pc);
@@ -322,9 +335,9 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
 
   private openReceiving(t: Incoming, pc: RTCPeerConnection): void {
     const channel = pc.createDataChannel(`av-file-${t.info.id}`, { negotiated: true, id: t.dcId, ordered: true });
-    // Chunks arrive as Blobs, held by the browser: the file never passes through the JS heap (hashing reads each
-    // part into one reused buffer).
-    channel.binaryType = 'blob';
+    // On disk, chunks arrive as ArrayBuffers that are hashed, written and released one by one. Otherwise as Blobs,
+    // held by the browser: the file never passes through the JS heap (hashing reads each part into one reused buffer).
+    channel.binaryType = t.disk ? 'arraybuffer' : 'blob';
     channel.onmessage = (e) => this.onChunk(t, e.data);
     channel.onclose = () => {
       // The connection broke mid-transfer: keep what arrived and wait for it to come back.
@@ -644,10 +657,14 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
       return this.fail(t.info, 'the sender sent something that is not file data', true);
     const size = data instanceof Blob ? data.size : data.byteLength;
     if (t.info.bytes + size > t.info.size) return this.fail(t.info, 'the sender sent more than the offered size', true);
-    t.pending.push(data);
-    t.pendingBytes += size;
-    if (t.partSize) while (t.pendingBytes >= t.partSize) this.foldPart(t, t.partSize);
-    else if (t.pendingBytes >= PART_BYTES) this.foldPart(t);
+    if (t.disk?.error) return this.fail(t.info, `could not store the file: ${t.disk.error.name}: ${t.disk.error.message}`, true);
+    if (t.disk && data instanceof ArrayBuffer) this.keepOnDisk(t, t.disk, data);
+    else {
+      t.pending.push(data);
+      t.pendingBytes += size;
+      if (t.partSize) while (t.pendingBytes >= t.partSize) this.foldPart(t, t.partSize);
+      else if (t.pendingBytes >= PART_BYTES) this.foldPart(t);
+    }
     t.info.bytes += size;
     if (t.info.bytes - t.acked >= ACK_EVERY) {
       t.acked = t.info.bytes;
@@ -667,19 +684,50 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
     t.pendingBytes = rest?.size ?? 0;
     const index = t.parts.length;
     t.parts.push(part);
-    t.hashing = t.hashing.then(() => {
+    t.hashing = t.hashing.then(async () => {
       if (isOver(t.info.state)) return;
-      return t.partSize ? this.checkPart(t, index, part) : hashBlob(t.hasher!, part, t.scratch);
+      if (!t.partSize) return hashBlob(t.hasher!, part, t.scratch);
+      return this.checkPart(t, index, await crypto.subtle.digest('SHA-256', await readBlob(part, t.scratch)));
     });
   }
 
-  /** Checked parts: part `i` against the sender's digest of it (waiting for that digest if needed). */
-  private async checkPart(t: Incoming, i: number, part: Blob): Promise<void> {
+  /**
+   * On disk: hashes a chunk (the whole file's hash, or the checked part it belongs to, gathered in one reused buffer)
+   * and writes it; its memory is released once written.
+   */
+  private keepOnDisk(t: Incoming, disk: DiskFile, data: ArrayBuffer): void {
+    const bytes = new Uint8Array(data);
+    if (t.partSize) {
+      for (let offset = 0; offset < bytes.length;) {
+        const part = (t.gathering ??= { bytes: new Uint8Array(t.partSize), filled: 0, index: 0 });
+        const n = Math.min(bytes.length - offset, part.bytes.length - part.filled);
+        part.bytes.set(bytes.subarray(offset, offset + n), part.filled);
+        part.filled += n;
+        offset += n;
+        if (part.filled === part.bytes.length) this.checkGathered(t);
+      }
+    } else t.hasher!.update(bytes);
+    disk.write(data);
+  }
+
+  /** On disk with checked parts: the gathered part's digest (WebCrypto copies the bytes at once: the buffer is reused). */
+  private checkGathered(t: Incoming): void {
+    const part = t.gathering;
+    if (!part || part.filled === 0) return;
+    const digest = crypto.subtle.digest('SHA-256', part.bytes.subarray(0, part.filled));
+    const index = part.index++;
+    part.filled = 0;
+    t.hashing = t.hashing.then(async () => {
+      if (!isOver(t.info.state)) await this.checkPart(t, index, await digest);
+    });
+  }
+
+  /** Checked parts: part `i`'s digest against the sender's digest of it (waiting for that digest if needed). */
+  private async checkPart(t: Incoming, i: number, digest: ArrayBuffer): Promise<void> {
     const expected = t.digests.get(i) ?? (await new Promise<string>((resolve) => t.digestWaiters.set(i, resolve)));
     if (isOver(t.info.state)) return;
-    const actual = toHex(await crypto.subtle.digest('SHA-256', await readBlob(part, t.scratch)));
+    const actual = toHex(digest);
     if (actual === expected || isOver(t.info.state)) return;
-    t.parts = [];
     this.transmit({ t: 'failed', id: t.info.id, reason: `SHA-256 mismatch in part ${i + 1}` }, t.info.peerId);
     this.fail(t.info, 'the file arrived damaged (SHA-256 mismatch) and was discarded', false);
   }
@@ -688,25 +736,28 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
     const told = t.partSize ? t.doneParts !== undefined : t.expected !== undefined;
     if (t.info.state !== 'active' || !told || t.info.bytes !== t.info.size || t.finishing) return;
     t.finishing = true;
-    this.foldPart(t);
-    t.hashing.then(
-      () => this.finish(t),
-      (err: Error) => this.fail(t.info, `could not read the received file: ${err.message}`, true),
-    );
+    if (t.disk) this.checkGathered(t);
+    else this.foldPart(t);
+    t.hashing
+      .then(() => (t.disk && t.info.state === 'active' ? t.disk.close(t.info.name, t.info.type) : undefined))
+      .then(
+        (stored) => this.finish(t, stored),
+        (err: Error) => this.fail(t.info, `could not read the received file: ${err.message}`, true),
+      );
   }
 
-  private finish(t: Incoming): void {
+  /** Every byte is here and checked (`stored`: the file as written to disk). */
+  private finish(t: Incoming, stored: File | undefined): void {
     t.finishing = false;
     if (t.info.state !== 'active') return;
     // Checked parts were each checked on the way.
     const actual = t.partSize ? t.expected : t.hasher!.digestHex();
     t.channel?.close();
     if (actual !== t.expected) {
-      t.parts = [];
       this.transmit({ t: 'failed', id: t.info.id, reason: 'SHA-256 mismatch' }, t.info.peerId);
       return this.fail(t.info, 'the file arrived damaged (SHA-256 mismatch) and was discarded', false);
     }
-    const file = new File(t.parts, t.info.name, { type: t.info.type });
+    const file = stored ?? new File(t.parts, t.info.name, { type: t.info.type });
     t.parts = [];
     t.info.file = file;
     t.info.state = 'done';
@@ -747,6 +798,8 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
       t.parts = [];
       t.pending = [];
       t.pendingBytes = 0;
+      t.gathering = undefined;
+      void t.disk?.discard();
     }
     this.changed(t.info, true);
   }
@@ -774,7 +827,11 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
     for (const t of [...this.outgoing.values(), ...this.incoming.values()]) {
       if (!isOver(t.info.state) && t.info.state !== 'offered') this.transmit({ t: 'cancel', id: t.info.id }, t.info.peerId);
       t.channel?.close();
-      if ('parts' in t) t.parts = [];
+      if ('parts' in t) {
+        t.parts = [];
+        // A file that arrived stays readable (its File is on disk); the rest is dropped.
+        if (t.info.state !== 'done') void t.disk?.discard();
+      }
     }
     this.destroyed = true;
     for (const off of this.off.splice(0)) off();

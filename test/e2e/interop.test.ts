@@ -35,6 +35,18 @@ async function expectMediaRising(p: Evaluator, what: string) {
   assert.ok(Object.values(later)[0]!.audioPackets > Object.values(first)[0]!.audioPackets, `${what}: audio packets keep rising`);
 }
 
+/** Sizes of the received files <av-file> keeps on disk in this page's origin (OPFS). */
+const filesOnDisk = (p: Evaluator) =>
+  p.evaluate(async () => {
+    const sizes: number[] = [];
+    const root = await navigator.storage.getDirectory();
+    const folder = await root.getDirectoryHandle('av-file-received').catch(() => undefined);
+    if (!folder) return sizes;
+    for await (const page of (folder as any).values())
+      for await (const file of page.values()) sizes.push((await (file as FileSystemFileHandle).getFile()).size);
+    return sizes;
+  });
+
 const codecs = (p: Evaluator) =>
   p.evaluate(async () => {
     const room = document.querySelector('av-room')!;
@@ -77,7 +89,8 @@ test('Chromium and Firefox in one room: video and audio both ways, chat both way
       (t) => t.includes(text),
     );
 
-  const [fromChromium] = await sendRandomFiles(ann, [3 * 1048576 + 7], () => 'from-chromium.bin');
+  // 12 MiB: over the size from which Firefox writes received files to disk (OPFS) as they arrive, in two checked parts.
+  const [fromChromium] = await sendRandomFiles(ann, [12 * 1048576 + 7], () => 'from-chromium.bin');
   const [fromFirefox] = await sendRandomFiles(bob, [3 * 1048576 + 11], () => 'from-firefox.bin');
   const atBob = await waitFor(
     'Firefox receives the file',
@@ -91,8 +104,26 @@ test('Chromium and Firefox in one room: video and audio both ways, chat both way
     (r) => r.length === 1,
     60_000,
   );
-  assert.deepEqual([atBob[0]!.name, atBob[0]!.size, atBob[0]!.sha256], ['from-chromium.bin', 3 * 1048576 + 7, fromChromium]);
+  assert.deepEqual([atBob[0]!.name, atBob[0]!.size, atBob[0]!.sha256], ['from-chromium.bin', 12 * 1048576 + 7, fromChromium]);
   assert.deepEqual([atAnn[0]!.name, atAnn[0]!.size, atAnn[0]!.sha256], ['from-firefox.bin', 3 * 1048576 + 11, fromFirefox]);
+  assert.deepEqual(await filesOnDisk(bob), [12 * 1048576 + 7], 'Firefox kept the received file on disk (OPFS), not in memory');
+  assert.deepEqual(await filesOnDisk(ann), [], 'Chromium keeps received files as Blobs');
+
+  // A large file cancelled by the Firefox receiver half-way: what arrived is removed from disk.
+  await sendRandomFiles(ann, [48 * 1048576], () => 'cancelled.bin');
+  const half = await waitFor(
+    'the second file half-way in Firefox',
+    () => bob.evaluate(() => document.querySelector('av-file')!.transfers.find((t) => t.name === 'cancelled.bin')),
+    (t) => !!t && t.bytes > 16 * 1048576,
+    60_000,
+  );
+  await bob.evaluate((id) => document.querySelector('av-file')!.cancel(id), half!.id);
+  await waitFor(
+    'the cancelled file is gone from disk',
+    () => filesOnDisk(bob),
+    (sizes) => sizes.length === 1 && sizes[0] === 12 * 1048576 + 7,
+    10_000,
+  );
   assert.deepEqual(ctx.firefox.escapes, [], 'Firefox sent nothing off the machine');
   await ctx.closeAll();
 });
