@@ -4,7 +4,8 @@
 //   (medians of alternating runs; every run printed; heap: the worst run)
 // JS heap: Chromium's window.heapNow() (--enable-precise-memory-info); Firefox ESR's
 // performance.mozMemory (dom.enable_memory_stats): the content process's GC heap plus memory malloc'd for JS objects
-// (ArrayBuffer contents among them). Neither counts Blob contents, which both engines keep outside the JS heap.
+// (ArrayBuffer contents among them, and Blob contents: Firefox tells its GC about the memory a Blob holds, and counts
+// it until a major GC frees the Blob; Chromium keeps Blob contents in its browser process, outside this figure).
 import puppeteer from 'puppeteer-core';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
