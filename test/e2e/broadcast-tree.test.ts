@@ -296,31 +296,14 @@ test(
   'the media proxy: a member asks another to forward a third one’s stream, and decodes it through that member',
   { timeout: 120_000 },
   async () => {
-    const ann = await memberPage(
-      ctx.chromium.browser,
-      ctx.server.url,
-      { room: 'proxy', name: 'Ann', ...LOW },
-      {},
-      '',
-      await countedContext(),
-    );
-    const bob = await memberPage(
-      ctx.chromium.browser,
-      ctx.server.url,
-      { room: 'proxy', name: 'Bob', ...LOW },
-      {},
-      '',
-      await countedContext(),
-    );
-    const cy = await memberPage(
-      ctx.chromium.browser,
-      ctx.server.url,
-      { room: 'proxy', name: 'Cy', ...LOW },
-      {},
-      '',
-      await countedContext(),
-    );
-    ctx.open.push(ann, bob, cy);
+    const meshMember = async (name: string) => {
+      const p = await memberPage(ctx.chromium.browser, ctx.server.url, { room: 'proxy', name, ...LOW }, {}, '', await countedContext());
+      ctx.open.push(p);
+      return p;
+    };
+    const ann = await meshMember('Ann');
+    const bob = await meshMember('Bob');
+    const cy = await meshMember('Cy');
     for (const p of [ann, bob, cy])
       await waitFor(
         'mesh of 3',
