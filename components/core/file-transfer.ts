@@ -188,7 +188,7 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
     this.off.push(
       session.on('message', ({ from, data, channel }) => channel === CHANNEL && this.receive(from, data)),
       session.on('peer-leave', ({ peer }) => (this.refusals.delete(peer.peerId), this.peerGone(peer.peerId))),
-      session.on('path', ({ peer, path }) => path !== 'server' && this.resumeWith(peer.peerId)),
+      session.on('path', ({ peer, path }) => (path === 'server' ? this.pauseWith(peer.peerId) : this.resumeWith(peer.peerId))),
     );
   }
 
@@ -351,14 +351,36 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
     this.changed(info, true);
   }
 
+  /**
+   * The member's peer-to-peer path died (its data goes through the server now): files from it pause at once, keeping
+   * what arrived. A dead path may never close the transfer's channel (SCTP waits for ICE), so we do not wait for that.
+   */
+  private pauseWith(peerId: string): void {
+    for (const t of this.incoming.values()) {
+      if (t.info.peerId !== peerId || t.info.state !== 'active' || !t.channel) continue;
+      const channel = t.channel;
+      t.channel = undefined;
+      channel.onmessage = null;
+      channel.onclose = null;
+      channel.close();
+      this.pause(t.info);
+    }
+  }
+
   /** The data connection with `peerId` is back: paused transfers from it continue from what arrived. */
   private resumeWith(peerId: string): void {
     for (const t of this.incoming.values()) {
       if (t.info.peerId !== peerId || t.info.state !== 'paused') continue;
       const pc = this.session.getDataPeerConnection(peerId);
       if (!pc) continue;
+      try {
+        this.openReceiving(t, pc);
+      } catch (err) {
+        // The old channel's id is still taken on this connection: the next path change tries again.
+        this.log.info('could not resume yet:', (err as Error).message);
+        continue;
+      }
       t.info.state = 'active';
-      this.openReceiving(t, pc);
       this.transmit({ t: 'resume', id: t.info.id, bytes: t.info.bytes }, peerId);
       this.changed(t.info, true);
     }
