@@ -66,6 +66,8 @@ export class PeerLink implements RemotePeer {
   /** The media call has been connected at least once. */
   private wasConnected = false;
   private disconnectedTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Declares the current data connection's path dead (set while one is watched). */
+  private dataPathDead: (() => void) | undefined;
   private call: MediaConnection | undefined;
   private data: DataConnection | undefined;
   private closed = false;
@@ -197,6 +199,8 @@ export class PeerLink implements RemotePeer {
         this.events.restart(this);
       } else if (ice === 'disconnected' && this.wasConnected) {
         this.markLost();
+        // The data path went quiet first: with the media gone too, it is not a flicker.
+        if (this.data?.peerConnection?.iceConnectionState === 'disconnected') this.dataPathDead?.();
         this.disconnectedTimer = setTimeout(() => {
           if (this.call === call && pc.iceConnectionState !== 'connected' && pc.iceConnectionState !== 'completed')
             this.events.restart(this);
@@ -276,11 +280,16 @@ export class PeerLink implements RemotePeer {
       this.log.info('data path with', this.peerId, 'lost: through the server until a new one opens');
       conn.close();
     };
+    this.dataPathDead = dead;
     pc.addEventListener('iceconnectionstatechange', () => {
       clearTimeout(timer);
       if (pc.iceConnectionState === 'failed') dead();
-      else if (pc.iceConnectionState === 'disconnected')
-        timer = setTimeout(() => pc.iceConnectionState === 'disconnected' && dead(), DISCONNECTED_GRACE_MS);
+      else if (pc.iceConnectionState === 'disconnected') {
+        // With the media to this member gone quiet as well, the path is gone, not flickering: no grace.
+        const media = this.call?.peerConnection?.iceConnectionState;
+        const grace = media === 'disconnected' || media === 'failed' ? 0 : DISCONNECTED_GRACE_MS;
+        timer = setTimeout(() => pc.iceConnectionState === 'disconnected' && dead(), grace);
+      }
     });
   }
 
