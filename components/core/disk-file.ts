@@ -83,7 +83,7 @@ export class DiskFile {
     }
   }
 
-  /** Why writing failed (the disk is full, the storage was cleared), once it has. */
+  /** Why writing failed (the disk is full, the storage was cleared), said for the user, once it has. */
   get error(): Error | undefined {
     return this._error;
   }
@@ -94,7 +94,8 @@ export class DiskFile {
       try {
         if (!this._error && this.state === 'open') await this.writable.write(chunk);
       } catch (err) {
-        this._error = err as Error;
+        const e = err as Error;
+        this._error ??= new Error(`could not store the file: ${e.name}: ${e.message}`);
       }
       (chunk as Detachable).transfer?.(0);
     });
@@ -103,7 +104,7 @@ export class DiskFile {
   /** Once every chunk is written: the file, named and typed as given, read from disk. */
   async close(name: string, type: string): Promise<File> {
     await this.writing;
-    if (this._error) throw new Error(`could not store the file: ${this._error.name}: ${this._error.message}`);
+    if (this._error) throw this._error;
     this.state = 'closed';
     await this.writable.close();
     return new File([await this.handle.getFile()], name, { type });

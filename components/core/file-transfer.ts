@@ -156,7 +156,7 @@ interface Incoming {
   doneParts?: number;
   /** Large files, where the engine can: the bytes go to disk as they arrive (then `parts` and `pending` stay empty). */
   disk?: DiskFile;
-  /** On disk with checked parts: the part being gathered for its digest (one buffer, reused), and parts begun so far. */
+  /** On disk with checked parts: the part being gathered for its digest (one buffer, reused) and its index. */
   gathering?: { bytes: Uint8Array<ArrayBuffer>; filled: number; index: number };
   started: number;
   acked: number;
@@ -679,7 +679,7 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
       return this.fail(t.info, 'the sender sent something that is not file data', true);
     const size = data instanceof Blob ? data.size : data.byteLength;
     if (t.info.bytes + size > t.info.size) return this.fail(t.info, 'the sender sent more than the offered size', true);
-    if (t.disk?.error) return this.fail(t.info, `could not store the file: ${t.disk.error.name}: ${t.disk.error.message}`, true);
+    if (t.disk?.error) return this.fail(t.info, t.disk.error.message, true);
     if (t.disk && data instanceof ArrayBuffer) this.keepOnDisk(t, t.disk, data);
     else {
       t.pending.push(data);
@@ -764,7 +764,7 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
       .then(() => (t.disk && t.info.state === 'active' ? t.disk.close(t.info.name, t.info.type) : undefined))
       .then(
         (stored) => this.finish(t, stored),
-        (err: Error) => this.fail(t.info, `could not read the received file: ${err.message}`, true),
+        (err: Error) => this.fail(t.info, t.disk ? err.message : `could not read the received file: ${err.message}`, true),
       );
   }
 

@@ -43,7 +43,11 @@ const filesOnDisk = (p: Evaluator) =>
     const folder = await root.getDirectoryHandle('av-file-received').catch(() => undefined);
     if (!folder) return sizes;
     for await (const page of (folder as any).values())
-      for await (const file of page.values()) sizes.push((await (file as FileSystemFileHandle).getFile()).size);
+      for await (const file of page.values()) {
+        // A file being removed (a cancelled transfer) may vanish between listing and reading.
+        const read = await (file as FileSystemFileHandle).getFile().catch(() => undefined);
+        if (read) sizes.push(read.size);
+      }
     return sizes;
   });
 
