@@ -130,7 +130,7 @@ export interface AvRecorderProps
         | 'result'
       >
     > {
-  /** Recording started: `{ mimeType, source, conversion }`. */
+  /** Recording started: `{ mimeType, source, conversion, audio }`. */
   'onav-recorder-start'?: (event: CustomEvent<RecorderStartDetail>) => void;
   /** Recording paused. */
   'onav-recorder-pause'?: (event: CustomEvent) => void;

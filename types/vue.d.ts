@@ -85,7 +85,7 @@ export interface AvRecorderVueProps extends Partial<
     | 'result'
   >
 > {
-  /** Recording started: `{ mimeType, source, conversion }`. */
+  /** Recording started: `{ mimeType, source, conversion, audio }`. */
   onAvRecorderStart?: (event: CustomEvent<RecorderStartDetail>) => void;
   /** Recording paused. */
   onAvRecorderPause?: (event: CustomEvent) => void;

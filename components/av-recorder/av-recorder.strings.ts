@@ -21,6 +21,7 @@ export const avRecorderStrings = {
   downloadSnapshot: (width: number, height: number) => `Save snapshot (${width}×${height})`,
   original: 'The conversion failed; the original recording is offered instead.',
   noRoom: 'This recorder is not connected to a room.',
+  soundless: 'Recording without sound: this browser cannot mix the voices here (no audio output device, or no click on the page yet).',
 };
 
 export type AvRecorderStrings = typeof avRecorderStrings;

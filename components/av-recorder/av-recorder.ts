@@ -29,6 +29,12 @@ export interface RecorderStartDetail {
   source: string;
   /** What ffmpeg.wasm will do after the recording: `aac` (remux), `h264` (transcode) or nothing. */
   conversion?: 'aac' | 'h264';
+  /**
+   * The recording's sound: `mixed` (every voice of the source), `direct` (a stream's own audio, or the only voice when
+   * the browser could not run its audio mixer) or `none` (no audio, or several voices the mixer could not mix: the
+   * element then says so).
+   */
+  audio: 'mixed' | 'direct' | 'none';
 }
 /** Detail of `av-recorder-progress`. */
 export interface RecorderProgressDetail {
@@ -63,7 +69,7 @@ export interface RecorderSnapshotDetail extends Snapshot {
  * @attr {string} state - Read-only: `idle`, `recording`, `paused`, `converting`, `done` or `error`.
  *
  * @attr lang - Language of the element's strings: its own, else the closest ancestor's (`<html lang>`); English, `zh-CN`, or any added with `registerTranslation`.
- * @fires {CustomEvent<RecorderStartDetail>} av-recorder-start - Recording started: `{ mimeType, source, conversion }`.
+ * @fires {CustomEvent<RecorderStartDetail>} av-recorder-start - Recording started: `{ mimeType, source, conversion, audio }`.
  * @fires {CustomEvent} av-recorder-pause - Recording paused.
  * @fires {CustomEvent} av-recorder-resume - Recording resumed.
  * @fires {CustomEvent<RecorderProgressDetail>} av-recorder-progress - ffmpeg.wasm loading or converting: `{ stage, progress }`.
@@ -79,6 +85,7 @@ export interface RecorderSnapshotDetail extends Snapshot {
  * @csspart snapshot-button - Snapshot.
  * @csspart elapsed - The recorded time.
  * @csspart status - The state line.
+ * @csspart notice - Said while recording without sound, when the browser could not mix the voices.
  * @csspart progress - The conversion progress bar.
  * @csspart download - The link to save the recording.
  * @csspart snapshot-download - The link to save the last snapshot.
@@ -165,6 +172,8 @@ export class AvRecorder extends LitElement {
 
   @state() private progress: RecorderProgressDetail | undefined;
   @state() private error = '';
+  /** The recording has no sound because the browser could not mix the voices (said while it records). */
+  @state() private soundless = false;
   @state() private shot: (Snapshot & { url: string }) | undefined;
 
   /** The session beneath. */
@@ -232,7 +241,7 @@ export class AvRecorder extends LitElement {
     try {
       const { RecordingJob } = await import('../core/recording.js');
       if (this.job) return;
-      job = new RecordingJob({
+      job = await RecordingJob.create({
         source,
         session: this.session,
         format: this.format,
@@ -248,10 +257,13 @@ export class AvRecorder extends LitElement {
       this.fail({ code: 'not-ready', message: (e as Error).message });
       return;
     }
+    // Started twice while the first was being prepared, or removed meanwhile: this one is not needed.
+    if (this.job || !this.isConnected) return void job.destroy();
     this.job = job;
+    this.soundless = job.audio === 'none' && !(source instanceof MediaStream);
     this.jobSource = label;
-    job.on('start', ({ mimeType, plan }) =>
-      this.fire('av-recorder-start', { mimeType, source: label, ...(plan.conversion ? { conversion: plan.conversion } : {}) }),
+    job.on('start', ({ mimeType, plan, audio }) =>
+      this.fire('av-recorder-start', { mimeType, source: label, ...(plan.conversion ? { conversion: plan.conversion } : {}), audio }),
     );
     job.on('tick', () => this.requestUpdate());
     job.on('pause', () => {
@@ -398,6 +410,7 @@ export class AvRecorder extends LitElement {
           </div>`
           : nothing
       }
+      ${active && this.soundless ? html`<div part="notice" class="meta" role="status">${s.soundless}</div>` : nothing}
       ${this.error ? html`<div class="error" role="alert">${this.error}${result ? html` ${s.original}` : nothing}</div>` : nothing}
       ${
         result || this.shot

@@ -97,7 +97,10 @@ export async function convertRecording(input: Blob, conversion: Conversion, opti
         ? ['-c:v', 'copy']
         : ['-r', String(options.fps ?? 30), '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '23', '-pix_fmt', 'yuv420p'];
     await run(ffmpeg, ['-i', `/in/${inName}`, ...video, ...audio, '-movflags', '+faststart', 'output.mp4']);
-    const blob = await readOutput(ffmpeg, 'output.mp4', `video/mp4;codecs=avc1,${aac ? 'mp4a.40.2' : 'opus'}`);
+    // The input's type names its codecs (MediaRecorder's): one without an audio codec recorded no sound.
+    const hasAudio = !/codecs=/.test(input.type) || /opus|vorbis|mp4a|aac/.test(input.type);
+    const codecs = hasAudio ? `avc1,${aac ? 'mp4a.40.2' : 'opus'}` : 'avc1';
+    const blob = await readOutput(ffmpeg, 'output.mp4', `video/mp4;codecs=${codecs}`);
     report('converting', 1);
     return blob;
   } catch (e) {

@@ -73,6 +73,45 @@ export class MediaMix {
     this.startTicker(1000 / fps);
   }
 
+  /**
+   * Resolves true once the voice mixer runs, false if it still does not after `timeoutMs`: the browser has no audio
+   * output device (Firefox then never runs an AudioContext), or it waits for a user gesture. A recorder given a
+   * stream whose audio never flows may hold every frame until it stops (Firefox), so callers check before recording.
+   */
+  audioRunning(timeoutMs = 1000): Promise<boolean> {
+    const audio = this.audio;
+    if (audio.state === 'running') return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        audio.removeEventListener('statechange', check);
+        resolve(audio.state === 'running');
+      };
+      const check = () => {
+        if (audio.state !== 'suspended') done();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      audio.addEventListener('statechange', check);
+      void audio.resume().catch(() => {});
+    });
+  }
+
+  /**
+   * Gives up mixing voices (see {@link audioRunning}): the mixed track leaves `stream`. With one voice in the mix, a
+   * copy of its own track takes its place (ended with the mix); with more, `stream` has no audio. Says which.
+   */
+  withoutMixer(): 'direct' | 'none' {
+    for (const track of this.stream.getAudioTracks()) {
+      this.stream.removeTrack(track);
+      track.stop();
+    }
+    const voices = [...this.tiles.values()].flatMap((t) => (t.audioTrack ? [t.audioTrack] : []));
+    const [only] = voices;
+    if (!only || voices.length > 1) return 'none';
+    this.stream.addTrack(only.clone());
+    return 'direct';
+  }
+
   /** Sets who is in the mix; tiles keep their order of arrival. */
   setSources(sources: readonly MixSource[]): void {
     if (this.destroyed) return;

@@ -47,8 +47,11 @@ export function planRecording(o: Pick<RecordingJobOptions, 'format' | 'audioCode
   return { record: 'webm', conversion: 'h264' };
 }
 
+/** How a recording gets its sound: voices mixed, the only voice as it is (the mixer could not run), or none at all. */
+export type RecordingAudio = 'mixed' | 'direct' | 'none';
+
 export interface RecordingJobEvents {
-  start: { mimeType: string; plan: RecordingPlan };
+  start: { mimeType: string; plan: RecordingPlan; audio: RecordingAudio };
   pause: void;
   resume: void;
   /** Every 250 ms while recording or paused. */
@@ -60,45 +63,81 @@ export interface RecordingJobEvents {
   error: { code: string; message: string; recording?: RecordingResult };
 }
 
+/** What a job records: the stream, and for session sources the mix drawing it and the listeners feeding that mix. */
+interface RecordingInput {
+  stream: MediaStream;
+  mix: MediaMix | undefined;
+  off: (() => void)[];
+  audio: RecordingAudio;
+}
+
 /**
  * One recording from start to file: builds the stream (a {@link MediaMix} following the room for session sources),
  * records it in timeslices, converts it with ffmpeg.wasm when the plan says so, and lets everything go afterwards.
+ * Made with {@link RecordingJob.create}.
  */
 export class RecordingJob extends Emitter<RecordingJobEvents> {
   readonly plan: RecordingPlan;
+  /** Where the recording's sound comes from (`none` when the stream has no audio, or the mixer could not run). */
+  readonly audio: RecordingAudio;
   private readonly mix: MediaMix | undefined;
   private readonly recorder: StreamRecorder;
-  private readonly off: (() => void)[] = [];
+  private readonly off: (() => void)[];
   private readonly abort = new AbortController();
   private finished: Promise<RecordingResult> | undefined;
   private readonly coreBase: string | undefined;
   /** The AAC audio made while recording (native MP4 + `aac` only). */
   private liveAac: LiveAacTrack | undefined;
 
-  constructor(private readonly options: RecordingJobOptions) {
-    super();
+  /**
+   * A job ready to start. For session sources it first waits (up to 1 s) for the voice mixer to run: where it cannot
+   * (no audio output device, or audio blocked until a user gesture), a recorder fed its silent track may hold every
+   * frame until stop and write nothing (Firefox), so the only voice is recorded as it is, or none (`audio` says which).
+   */
+  static async create(options: RecordingJobOptions): Promise<RecordingJob> {
     const { source, session } = options;
-    if (!(source instanceof MediaStream)) checkSource(source);
     if (options.format && options.format !== 'mp4' && options.format !== 'webm')
       throw new Error(`unknown format "${String(options.format).slice(0, 20)}": use mp4 or webm`);
     if (options.audioCodec && options.audioCodec !== 'opus' && options.audioCodec !== 'aac') {
       throw new Error(`unknown audio codec "${String(options.audioCodec).slice(0, 20)}": use opus or aac`);
     }
-    this.coreBase = options.coreBase || bundledCoreBase || (session && `${session.server.replace(/\/$/, '')}/ffmpeg/`);
-    let stream: MediaStream;
     if (source instanceof MediaStream) {
-      stream = source;
-    } else {
-      if (!session) throw new Error('not in a room');
-      if (source.startsWith('peer:') && !session.peers.has(source.slice(5))) throw new Error(`no member ${source.slice(5)} in the room`);
-      const size = options.width && options.height ? { width: options.width, height: options.height } : defaultSize(source, session);
-      this.mix = new MediaMix({ ...size, fps: options.fps });
-      const update = () => this.mix?.setSources(sourcesOf(source, session));
-      update();
-      for (const type of ['peer-join', 'peer-leave', 'peer-update', 'stream', 'local-stream'] as const)
-        this.off.push(session.on(type, update));
-      stream = this.mix.stream;
+      return new RecordingJob(options, {
+        stream: source,
+        mix: undefined,
+        off: [],
+        audio: source.getAudioTracks().length ? 'direct' : 'none',
+      });
     }
+    checkSource(source);
+    if (!session) throw new Error('not in a room');
+    if (source.startsWith('peer:') && !session.peers.has(source.slice(5))) throw new Error(`no member ${source.slice(5)} in the room`);
+    const size = options.width && options.height ? { width: options.width, height: options.height } : defaultSize(source, session);
+    const mix = new MediaMix({ ...size, fps: options.fps });
+    const update = () => mix.setSources(sourcesOf(source, session));
+    update();
+    const off = (['peer-join', 'peer-leave', 'peer-update', 'stream', 'local-stream'] as const).map((type) => session.on(type, update));
+    const input: RecordingInput = { stream: mix.stream, mix, off, audio: 'mixed' };
+    try {
+      if (!(await mix.audioRunning())) input.audio = mix.withoutMixer();
+      return new RecordingJob(options, input);
+    } catch (e) {
+      for (const f of off) f();
+      mix.destroy();
+      throw e;
+    }
+  }
+
+  private constructor(
+    private readonly options: RecordingJobOptions,
+    input: RecordingInput,
+  ) {
+    super();
+    const { stream } = input;
+    this.mix = input.mix;
+    this.off = input.off;
+    this.audio = input.audio;
+    this.coreBase = options.coreBase || bundledCoreBase || (options.session && `${options.session.server.replace(/\/$/, '')}/ffmpeg/`);
     const hasVideo = stream.getVideoTracks().length > 0;
     const hasAudio = stream.getAudioTracks().length > 0;
     this.plan = planRecording(options, !!pickMimeType('mp4', hasVideo, hasAudio));
@@ -149,7 +188,7 @@ export class RecordingJob extends Emitter<RecordingJobEvents> {
       this.liveAac = new LiveAacTrack({ coreBase: this.coreBase!, segmentSeconds: this.options.aacSegmentSeconds });
     }
     this.recorder.start();
-    this.emit('start', { mimeType: this.recorder.mimeType, plan: this.plan });
+    this.emit('start', { mimeType: this.recorder.mimeType, plan: this.plan, audio: this.audio });
   }
 
   pause(): void {

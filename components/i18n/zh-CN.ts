@@ -140,5 +140,6 @@ export const zhCN: Translation = {
     downloadSnapshot: (width: number, height: number) => `保存截图（${width}×${height}）`,
     original: '转换失败；改为提供原始录制文件。',
     noRoom: '此录制器未连接到房间。',
+    soundless: '正在无声录制：此浏览器在这里无法混合语音（没有音频输出设备，或尚未点击页面）。',
   },
 };

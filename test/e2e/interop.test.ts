@@ -143,25 +143,47 @@ test('a room recording made in Firefox is an MP4 (H.264) that ffprobe reads, thr
     rec.setAttribute('height', '240');
     document.querySelector('av-room')!.append(rec);
     await rec.updateComplete;
+    // What MediaRecorder handed over, and when (ms after it started): a recorder whose audio never flows holds every
+    // frame until stop in Firefox, and may then write nothing.
+    const chunks: { at: number; size: number }[] = [];
+    const Native = window.MediaRecorder;
+    window.MediaRecorder = class extends Native {
+      constructor(stream: MediaStream, options?: MediaRecorderOptions) {
+        super(stream, options);
+        const t0 = performance.now();
+        this.addEventListener('dataavailable', (e) => chunks.push({ at: Math.round(performance.now() - t0), size: e.data.size }));
+      }
+    };
     const started = new Promise<any>((r) => rec.addEventListener('av-recorder-start', (e) => r((e as CustomEvent).detail), { once: true }));
     let failure = '';
     rec.addEventListener('av-recorder-error', (e) => (failure = JSON.stringify((e as CustomEvent).detail)));
     await rec.start();
     const start = await started;
     await new Promise((r) => setTimeout(r, 4000));
+    const notice = rec.shadowRoot!.querySelector('[part="notice"]')?.textContent?.trim() ?? '';
+    const before = chunks.filter((c) => c.size > 0).length;
     const t0 = performance.now();
     const result = await rec.stop();
     const ms = performance.now() - t0;
-    if (!result) throw new Error(`no recording: av-recorder-error ${failure || '(none)'}, state ${rec.state}`);
+    window.MediaRecorder = Native;
+    const seen = chunks.map((c) => `+${c.at} ms ${c.size} B`).join(', ');
+    if (!result) throw new Error(`no recording: av-recorder-error ${failure || '(none)'}, state ${rec.state}; chunks ${seen}`);
     const bytes = new Uint8Array(await result.blob.arrayBuffer());
     let binary = '';
     for (let i = 0; i < bytes.length; i += 32768) binary += String.fromCharCode(...bytes.subarray(i, i + 32768));
-    return { start, ms, mimeType: result.mimeType, size: bytes.length, base64: btoa(binary) };
+    return { start, ms, mimeType: result.mimeType, size: bytes.length, base64: btoa(binary), seen, before, notice };
   });
   console.log(
-    `Firefox recording: ${JSON.stringify(out.start)}; 4 s ready ${out.ms.toFixed(0)} ms after stop as ${out.mimeType}, ${out.size} bytes`,
+    `Firefox recording: ${JSON.stringify(out.start)}; 4 s ready ${out.ms.toFixed(0)} ms after stop as ${out.mimeType}, ${out.size} bytes; MediaRecorder chunks ${out.seen}`,
   );
   assert.equal(out.start.conversion, 'h264', 'Firefox records WebM and converts it');
+  // The recording leaves the recorder while it records (1 s timeslices), not all at once at stop.
+  assert.ok(out.before >= 2, `${out.before} chunks in 4 s before stop: ${out.seen}`);
+  // Headless Firefox here has no audio output device, so it never runs an AudioContext: two voices cannot be mixed,
+  // and the recorder says it records without sound. Where the mixer runs, the voices are in the file.
+  assert.ok(['mixed', 'none'].includes(out.start.audio), `audio ${out.start.audio}`);
+  if (out.start.audio === 'none') assert.match(out.notice, /without sound/);
+  else assert.equal(out.notice, '');
   const dir = mkdtempSync(join(tmpdir(), 'av-interop-'));
   try {
     const file = join(dir, 'firefox.mp4');
@@ -176,7 +198,7 @@ test('a room recording made in Firefox is an MP4 (H.264) that ffprobe reads, thr
     const video = probe.streams.find((s: any) => s.codec_type === 'video');
     const audio = probe.streams.find((s: any) => s.codec_type === 'audio');
     assert.equal(video?.codec_name, 'h264');
-    assert.ok(audio, 'has an audio stream');
+    assert.equal(!!audio, out.start.audio === 'mixed', `an audio stream exactly when the voices were mixed (${out.start.audio})`);
     const seconds = Number(probe.format.duration);
     assert.ok(seconds > 3 && seconds < 6, `duration ${seconds} s for a 4 s recording`);
   } finally {
