@@ -2,13 +2,17 @@
 // receive, in a tree the server keeps), a forwarder that goes away, and outsiders that try to use the tree's edges.
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { test } from 'node:test';
+import { writeFileSync } from 'node:fs';
+import { after, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { inboundByPeer, memberPage, waitFor, type MemberPage } from '../helpers/browser.js';
 import { e2e } from '../helpers/e2e.js';
 import { metricSum, serverMetrics } from '../helpers/server.js';
 
 const ctx = e2e();
+after(() => {
+  if (TRACE) writeFileSync(TRACE, [...trace, '--- server', ...ctx.server.logs].join('\n'));
+});
 const PEERJS = fileURLToPath(new URL('../../node_modules/peerjs/dist/peerjs.min.js', import.meta.url));
 /**
  * The audience and fanout of the tree test: the issue's 10 viewers with fanout 3 by default; `TREE_VIEWERS` and
@@ -49,8 +53,15 @@ async function countedContext(): Promise<BrowserContext> {
   return context;
 }
 
+/** `TREE_TRACE=<file>`: every page's console at debug level, and the server's log, timed, into that file (for a failure). */
+const TRACE = process.env.TREE_TRACE;
+const traceStart = Date.now();
+const trace: string[] = [];
+
 async function join(room: string, attrs: Record<string, string>): Promise<MemberPage> {
-  const p = await memberPage(ctx.chromium.browser, ctx.server.url, { room, mode: 'broadcast', ...attrs }, {}, '', await countedContext());
+  const all = { room, mode: 'broadcast', ...attrs, ...(TRACE ? { 'log-level': 'debug' } : {}) };
+  const p = await memberPage(ctx.chromium.browser, ctx.server.url, all, {}, '', await countedContext());
+  if (TRACE) p.page.on('console', (m) => trace.push(`${Date.now() - traceStart} ${attrs.name}: ${m.text()}`));
   ctx.open.push(p);
   await p.page.locator('av-room[state="connected"]').waitFor({ timeout: 30_000 });
   return p;
