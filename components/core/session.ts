@@ -152,6 +152,10 @@ const LOCAL_METER_AFTER_MS = 2000;
 const STEREO_BITRATE = 128_000;
 /** The internal channel on which a member asks another to forward a stream to it. */
 const FORWARD_CHANNEL = 'av-forward';
+/** A forwarding call not connected this long after we placed it is closed and placed again. */
+const FORWARD_CONNECT_MS = 6000;
+/** How long a forwarded call from a member that is not our parent yet waits for the route that makes it one. */
+const EARLY_FORWARD_MS = 3000;
 /** A viewer whose forwarded media has not started this long after it was given a parent asks the server for another. */
 const FORWARD_DEADLINE_MS = 10_000;
 /** A forwarding call that closes while still wanted is placed again at most this many times (until one connects). */
@@ -222,6 +226,8 @@ export class RoomSession extends Emitter<SessionEvents> {
   private readonly explicitForwards = new Set<string>();
   /** Forwards we asked for (`requestForward()`), by `via\nowner`: only these are taken from members who are not our parent. */
   private readonly forwardRequests = new Set<string>();
+  /** Forwarded calls that came before the route naming their caller our parent (each waits once). */
+  private readonly earlyForwards = new WeakSet<MediaConnection>();
   /** Checks that the media our parent forwards has started. */
   private forwardDeadline: ReturnType<typeof setTimeout> | undefined;
   /** The parent we last reported lost (once per parent). */
@@ -751,6 +757,12 @@ export class RoomSession extends Emitter<SessionEvents> {
       call.peerConnection?.addEventListener('connectionstatechange', () => {
         if (call.peerConnection.connectionState === 'connected') this.forwardRetries.delete(key);
       });
+      // A receiver that refuses a call does not answer it, and PeerJS then never ends it: one not connected in time
+      // is closed here, and so placed again (above) while still wanted.
+      setTimeout(() => {
+        const state = call.peerConnection?.connectionState;
+        if (this.forwards.get(key)?.call === call && state !== 'connected' && state !== 'disconnected') call.close();
+      }, FORWARD_CONNECT_MS);
       call.on('error', (err) => this.log.warn('forward error', to, err.message));
     }
   }
@@ -792,6 +804,19 @@ export class RoomSession extends Emitter<SessionEvents> {
       return;
     }
     const fromParent = this.role === 'viewer' && !!this._route?.parent && this._route.parent === call.peer;
+    if (l && !this.closed && !fromParent && this.role === 'viewer' && this._route && !this.earlyForwards.has(call)) {
+      // The server tells our new parent and us at once, on different sockets: its call can come before our route.
+      // The server let the offer through only along the tree, so wait a little for the route that names it.
+      this.earlyForwards.add(call);
+      const decide = () => {
+        clearTimeout(timer);
+        off();
+        this.acceptForward(call, owner);
+      };
+      const timer = setTimeout(decide, EARLY_FORWARD_MS);
+      const off = this.on('route', ({ route }) => route.parent === call.peer && decide());
+      return;
+    }
     if (!l || this.closed || !(fromParent || this.forwardRequests.has(`${call.peer}\n${owner}`))) {
       this.log.warn('refused a forwarded call from', call.peer, 'for', owner);
       return void call.close();

@@ -16,7 +16,7 @@ after(() => {
 const PEERJS = fileURLToPath(new URL('../../node_modules/peerjs/dist/peerjs.min.js', import.meta.url));
 /**
  * The audience and fanout of the tree test: the issue's 10 viewers with fanout 3 by default; `TREE_VIEWERS` and
- * `TREE_FANOUT` make it smaller for machines that cannot carry eleven pages (npm test on two slow cores).
+ * `TREE_FANOUT` make it smaller for machines that cannot carry eleven pages (npm test runs the full size).
  */
 const VIEWERS = Number(process.env.TREE_VIEWERS ?? 10);
 const FANOUT = Number(process.env.TREE_FANOUT ?? 3);
@@ -178,7 +178,9 @@ test(
     const forwarder = viewers[fi]!;
     ctx.open.splice(ctx.open.indexOf(forwarder), 1);
     const closedAt = Date.now();
+    trace.push(`${closedAt - traceStart} test: closing forwarder ${ids[fi]}`);
     await forwarder.close();
+    trace.push(`${Date.now() - traceStart} test: forwarder closed`);
     // Decoding again: on a new connection (from its new parent), frames decoded and rising.
     const recovered = await Promise.all(
       watched.map(async (w, k) => {
