@@ -58,6 +58,11 @@ export class PeerLink implements RemotePeer {
   name: string;
   media: MediaState;
   stream: MediaStream | undefined;
+  /**
+   * The stream of the call we hung up (its tracks ended). A forwarder keeps the calls to its children up with it, so
+   * they are connected by the time the next stream comes, whose tracks then replace these.
+   */
+  lastStream: MediaStream | undefined;
   path: DataPath | undefined;
   reconnecting = false;
   via: string | undefined;
@@ -162,7 +167,8 @@ export class PeerLink implements RemotePeer {
       this.endConnections();
       this.dataInitiator = false;
       this.hadData = false;
-      // Nothing is forwarded from a stream that has ended; the next call brings the next one.
+      // The next call brings the next stream; until then a forwarder keeps its children's calls up with this one.
+      this.lastStream = this.stream ?? this.lastStream;
       this.stream = undefined;
       if (this.wasConnected && expectMedia) this.markLost();
     }

@@ -152,8 +152,10 @@ const LOCAL_METER_AFTER_MS = 2000;
 const STEREO_BITRATE = 128_000;
 /** The internal channel on which a member asks another to forward a stream to it. */
 const FORWARD_CHANNEL = 'av-forward';
+/** Times we register with PeerServer again after our socket to it dropped, 1 s, 2 s, … apart, before giving up. */
+const SIGNALLING_RETRIES = 5;
 /** A forwarding call not connected this long after we placed it is closed and placed again. */
-const FORWARD_CONNECT_MS = 6000;
+const FORWARD_CONNECT_MS = 8000;
 /** How long a forwarded call from a member that is not our parent yet waits for the route that makes it one. */
 const EARLY_FORWARD_MS = 3000;
 /** A viewer whose forwarded media has not started this long after it was given a parent asks the server for another. */
@@ -192,6 +194,8 @@ export class RoomSession extends Emitter<SessionEvents> {
   private peer: Peer | undefined;
   /** Peers registered with servers we lost: they still own live calls, so they are only destroyed at the end. */
   private readonly retiredPeers: Peer[] = [];
+  /** Registrations with PeerServer tried since our socket to it last dropped (reset when it opens). */
+  private signallingRetries = 0;
   /** Members the server we moved to does not list, watched while their call lasts. */
   private readonly absentChecks = new Map<string, ReturnType<typeof setInterval>>();
   /** Data for the server (or relayed through it) sent while reconnecting: delivered once rejoined. */
@@ -498,6 +502,8 @@ export class RoomSession extends Emitter<SessionEvents> {
     this.peer = peer;
     peer.on('call', (call) => this.onIncoming(call));
     peer.on('connection', (conn) => this.onIncoming(conn));
+    peer.on('disconnected', () => this.restoreSignalling(peer));
+    peer.on('open', () => (this.signallingRetries = 0));
     await new Promise<void>((resolve, reject) => {
       let opening = true;
       const timer = setTimeout(() => reject(new SessionError('signalling-failed', 'PeerServer did not accept us within 10 s')), 10_000);
@@ -517,6 +523,22 @@ export class RoomSession extends Emitter<SessionEvents> {
     });
     this.log.debug('PeerServer open', address.origin, performance.now().toFixed(0));
     return joined;
+  }
+
+  /**
+   * Our PeerServer socket dropped while the room still has us (a network blip, a proxy cutting it): PeerJS leaves it
+   * down, and then no member can place a new call to us (a tree's new parent, a newcomer). Registered again with the
+   * same id and token, a few tries, seconds apart; calls in progress never depended on it.
+   */
+  private restoreSignalling(peer: Peer): void {
+    const current = () => this.peer === peer && !this.closed && !peer.destroyed && !this.retiredPeers.includes(peer);
+    if (!current() || this.signallingRetries >= SIGNALLING_RETRIES) return;
+    const attempt = ++this.signallingRetries;
+    setTimeout(() => {
+      if (!current() || !peer.disconnected) return;
+      this.log.info('PeerServer connection lost: registering again, attempt', attempt);
+      peer.reconnect();
+    }, 1000 * attempt);
   }
 
   /** Calls a member and opens the data channel with it (we are the newcomer, or we moved to its server). */
@@ -713,8 +735,11 @@ export class RoomSession extends Emitter<SessionEvents> {
     if (this.closed) return;
     const wanted = new Map<string, { to: string; owner: PeerLink }>();
     if (this.role === 'viewer') {
+      // A presenter's media we are between calls for (our parent changed) is still forwarded, with the tracks that
+      // ended: the calls to our children are then up when the next stream comes, and only its tracks are swapped in.
       for (const to of this._route?.children ?? [])
-        for (const l of this.links.values()) if (l.role !== 'viewer' && l.stream) wanted.set(`${to}\n${l.peerId}`, { to, owner: l });
+        for (const l of this.links.values())
+          if (l.role !== 'viewer' && (l.stream ?? l.lastStream)) wanted.set(`${to}\n${l.peerId}`, { to, owner: l });
     }
     for (const key of this.explicitForwards) {
       const [to, owner] = key.split('\n') as [string, string];
@@ -730,7 +755,7 @@ export class RoomSession extends Emitter<SessionEvents> {
     const peer = this.peer;
     if (!peer) return;
     for (const [key, { to, owner }] of wanted) {
-      const stream = owner.stream!;
+      const stream = (owner.stream ?? owner.lastStream)!;
       const existing = this.forwards.get(key);
       if (existing) {
         if (existing.stream !== stream) {
@@ -746,22 +771,25 @@ export class RoomSession extends Emitter<SessionEvents> {
       const call = peer.call(to, stream, { metadata: { forward: owner.peerId, name: this.name } });
       if (!call) continue;
       this.forwards.set(key, { call, stream });
-      call.on('close', () => {
+      // Closed by the other side or by a failure while still wanted: placed again a few times, seconds apart.
+      const lost = () => {
         if (this.forwards.get(key)?.call !== call) return;
         this.forwards.delete(key);
-        // Closed by the other side or by a failure while still wanted: placed again a few times, seconds apart.
         const tries = (this.forwardRetries.get(key) ?? 0) + 1;
         this.forwardRetries.set(key, tries);
         if (tries <= FORWARD_RETRIES) setTimeout(() => this.updateForwards(), 2000 * tries);
-      });
+      };
+      call.on('close', lost);
       call.peerConnection?.addEventListener('connectionstatechange', () => {
-        if (call.peerConnection.connectionState === 'connected') this.forwardRetries.delete(key);
+        if (call.peerConnection?.connectionState === 'connected') this.forwardRetries.delete(key);
       });
-      // A receiver that refuses a call does not answer it, and PeerJS then never ends it: one not connected in time
-      // is closed here, and so placed again (above) while still wanted.
+      // A receiver that refuses a call never answers it, and PeerJS then never ends it (nor says so when we close a
+      // call that was not answered): one not connected in time is given up here, and placed again while wanted.
       setTimeout(() => {
         const state = call.peerConnection?.connectionState;
-        if (this.forwards.get(key)?.call === call && state !== 'connected' && state !== 'disconnected') call.close();
+        if (this.forwards.get(key)?.call !== call || state === 'connected' || state === 'disconnected') return;
+        lost();
+        call.close();
       }, FORWARD_CONNECT_MS);
       call.on('error', (err) => this.log.warn('forward error', to, err.message));
     }

@@ -126,7 +126,9 @@ async function allDecoding(viewers: MemberPage[], what: string, timeoutMs = 60_0
 test(
   `presenter + ${VIEWERS} viewers, fanout ${FANOUT}: all decode, the presenter holds ${FANOUT} media connections, depth ≤ ${MAX_DEPTH}; a forwarder leaves`,
   { timeout: 420_000 },
-  async () => {
+  async (t) => {
+    // Pages are closed even when an assertion fails, so they do not load the next test.
+    t.after(() => ctx.closeAll());
     const presenter = await join('stage', { name: 'Presenter', presenter: '', fanout: String(FANOUT), ...LOW });
     const viewers: MemberPage[] = [];
     for (let i = 1; i <= VIEWERS; i++) viewers.push(await join('stage', { name: `Viewer ${i}`, fanout: String(FANOUT) }));
@@ -229,7 +231,9 @@ test(
 test(
   'outsiders cannot use the tree: stock peerjs viewers (a sibling, a child, another room) offer a fake presenter',
   { timeout: 120_000 },
-  async () => {
+  async (t) => {
+    // Pages are closed even when an assertion fails, so they do not load the next test.
+    t.after(() => ctx.closeAll());
     const presenter = await join('tv', { name: 'Presenter', presenter: '', fanout: '2', ...LOW });
     const victim = await join('tv', { name: 'Victim', fanout: '2' });
     await waitFor(
@@ -326,7 +330,9 @@ test(
 test(
   'the media proxy: a member asks another to forward a third one’s stream, and decodes it through that member',
   { timeout: 120_000 },
-  async () => {
+  async (t) => {
+    // Pages are closed even when an assertion fails, so they do not load the next test.
+    t.after(() => ctx.closeAll());
     const meshMember = async (name: string) => {
       const p = await memberPage(ctx.chromium.browser, ctx.server.url, { room: 'proxy', name, ...LOW }, {}, '', await countedContext());
       ctx.open.push(p);

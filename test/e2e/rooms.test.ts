@@ -87,3 +87,48 @@ test('max-participants: joining a full room gives room-full and joins nothing', 
   assert.equal((await serverMetrics(ctx.server.url)).av_members, 2);
   await closeAll();
 });
+
+test('a member whose PeerServer socket drops registers again: a newcomer afterwards calls it, and every call holds 60 s', async () => {
+  // Ann's page keeps its WebSockets, so the test can drop the signalling one as a network blip would.
+  const context = await ctx.chromium.browser.newContext();
+  await context.addInitScript(() => {
+    const w = window as unknown as { __sockets: WebSocket[] };
+    w.__sockets = [];
+    const Native = window.WebSocket;
+    window.WebSocket = class extends Native {
+      constructor(url: string | URL, protocols?: string | string[]) {
+        super(url, protocols);
+        w.__sockets.push(this);
+      }
+    };
+  });
+  const ann = await memberPage(ctx.chromium.browser, ctx.server.url, { room: 'blip', name: 'Ann' }, {}, '', context);
+  open.push(ann);
+  const bob = await member({ room: 'blip', name: 'Bob' });
+  await expectDecodingFrom(ann, 1);
+  const signalling = () =>
+    ann.page.evaluate(() =>
+      (window as unknown as { __sockets: WebSocket[] }).__sockets.filter((s) => s.url.includes('/peerjs')).map((s) => s.readyState),
+    );
+  const OPEN = 1;
+  assert.deepEqual(await signalling(), [OPEN]);
+  await ann.page.evaluate(() => {
+    for (const s of (window as unknown as { __sockets: WebSocket[] }).__sockets) if (s.url.includes('/peerjs')) s.close();
+  });
+  // A new signalling socket, open, beside the closed one.
+  await waitFor('Ann registers with PeerServer again', signalling, (states) => states.filter((s) => s === OPEN).length === 1, 15_000);
+  // Cy joins after the blip and calls both: Ann can be reached only through her new registration.
+  const cy = await member({ room: 'blip', name: 'Cy' });
+  for (const p of [ann, bob, cy]) await expectDecodingFrom(p, 2);
+  let last = await Promise.all([ann, bob, cy].map((p) => inboundByPeer(p.page)));
+  for (let t = 1; t <= 6; t++) {
+    await new Promise((r) => setTimeout(r, 10_000));
+    const now = await Promise.all([ann, bob, cy].map((p) => inboundByPeer(p.page)));
+    now.forEach((rows, i) => {
+      for (const [id, row] of Object.entries(rows))
+        assert.ok(row.framesDecoded > (last[i]![id]?.framesDecoded ?? 0), `${t * 10} s after: member ${i + 1} keeps decoding ${id}`);
+    });
+    last = now;
+  }
+  await closeAll();
+});
