@@ -12,7 +12,7 @@ import type {
   Role,
   ServerMessage,
 } from '../components/core/room-protocol.js';
-import { MAX_MESSAGE_BYTES, roomPeerPath, shouldConnect } from '../components/core/room-protocol.js';
+import { CLOSE_LOST, MAX_MESSAGE_BYTES, roomPeerPath, shouldConnect } from '../components/core/room-protocol.js';
 import { safeEqual, verifyToken } from './auth.js';
 import { POLICY_VIOLATION, SocketBudget, closeSocket, sendText, type SocketLimits } from './budget.js';
 import type { Cluster, ClusterEvent, MemberRecord } from './cluster.js';
@@ -381,8 +381,9 @@ export class RoomService {
       state.member = undefined;
       if (!member || member.socket !== socket) return;
       // Closed with a handshake (a page going away says so) or cut off: gone now. Lost without one (1006: network
-      // gone, process killed): kept for a grace period, so a member whose connection blipped comes back as itself.
-      if (code !== 1006 || budget.closed) return this.remove(member, 'disconnect', log);
+      // gone, process killed), or given up by a client that heard no answer to its pings (CLOSE_LOST: it is coming
+      // back): kept for a grace period, so a member whose connection blipped comes back as itself.
+      if ((code !== 1006 && code !== CLOSE_LOST) || budget.closed) return this.remove(member, 'disconnect', log);
       this.away(member, log);
     });
     socket.on('message', (data, isBinary) => {

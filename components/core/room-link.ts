@@ -2,7 +2,7 @@ import { Emitter } from './emitter.js';
 import { SessionError, type SessionErrorCode } from './errors.js';
 import type { Log } from './log.js';
 import type { ClientMessage, ServerMessage } from './room-protocol.js';
-import { MAX_MESSAGE_BYTES, roomSocketPath } from './room-protocol.js';
+import { CLOSE_LOST, MAX_MESSAGE_BYTES, roomSocketPath } from './room-protocol.js';
 
 export type JoinedMessage = Extract<ServerMessage, { type: 'joined' }>;
 export type JoinRequest = Omit<Extract<ClientMessage, { type: 'join' }>, 'type'>;
@@ -132,7 +132,9 @@ export class RoomLink extends Emitter<RoomLinkEvents> {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        this.close();
+        // A rejoin we gave up waiting for may have resumed us on the server all the same: leaving would end us there.
+        if (request.resume) this.abandon();
+        else this.close();
         reject(err);
       };
       const sendJoin = () => this.send({ type: 'join', ...request });
@@ -171,7 +173,7 @@ export class RoomLink extends Emitter<RoomLinkEvents> {
       // A late tick means this page was busy, not that the server is gone: answers may be waiting to be read.
       if (now - lastTick > PING_INTERVAL_MS * 2) this.lastHeard = now;
       lastTick = now;
-      if (now - this.lastHeard > PING_TIMEOUT_MS) return this.reportLost(4000, 'no answer to pings');
+      if (now - this.lastHeard > PING_TIMEOUT_MS) return this.reportLost(CLOSE_LOST, 'no answer to pings');
       this.send({ type: 'ping', t: Date.now() });
     }, PING_INTERVAL_MS);
   }
@@ -183,7 +185,8 @@ export class RoomLink extends Emitter<RoomLinkEvents> {
     const socket = this.socket;
     if (socket) {
       socket.onclose = socket.onmessage = socket.onerror = null;
-      if (socket.readyState !== WebSocket.CLOSED) socket.close();
+      // Said to the server (if it still hears us): we are coming back, keep our place.
+      if (socket.readyState !== WebSocket.CLOSED) socket.close(CLOSE_LOST, 'lost');
     }
     this.emit('lost', { code, reason });
   }
@@ -195,6 +198,22 @@ export class RoomLink extends Emitter<RoomLinkEvents> {
 
   send(msg: ClientMessage): void {
     if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(msg));
+  }
+
+  /**
+   * Closes without leaving: a rejoin we gave up waiting for may have reached the server (and resumed us there), so it
+   * keeps us for its grace period, as after a lost connection, for the next attempt to resume. Idempotent.
+   */
+  abandon(): void {
+    if (this.closedByUs) return;
+    this.closedByUs = true;
+    clearInterval(this.heartbeat);
+    const socket = this.socket;
+    if (socket) {
+      socket.onmessage = socket.onerror = socket.onopen = socket.onclose = null;
+      if (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING) socket.close(CLOSE_LOST, 'lost');
+    }
+    this.removeAllListeners();
   }
 
   /** Leaves politely and closes. Idempotent. */

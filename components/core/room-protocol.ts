@@ -138,6 +138,12 @@ export const ROOM_NAME = /^[^\p{Cc}/\\]{1,64}$/u;
 /** Peer ids: what PeerServer and PeerJS accept, kept short. */
 export const PEER_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{3,63}$/;
 
+/**
+ * Close code of a room socket the client gave up on (no answer to its pings): the member is coming back, here or on
+ * another server, so the server keeps it for its grace period as after a dropped connection.
+ */
+export const CLOSE_LOST = 4000;
+
 /** WebSocket path of the room service for a room; the room is in the URL so a proxy can pin rooms to nodes. */
 export function roomSocketPath(room: string): string {
   return `/r/${encodeURIComponent(room)}/ws`;

@@ -531,7 +531,9 @@ export class RoomSession extends Emitter<SessionEvents> {
    * same id and token, a few tries, seconds apart; calls in progress never depended on it.
    */
   private restoreSignalling(peer: Peer): void {
-    const current = () => this.peer === peer && !this.closed && !peer.destroyed && !this.retiredPeers.includes(peer);
+    // Not while moving servers: that registers a new peer.
+    const current = () =>
+      this.peer === peer && !this.closed && this._state !== 'reconnecting' && !peer.destroyed && !this.retiredPeers.includes(peer);
     if (!current() || this.signallingRetries >= SIGNALLING_RETRIES) return;
     const attempt = ++this.signallingRetries;
     setTimeout(() => {

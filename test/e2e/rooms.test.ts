@@ -88,22 +88,55 @@ test('max-participants: joining a full room gives room-full and joins nothing', 
   await closeAll();
 });
 
-test('a member whose PeerServer socket drops registers again: a newcomer afterwards calls it, and every call holds 60 s', async () => {
-  // Ann's page keeps its WebSockets, so the test can drop the signalling one as a network blip would.
+/**
+ * A member whose page keeps every WebSocket it opens in `window.__sockets` (to count them, or drop one); while
+ * `window.__deaf` is true its room sockets deliver nothing (a one-way network fault: what the server sends is lost).
+ */
+async function trackedMember(attrs: Record<string, string>): Promise<MemberPage> {
   const context = await ctx.chromium.browser.newContext();
   await context.addInitScript(() => {
-    const w = window as unknown as { __sockets: WebSocket[] };
+    const w = window as unknown as { __sockets: WebSocket[]; __deaf: boolean };
     w.__sockets = [];
+    w.__deaf = false;
     const Native = window.WebSocket;
     window.WebSocket = class extends Native {
       constructor(url: string | URL, protocols?: string | string[]) {
         super(url, protocols);
         w.__sockets.push(this);
       }
+      override set onmessage(listener: ((e: MessageEvent) => void) | null) {
+        super.onmessage = listener && ((e: MessageEvent) => (w.__deaf && this.url.endsWith('/ws') ? undefined : listener.call(this, e)));
+      }
+      override get onmessage() {
+        return super.onmessage;
+      }
     };
   });
-  const ann = await memberPage(ctx.chromium.browser, ctx.server.url, { room: 'blip', name: 'Ann' }, {}, '', context);
-  open.push(ann);
+  const p = await memberPage(ctx.chromium.browser, ctx.server.url, attrs, {}, '', context);
+  open.push(p);
+  return p;
+}
+
+/** Video from every member keeps decoding on each page, sampled every 10 s for 60 s. */
+async function holdsFor60s(pages: MemberPage[]) {
+  let last = await Promise.all(pages.map((p) => inboundByPeer(p.page)));
+  for (let t = 1; t <= 6; t++) {
+    await new Promise((r) => setTimeout(r, 10_000));
+    const now = await Promise.all(pages.map((p) => inboundByPeer(p.page)));
+    now.forEach((rows, i) => {
+      for (const [id, row] of Object.entries(rows))
+        assert.ok(
+          row.framesDecoded > (last[i]![id]?.framesDecoded ?? 0),
+          `${t * 10} s after: member ${i + 1} keeps decoding ${id} (${last[i]![id]?.framesDecoded} → ${row.framesDecoded})`,
+        );
+    });
+    last = now;
+  }
+}
+
+test('a member whose PeerServer socket drops registers again: a newcomer afterwards calls it, and every call holds 60 s', async () => {
+  // Ann's page keeps its WebSockets, so the test can drop the signalling one as a network blip would.
+  const ann = await trackedMember({ room: 'blip', name: 'Ann' });
   const bob = await member({ room: 'blip', name: 'Bob' });
   await expectDecodingFrom(ann, 1);
   const signalling = () =>
@@ -120,15 +153,42 @@ test('a member whose PeerServer socket drops registers again: a newcomer afterwa
   // Cy joins after the blip and calls both: Ann can be reached only through her new registration.
   const cy = await member({ room: 'blip', name: 'Cy' });
   for (const p of [ann, bob, cy]) await expectDecodingFrom(p, 2);
-  let last = await Promise.all([ann, bob, cy].map((p) => inboundByPeer(p.page)));
-  for (let t = 1; t <= 6; t++) {
-    await new Promise((r) => setTimeout(r, 10_000));
-    const now = await Promise.all([ann, bob, cy].map((p) => inboundByPeer(p.page)));
-    now.forEach((rows, i) => {
-      for (const [id, row] of Object.entries(rows))
-        assert.ok(row.framesDecoded > (last[i]![id]?.framesDecoded ?? 0), `${t * 10} s after: member ${i + 1} keeps decoding ${id}`);
+  await holdsFor60s([ann, bob, cy]);
+  await closeAll();
+});
+
+test('a member that hears nothing from the server for 5 s gives up on it and comes back as itself: the others see no leave, and the call holds 60 s', async () => {
+  const pages = [await trackedMember({ room: 'deaf', name: 'Ann' }), await trackedMember({ room: 'deaf', name: 'Bob' })];
+  for (const p of pages) await expectDecodingFrom(p, 1);
+  const state = (p: MemberPage) =>
+    p.page.evaluate(() => {
+      const w = window as unknown as { __sockets: WebSocket[]; __roster?: string[] };
+      const room = document.querySelector('av-room')!;
+      if (!w.__roster) {
+        w.__roster = [];
+        room.addEventListener('av-peer-leave', () => w.__roster!.push('leave'));
+        room.addEventListener('av-peer-join', () => w.__roster!.push('join'));
+      }
+      return { id: room.session!.peerId, roster: w.__roster, roomSockets: w.__sockets.filter((s) => s.url.endsWith('/ws')).length };
     });
-    last = now;
+  const before = await Promise.all(pages.map(state));
+  // Ann's room socket delivers nothing for 5 s: her pings go unanswered, the server still hears her.
+  await pages[0]!.page.evaluate(() => {
+    (window as unknown as { __deaf: boolean }).__deaf = true;
+    setTimeout(() => ((window as unknown as { __deaf: boolean }).__deaf = false), 5000);
+  });
+  // She gives up on that socket (no answer to her pings for 3.5 s) and joins again on a new one.
+  await waitFor(
+    'Ann joined again',
+    () => state(pages[0]!),
+    (s) => s.roomSockets > before[0]!.roomSockets,
+    20_000,
+  );
+  await holdsFor60s(pages);
+  const after = await Promise.all(pages.map(state));
+  for (const [i, s] of after.entries()) {
+    assert.equal(s.id, before[i]!.id, `member ${i + 1} is the same member`);
+    assert.deepEqual(s.roster, [], `member ${i + 1} saw nobody leave or join`);
   }
   await closeAll();
 });
