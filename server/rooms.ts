@@ -384,7 +384,7 @@ export class RoomService {
       // gone, process killed), or given up by a client that heard no answer to its pings (CLOSE_LOST: it is coming
       // back): kept for a grace period, so a member whose connection blipped comes back as itself.
       if ((code !== 1006 && code !== CLOSE_LOST) || budget.closed) return this.remove(member, 'disconnect', log);
-      this.away(member, log);
+      this.away(member, log, code === CLOSE_LOST);
     });
     socket.on('message', (data, isBinary) => {
       try {
@@ -701,15 +701,20 @@ export class RoomService {
     return undefined;
   }
 
-  /** The member's room socket was lost: keep it in the room for the grace period, then remove it. */
-  private away(member: Member, log: Logger): void {
+  /**
+   * The member's room socket was lost: keep it in the room for the grace period, then remove it. `alive`: the client
+   * itself gave up on the socket (CLOSE_LOST), so its page and calls are up and it is coming back.
+   */
+  private away(member: Member, log: Logger, alive = false): void {
     member.socket = undefined;
     clearTimeout(member.graceTimer);
     member.graceTimer = setTimeout(() => this.remove(member, 'disconnect', log), this.options.graceMs ?? 10_000);
     member.graceTimer.unref();
-    log.info({ peerId: member.peerId }, 'away');
-    // Its children must not wait for it: they move now (it comes back as a leaf).
-    if (member.role === 'viewer') void this.changeTree(member.room, (tree) => tree.has(member.peerId) && tree.remove(member.peerId));
+    log.info({ peerId: member.peerId, alive }, 'away');
+    // Its children must not wait for a member that may be gone: they move now (it comes back as a leaf). One that is
+    // alive keeps its place, and forwarding goes on; if it does not come back, leaving takes it out of the tree.
+    if (member.role === 'viewer' && !alive)
+      void this.changeTree(member.room, (tree) => tree.has(member.peerId) && tree.remove(member.peerId));
   }
 
   /** Ends a member's current join here without announcing a leave (it is coming back as itself, here or elsewhere). */

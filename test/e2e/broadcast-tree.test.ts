@@ -77,6 +77,23 @@ async function countedContext(): Promise<BrowserContext> {
         w.__pcs.push(this);
       }
     };
+    // While `__deaf` is true the page's room sockets deliver nothing (what the server sends is lost on the way).
+    const deaf = window as unknown as { __deaf: boolean; __roomSockets: number };
+    deaf.__deaf = false;
+    deaf.__roomSockets = 0;
+    const NativeSocket = window.WebSocket;
+    window.WebSocket = class extends NativeSocket {
+      constructor(url: string | URL, protocols?: string | string[]) {
+        super(url, protocols);
+        if (this.url.endsWith('/ws')) deaf.__roomSockets++;
+      }
+      override set onmessage(listener: ((e: MessageEvent) => void) | null) {
+        super.onmessage = listener && ((e: MessageEvent) => (deaf.__deaf && this.url.endsWith('/ws') ? undefined : listener.call(this, e)));
+      }
+      override get onmessage() {
+        return super.onmessage;
+      }
+    };
   });
   return context;
 }
@@ -430,5 +447,67 @@ test(
     const bobConns = await mediaConnections(bob.page);
     assert.equal(bobConns.filter((c) => c.encoded > 0).length, 3, `Bob sends on 3 connections (${JSON.stringify(bobConns)})`);
     await ctx.closeAll();
+  },
+);
+
+test(
+  'a forwarder that hears nothing from the server for 5 s comes back as itself and keeps its place: its child keeps decoding on the same connection',
+  { timeout: 180_000 },
+  async (t) => {
+    t.after(() => ctx.closeAll());
+    // Fanout 1: presenter → forwarder → child.
+    const presenter = await join('chain', { name: 'Presenter', presenter: '', fanout: '1', ...LOW });
+    const forwarder = await join('chain', { name: 'Forwarder', fanout: '1' });
+    const child = await join('chain', { name: 'Child', fanout: '1' });
+    const forwarderId = await peerIdOf(forwarder);
+    await waitFor(
+      'the child receives through the forwarder',
+      () => routeOf(child),
+      (r) => r?.parent === forwarderId,
+      30_000,
+    );
+    await waitFor(
+      'the child decodes',
+      () => framesFrom(child),
+      (n) => n > 0,
+      30_000,
+    );
+    const before = await inbound(child);
+    for (const p of [presenter, child])
+      await p.page.evaluate(() => {
+        const w = window as unknown as { __roster: string[] };
+        w.__roster = [];
+        const room = document.querySelector('av-room')!;
+        room.addEventListener('av-peer-leave', () => w.__roster.push('leave'));
+        room.addEventListener('av-peer-join', () => w.__roster.push('join'));
+      });
+    const sockets = () => forwarder.page.evaluate(() => (window as unknown as { __roomSockets: number }).__roomSockets);
+    const socketsBefore = await sockets();
+    await forwarder.page.evaluate(() => {
+      const w = window as unknown as { __deaf: boolean };
+      w.__deaf = true;
+      setTimeout(() => (w.__deaf = false), 5000);
+    });
+    // The forwarder gives up on its room socket (3.5 s without an answer to its pings), joins again on a new one, and
+    // is connected.
+    await waitFor('the forwarder joins again', sockets, (n) => n > socketsBefore, 20_000);
+    await waitFor(
+      'the forwarder is back',
+      () => forwarder.page.evaluate(() => document.querySelector('av-room')!.getAttribute('state')),
+      (s) => s === 'connected',
+      30_000,
+    );
+    // Sampled for 60 s: same parent, same connection, frames rising; nobody saw anyone leave or join.
+    let last = before;
+    for (let i = 1; i <= 6; i++) {
+      await new Promise((r) => setTimeout(r, 10_000));
+      const now = await inbound(child);
+      assert.equal(now.tag, before.tag, `${i * 10} s after: the child receives on the same connection`);
+      assert.ok(now.frames > last.frames, `${i * 10} s after: the child keeps decoding (${last.frames} → ${now.frames})`);
+      last = now;
+    }
+    assert.equal((await routeOf(child))?.parent, forwarderId, 'the child kept its parent');
+    for (const p of [presenter, child])
+      assert.deepEqual(await p.page.evaluate(() => (window as unknown as { __roster: string[] }).__roster), [], 'nobody left or joined');
   },
 );
