@@ -172,8 +172,6 @@ export class AvRecorder extends LitElement {
 
   @state() private progress: RecorderProgressDetail | undefined;
   @state() private error = '';
-  /** The recording has no sound because the browser could not mix the voices (said while it records). */
-  @state() private soundless = false;
   @state() private shot: (Snapshot & { url: string }) | undefined;
 
   /** The session beneath. */
@@ -260,7 +258,6 @@ export class AvRecorder extends LitElement {
     // Started twice while the first was being prepared, or removed meanwhile: this one is not needed.
     if (this.job || !this.isConnected) return void job.destroy();
     this.job = job;
-    this.soundless = job.audio === 'none' && !(source instanceof MediaStream);
     this.jobSource = label;
     job.on('start', ({ mimeType, plan, audio }) =>
       this.fire('av-recorder-start', { mimeType, source: label, ...(plan.conversion ? { conversion: plan.conversion } : {}), audio }),
@@ -410,7 +407,7 @@ export class AvRecorder extends LitElement {
           </div>`
           : nothing
       }
-      ${active && this.soundless ? html`<div part="notice" class="meta" role="status">${s.soundless}</div>` : nothing}
+      ${active && this.job?.audio === 'none' && this.jobSource !== 'stream' ? html`<div part="notice" class="meta" role="status">${s.soundless}</div>` : nothing}
       ${this.error ? html`<div class="error" role="alert">${this.error}${result ? html` ${s.original}` : nothing}</div>` : nothing}
       ${
         result || this.shot

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join as join_ } from 'node:path';
 import { after, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
-import { inboundByPeer, memberPage, waitFor, type MemberPage } from '../helpers/browser.js';
+import { inboundByPeer, memberPage, tapSockets, waitFor, type MemberPage } from '../helpers/browser.js';
 import { e2e } from '../helpers/e2e.js';
 import { metricSum, serverMetrics } from '../helpers/server.js';
 
@@ -77,24 +77,9 @@ async function countedContext(): Promise<BrowserContext> {
         w.__pcs.push(this);
       }
     };
-    // While `__deaf` is true the page's room sockets deliver nothing (what the server sends is lost on the way).
-    const deaf = window as unknown as { __deaf: boolean; __roomSockets: number };
-    deaf.__deaf = false;
-    deaf.__roomSockets = 0;
-    const NativeSocket = window.WebSocket;
-    window.WebSocket = class extends NativeSocket {
-      constructor(url: string | URL, protocols?: string | string[]) {
-        super(url, protocols);
-        if (this.url.endsWith('/ws')) deaf.__roomSockets++;
-      }
-      override set onmessage(listener: ((e: MessageEvent) => void) | null) {
-        super.onmessage = listener && ((e: MessageEvent) => (deaf.__deaf && this.url.endsWith('/ws') ? undefined : listener.call(this, e)));
-      }
-      override get onmessage() {
-        return super.onmessage;
-      }
-    };
   });
+  // Its WebSockets tapped: a test can make its room sockets deaf (`window.__deaf`).
+  await context.addInitScript(tapSockets);
   return context;
 }
 
@@ -481,7 +466,10 @@ test(
         room.addEventListener('av-peer-leave', () => w.__roster.push('leave'));
         room.addEventListener('av-peer-join', () => w.__roster.push('join'));
       });
-    const sockets = () => forwarder.page.evaluate(() => (window as unknown as { __roomSockets: number }).__roomSockets);
+    const sockets = () =>
+      forwarder.page.evaluate(
+        () => (window as unknown as { __sockets: WebSocket[] }).__sockets.filter((s) => s.url.endsWith('/ws')).length,
+      );
     const socketsBefore = await sockets();
     await forwarder.page.evaluate(() => {
       const w = window as unknown as { __deaf: boolean };

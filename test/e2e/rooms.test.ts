@@ -1,7 +1,7 @@
 // Room models in real Chromium: a 4-member mesh, a broadcast to 8 viewers, and a full room.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { inboundByPeer, memberPage, waitFor, type MemberPage } from '../helpers/browser.js';
+import { inboundByPeer, memberPage, tapSockets, waitFor, type MemberPage } from '../helpers/browser.js';
 import { serverMetrics } from '../helpers/server.js';
 import { e2e } from '../helpers/e2e.js';
 
@@ -88,30 +88,10 @@ test('max-participants: joining a full room gives room-full and joins nothing', 
   await closeAll();
 });
 
-/**
- * A member whose page keeps every WebSocket it opens in `window.__sockets` (to count them, or drop one); while
- * `window.__deaf` is true its room sockets deliver nothing (a one-way network fault: what the server sends is lost).
- */
+/** A member whose page taps its WebSockets (`tapSockets`: kept in `window.__sockets`, deaf while `window.__deaf`). */
 async function trackedMember(attrs: Record<string, string>): Promise<MemberPage> {
   const context = await ctx.chromium.browser.newContext();
-  await context.addInitScript(() => {
-    const w = window as unknown as { __sockets: WebSocket[]; __deaf: boolean };
-    w.__sockets = [];
-    w.__deaf = false;
-    const Native = window.WebSocket;
-    window.WebSocket = class extends Native {
-      constructor(url: string | URL, protocols?: string | string[]) {
-        super(url, protocols);
-        w.__sockets.push(this);
-      }
-      override set onmessage(listener: ((e: MessageEvent) => void) | null) {
-        super.onmessage = listener && ((e: MessageEvent) => (w.__deaf && this.url.endsWith('/ws') ? undefined : listener.call(this, e)));
-      }
-      override get onmessage() {
-        return super.onmessage;
-      }
-    };
-  });
+  await context.addInitScript(tapSockets);
   const p = await memberPage(ctx.chromium.browser, ctx.server.url, attrs, {}, '', context);
   open.push(p);
   return p;

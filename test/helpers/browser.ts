@@ -197,3 +197,27 @@ export async function waitFor<T>(what: string, fn: () => Promise<T>, ok: (v: T) 
   }
   throw new Error(`${what}: not reached within ${timeoutMs} ms (last: ${JSON.stringify(last)})`);
 }
+
+/**
+ * An init script (`context.addInitScript(tapSockets)`): the page keeps every WebSocket it opens in `window.__sockets`,
+ * and while `window.__deaf` is true its room sockets deliver nothing (a one-way network fault: what the server sends
+ * is lost on the way, what the page sends still arrives).
+ */
+export function tapSockets(): void {
+  const w = window as unknown as { __sockets: WebSocket[]; __deaf: boolean };
+  w.__sockets = [];
+  w.__deaf = false;
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(url: string | URL, protocols?: string | string[]) {
+      super(url, protocols);
+      w.__sockets.push(this);
+    }
+    override set onmessage(listener: ((e: MessageEvent) => void) | null) {
+      super.onmessage = listener && ((e: MessageEvent) => (w.__deaf && this.url.endsWith('/ws') ? undefined : listener.call(this, e)));
+    }
+    override get onmessage() {
+      return super.onmessage;
+    }
+  };
+}
