@@ -233,9 +233,12 @@ describe('<av-room> media controls', () => {
       const w = warnings.find((x) => x.target === ann)?.detail;
       expect(w?.code).to.equal('media-fallback');
       expect(w?.message).to.match(/16000 Hz × 1/);
-      expect(await inbound(bob.session!, peerIdOf(bob, 'Ann')))
-        .to.have.property('audioPackets')
-        .above(0);
+      // The call may still be connecting when the track settings are read: wait for the 16 kHz audio to arrive.
+      await until(
+        'Bob receives Ann\'s 16 kHz audio',
+        () => inbound(bob.session!, peerIdOf(bob, 'Ann')),
+        (s) => s.audioPackets > 0,
+      );
 
       const bobTrack = bob
         .session!.getPeerConnection(peerIdOf(bob, 'Ann'))!
