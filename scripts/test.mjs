@@ -25,7 +25,11 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   });
 }
 
+/** How long each command took, printed slowest first at the end (CI must stay well under its limit). */
+const took = [];
 function run(cmd, args, timeoutMs = 30 * 60_000, env = {}) {
+  const started = Date.now();
+  const name = args.find((a) => /\.(test\.ts|mjs)$/.test(a)) ?? args.at(-1);
   return new Promise((resolve) => {
     console.log(`\n$ ${cmd} ${args.join(' ')}`);
     const child = spawn(cmd, args, {
@@ -50,6 +54,7 @@ function run(cmd, args, timeoutMs = 30 * 60_000, env = {}) {
     });
     child.on('close', (code) => {
       clearTimeout(timer);
+      took.push([name, Date.now() - started]);
       resolve([clean(), code ?? 1, false]);
     });
   });
@@ -115,6 +120,9 @@ for (const group of ['chromium', 'firefox']) {
   });
 }
 
+console.log('\nslowest steps:');
+for (const [name, ms] of took.sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log(`  ${(ms / 1000).toFixed(0).padStart(5)} s  ${name}`);
+console.log(`  ${(took.reduce((n, [, ms]) => n + ms, 0) / 60_000).toFixed(1).padStart(5)} min in all`);
 console.log('');
 for (const s of stages)
   console.log(

@@ -1,6 +1,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { loadavg } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -379,6 +380,7 @@ export function createServer(options: ServerOptions = {}): AvServer {
 
   let url = '';
   let closing: Promise<void> | undefined;
+  let stallWatch: ReturnType<typeof setInterval> | undefined;
   return {
     http,
     rooms,
@@ -423,6 +425,7 @@ export function createServer(options: ServerOptions = {}): AvServer {
           const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
           url = `${options.tls ? 'https' : 'http'}://${shownHost}:${addr.port}${basePath}`;
           logger.info({ url }, 'listening');
+          stallWatch = watchStalls(logger);
           resolve(url);
         });
       });
@@ -435,6 +438,7 @@ export function createServer(options: ServerOptions = {}): AvServer {
         await new Promise((r) => setTimeout(r, 100));
         rooms.close();
         guard.close();
+        clearInterval(stallWatch);
         for (const c of peerWss?.clients ?? []) c.terminate();
         peerWss?.close();
         const closed = new Promise<void>((resolve) => http.close(() => resolve()));
@@ -479,4 +483,26 @@ const STATUS: Record<number, string> = {
 
 function reject(socket: Duplex, status: number): void {
   socket.end(`HTTP/1.1 ${status} ${STATUS[status] ?? 'Error'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+/**
+ * Says in the log when the event loop was blocked for a second or more: members' pings go unanswered meanwhile, and
+ * after 3.5 s their clients give the server up. A starved or overloaded host shows here first.
+ */
+function watchStalls(logger: Logger, everyMs = 250, reportMs = 1000): ReturnType<typeof setInterval> {
+  let last = performance.now();
+  let cpu = process.cpuUsage();
+  const timer = setInterval(() => {
+    const now = performance.now();
+    const late = now - last - everyMs;
+    const used = process.cpuUsage(cpu);
+    last = now;
+    cpu = process.cpuUsage();
+    if (late < reportMs) return;
+    // busyMs near blockedMs: this process was working (our code, GC); near 0: the host did not give it a core.
+    const busyMs = Math.round((used.user + used.system) / 1000);
+    logger.warn({ blockedMs: Math.round(late), busyMs, load: loadavg()[0] }, 'event loop was blocked: pings went unanswered');
+  }, everyMs);
+  timer.unref();
+  return timer;
 }

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stopChild } from '../../server/child-process.js';
-import { freePort } from './server.js';
+import { favour, freePort } from './server.js';
 
 export interface RunningRedis {
   url: string;
@@ -21,6 +21,8 @@ export async function startRedis(): Promise<RunningRedis> {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
+  // Like our servers, redis has a machine of its own in use: here it comes before the browsers.
+  favour(child.pid);
   let out = '';
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`redis-server did not start within 10 s:\n${out}`)), 10_000);
