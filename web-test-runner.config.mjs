@@ -15,6 +15,9 @@ const { startServer } = await import('./test/helpers/server.ts');
 const { CHROMIUM_ARGS, CHROMIUM_PATH } = await import('./test/helpers/browser.ts');
 const { firefoxLaunchOptions, refusingProxy } = await import('./test/helpers/firefox.mjs');
 
+/** Every element test; `WTR_FILES=components/core/room-link.test.ts npm run test:browser -- --group chromium` runs fewer. */
+const FILES = process.env.WTR_FILES ? process.env.WTR_FILES.split(',') : ['components/**/*.test.ts'];
+
 let avServer;
 // Firefox gets its own HOME, and a proxy that refuses anything it would send off the machine.
 const firefoxHome = mkdtempSync(join(tmpdir(), 'av-wtr-firefox-'));
@@ -74,12 +77,12 @@ export default {
   groups: [
     {
       name: 'chromium',
-      files: ['components/**/*.test.ts'],
+      files: FILES,
       browsers: [chromeLauncher({ launchOptions: { executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS } })],
     },
     {
       name: 'firefox',
-      files: ['components/**/*.test.ts'],
+      files: FILES,
       browsers: [chromeLauncher({ puppeteer, launchOptions: firefoxLaunchOptions(firefoxHome, firefoxProxy.port) })],
     },
   ],

@@ -114,6 +114,10 @@ test('failover from a killed server to the standby keeps the call and the identi
 
 /** How many kill-and-hold runs the cluster test makes (the issue asks for 10 in a row). */
 const RUNS = Number(process.env.FAILOVER_RUNS ?? 10);
+/** Calls sampled at once in that test. */
+const HOLDING = 3;
+/** Small video: up to HOLDING calls of two pages each share two cores. */
+const LOW = { resolution: '176x144', 'frame-rate': '10', 'max-bitrate': '150000' };
 
 const statusText = (p: MemberPage) =>
   p.page.evaluate(() => document.querySelector('av-room')!.shadowRoot!.querySelector('.status')?.textContent ?? '');
@@ -130,6 +134,19 @@ async function holding(pages: MemberPage[], previous: number[][] | undefined, ex
   return { now, problems };
 }
 
+/** Samples `holding` every `everyS` seconds for `forS`, and `also` with it; returns what went wrong, and when. */
+async function sampled(pages: MemberPage[], peers: number, forS: number, everyS: number, also?: () => Promise<string[]>) {
+  let last = (await holding(pages, undefined, peers)).now;
+  const problems: string[] = [];
+  for (let t = everyS; t <= forS; t += everyS) {
+    await new Promise((r) => setTimeout(r, everyS * 1000));
+    const sample = await holding(pages, last, peers);
+    last = sample.now;
+    problems.push(...[...sample.problems, ...((await also?.()) ?? [])].map((p) => `${t} s: ${p}`));
+  }
+  return problems;
+}
+
 test(
   'cluster: the node holding the room is killed and the call holds for 60 s (10 runs); it returns and serves the same room; 90 s with no server at all',
   { timeout: 30 * 60_000 },
@@ -143,13 +160,31 @@ test(
     let pages: MemberPage[] = [];
     try {
       let held = 0;
+      // Ten kills in a row, each followed by 60 s of samples. A run's 60 s go on while the next runs join the restarted
+      // node and kill it again (at most HOLDING calls at once, to fit two cores): the earlier calls, now on node B, live
+      // through those later kills too. The file takes ~8 min instead of ~13: joins and restarts are slow while other
+      // calls load the two cores.
+      const holding_: Promise<void>[] = [];
+      let running = 0;
+      let freed: (() => void) | undefined;
+      const hold = async (run: number, runPages: MemberPage[]) => {
+        const problems = await sampled(runPages, 1, 60, 5);
+        const states = await Promise.all(runPages.map((p) => p.page.evaluate(() => document.querySelector('av-room')!.session!.state)));
+        if (problems.length === 0 && states.every((s) => s === 'connected')) held++;
+        console.log(`run ${run}: ${problems.length ? `broke: ${problems.slice(0, 3).join('; ')}` : 'held 60 s'} (states ${states.join()})`);
+        if (run < RUNS) for (const p of runPages) await p.close();
+      };
       for (let run = 1; run <= RUNS; run++) {
+        while (running >= HOLDING) await new Promise<void>((r) => (freed = r));
         const room = `hold-${run}`;
+        const t0 = Date.now();
+        const at: number[] = [];
         pages = [];
         for (const name of ['Ann', 'Bob']) {
-          const p = await memberPage(chromium.browser, nodeA.url, { room, name, server: servers });
+          const p = await memberPage(chromium.browser, nodeA.url, { room, name, server: servers, ...LOW });
           open.push(p);
           pages.push(p);
+          at.push(Date.now() - t0);
         }
         for (const p of pages)
           await waitFor(
@@ -159,20 +194,22 @@ test(
             30_000,
           );
         nodeA.process.kill('SIGKILL');
-        let last = (await holding(pages, undefined, 1)).now;
-        const problems: string[] = [];
-        for (let t = 5; t <= 60; t += 5) {
-          await new Promise((r) => setTimeout(r, 5000));
-          const sample = await holding(pages, last, 1);
-          problems.push(...sample.problems.map((p) => `${t} s: ${p}`));
-          last = sample.now;
-        }
-        const states = await Promise.all(pages.map((p) => p.page.evaluate(() => document.querySelector('av-room')!.session!.state)));
-        if (problems.length === 0 && states.every((s) => s === 'connected')) held++;
-        console.log(`run ${run}: ${problems.length ? `broke: ${problems.slice(0, 3).join('; ')}` : 'held 60 s'} (states ${states.join()})`);
+        at.push(Date.now() - t0);
+        running++;
+        holding_.push(
+          hold(run, pages)
+            .catch((e: Error) => console.log(`run ${run}: broke: ${e.message}`))
+            .finally(() => {
+              running--;
+              freed?.();
+            }),
+        );
         nodeA = await node(portA);
-        if (run < RUNS) for (const p of pages.splice(0)) await p.close();
+        console.log(
+          `run ${run}: node A killed; joined at ${at[0]}, ${at[1]} ms, call at ${at[2]} ms, node A back at ${Date.now() - t0} ms`,
+        );
       }
+      await Promise.all(holding_);
       console.log(`the call held 60 s after the kill in ${held} of ${RUNS} runs`);
       assert.equal(held, RUNS);
 
@@ -206,17 +243,11 @@ test(
       );
       nodeA.process.kill('SIGKILL');
       nodeB.process.kill('SIGKILL');
-      let last = (await holding(pages, undefined, 2)).now;
-      const offline: string[] = [];
-      for (let t = 10; t <= 90; t += 10) {
-        await new Promise((r) => setTimeout(r, 10_000));
-        const sample = await holding(pages, last, 2);
-        offline.push(...sample.problems.map((p) => `${t} s: ${p}`));
-        last = sample.now;
-        for (const [i, text] of (await Promise.all(pages.map(statusText))).entries()) {
-          if (!/signalling offline/i.test(text)) offline.push(`${t} s: page ${i} says "${text}"`);
-        }
-      }
+      const offline = await sampled(pages, 2, 90, 10, async () =>
+        (await Promise.all(pages.map(statusText))).flatMap((text, i) =>
+          /signalling offline/i.test(text) ? [] : [`page ${i} says "${text}"`],
+        ),
+      );
       assert.deepEqual(offline, [], 'calls kept decoding and the UI said signalling is offline, for 90 s');
 
       // One server back (node A: the one every member knows): everyone re-joins it, as themselves, on the calls they had.
@@ -246,8 +277,7 @@ test(
         JSON.stringify(after),
       );
       assert.equal((await serverMetrics(nodeA.url)).av_members, 3, 'all three re-joined node A');
-      const final = await holding(pages, last, 2);
-      assert.deepEqual(final.problems, []);
+      assert.deepEqual(await sampled(pages, 2, 10, 5), [], 'the calls go on after the re-join');
     } finally {
       await Promise.all([nodeA.stop(), nodeB.stop()]);
       await redis.stop();

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { setPriority } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -11,14 +13,32 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/** Newest modification time of the .ts files under `dir`. */
+function newest(dir: string): number {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true }))
+    if (e.isFile() && e.name.endsWith('.ts')) t = Math.max(t, statSync(join(e.parentPath, e.name)).mtimeMs);
+  return t;
+}
+
 /**
- * Starts a real av-server (the built CLI when present, else the TypeScript source) on an ephemeral 127.0.0.1 port,
+ * The built CLI when it is newer than every source it is built from (npm test builds first), else the TypeScript
+ * source through tsx. Compiling on start made a restarted node take 14–23 s under the load of a call (0.8 s idle).
+ */
+function serverEntry(): string[] {
+  const built = `${ROOT}dist/lib/server/cli.js`;
+  const fresh = existsSync(built) && statSync(built).mtimeMs > Math.max(newest(`${ROOT}server`), newest(`${ROOT}components/core`));
+  return fresh ? [built] : ['--import', 'tsx', `${ROOT}server/cli.ts`];
+}
+
+/**
+ * Starts a real av-server (the built CLI when up to date, else the TypeScript source) on an ephemeral 127.0.0.1 port,
  * as a child process, and stops it by PID. PeerServer keeps timers alive, so servers are never run in-process.
  */
-export async function startServer(args: string[] = [], { timeoutMs = 15_000, nodeArgs = [] as string[] } = {}): Promise<RunningServer> {
+export async function startServer(args: string[] = [], { timeoutMs = 30_000, nodeArgs = [] as string[] } = {}): Promise<RunningServer> {
   const child = spawn(
     process.execPath,
-    [...nodeArgs, '--import', 'tsx', `${ROOT}server/cli.ts`, '--host', '127.0.0.1', '--port', '0', ...args],
+    [...nodeArgs, ...serverEntry(), '--host', '127.0.0.1', '--port', '0', ...args],
     {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -72,9 +92,9 @@ export async function startServer(args: string[] = [], { timeoutMs = 15_000, nod
 
 /**
  * Gives a server the CPU before the browsers. In use a server has a machine of its own; here it shares two cores with
- * up to eleven Chromium pages that encode and decode video, and at a load of 16–19 the host left it without a core for
- * 1–2.7 s at a time (its own log: `event loop was blocked`, busyMs 5–29), so members' pings went unanswered and they
- * gave it up. As root we may raise its priority; elsewhere it runs as it is.
+ * up to eleven Chromium pages that encode and decode video, and a restarted node took over 15 s to start under that
+ * load. As root we may raise its priority; elsewhere it runs as it is. (It does not help against the stalls of the
+ * whole machine, up to 1.7 s at a time under load, that even a process at -20 sees: see `Silence` in room-link.ts.)
  */
 export function favour(pid: number | undefined): void {
   try {
