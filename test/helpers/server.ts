@@ -36,14 +36,10 @@ function serverEntry(): string[] {
  * as a child process, and stops it by PID. PeerServer keeps timers alive, so servers are never run in-process.
  */
 export async function startServer(args: string[] = [], { timeoutMs = 30_000, nodeArgs = [] as string[] } = {}): Promise<RunningServer> {
-  const child = spawn(
-    process.execPath,
-    [...nodeArgs, ...serverEntry(), '--host', '127.0.0.1', '--port', '0', ...args],
-    {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const child = spawn(process.execPath, [...nodeArgs, ...serverEntry(), '--host', '127.0.0.1', '--port', '0', ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   favour(child.pid);
   const logs: string[] = [];
   const url = await new Promise<string>((resolve, reject) => {
