@@ -235,7 +235,7 @@ describe('<av-room> media controls', () => {
       expect(w?.message).to.match(/16000 Hz × 1/);
       // The call may still be connecting when the track settings are read: wait for the 16 kHz audio to arrive.
       await until(
-        'Bob receives Ann\'s 16 kHz audio',
+        "Bob receives Ann's 16 kHz audio",
         () => inbound(bob.session!, peerIdOf(bob, 'Ann')),
         (s) => s.audioPackets > 0,
       );
