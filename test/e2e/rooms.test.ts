@@ -1,6 +1,6 @@
 // Room models in real Chromium: a 4-member mesh, a broadcast to 8 viewers, and a full room.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import { inboundByPeer, memberPage, tapSockets, waitFor, type MemberPage } from '../helpers/browser.js';
 import { serverMetrics } from '../helpers/server.js';
 import { e2e } from '../helpers/e2e.js';
@@ -16,6 +16,14 @@ async function member(attrs: Record<string, string>): Promise<MemberPage> {
 
 async function closeAll() {
   for (const p of open.splice(0)) await p.close();
+}
+
+/** Closes these pages only (tests that run side by side each close their own). */
+async function closeOnly(pages: MemberPage[]) {
+  for (const p of pages) {
+    open.splice(open.indexOf(p), 1);
+    await p.close();
+  }
 }
 
 /** Every remote peer's video decodes and keeps decoding. */
@@ -114,61 +122,64 @@ async function holdsFor60s(pages: MemberPage[]) {
   }
 }
 
-test('a member whose PeerServer socket drops registers again: a newcomer afterwards calls it, and every call holds 60 s', async () => {
-  // Ann's page keeps its WebSockets, so the test can drop the signalling one as a network blip would.
-  const ann = await trackedMember({ room: 'blip', name: 'Ann' });
-  const bob = await member({ room: 'blip', name: 'Bob' });
-  await expectDecodingFrom(ann, 1);
-  const signalling = () =>
-    ann.page.evaluate(() =>
-      (window as unknown as { __sockets: WebSocket[] }).__sockets.filter((s) => s.url.includes('/peerjs')).map((s) => s.readyState),
-    );
-  const OPEN = 1;
-  assert.deepEqual(await signalling(), [OPEN]);
-  await ann.page.evaluate(() => {
-    for (const s of (window as unknown as { __sockets: WebSocket[] }).__sockets) if (s.url.includes('/peerjs')) s.close();
-  });
-  // A new signalling socket, open, beside the closed one.
-  await waitFor('Ann registers with PeerServer again', signalling, (states) => states.filter((s) => s === OPEN).length === 1, 15_000);
-  // Cy joins after the blip and calls both: Ann can be reached only through her new registration.
-  const cy = await member({ room: 'blip', name: 'Cy' });
-  for (const p of [ann, bob, cy]) await expectDecodingFrom(p, 2);
-  await holdsFor60s([ann, bob, cy]);
-  await closeAll();
-});
-
-test('a member that hears nothing from the server for 5 s gives up on it and comes back as itself: the others see no leave, and the call holds 60 s', async () => {
-  const pages = [await trackedMember({ room: 'deaf', name: 'Ann' }), await trackedMember({ room: 'deaf', name: 'Bob' })];
-  for (const p of pages) await expectDecodingFrom(p, 1);
-  const state = (p: MemberPage) =>
-    p.page.evaluate(() => {
-      const w = window as unknown as { __sockets: WebSocket[]; __roster?: string[] };
-      const room = document.querySelector('av-room')!;
-      if (!w.__roster) {
-        w.__roster = [];
-        room.addEventListener('av-peer-leave', () => w.__roster!.push('leave'));
-        room.addEventListener('av-peer-join', () => w.__roster!.push('join'));
-      }
-      return { id: room.session!.peerId, roster: w.__roster, roomSockets: w.__sockets.filter((s) => s.url.endsWith('/ws')).length };
+// The two faults below are each sampled for 60 s; their rooms are apart, so they run side by side (5 pages at once).
+describe('faults sampled 60 s', { concurrency: true }, () => {
+  test('a member whose PeerServer socket drops registers again: a newcomer afterwards calls it, and every call holds 60 s', async () => {
+    // Ann's page keeps its WebSockets, so the test can drop the signalling one as a network blip would.
+    const ann = await trackedMember({ room: 'blip', name: 'Ann' });
+    const bob = await member({ room: 'blip', name: 'Bob' });
+    await expectDecodingFrom(ann, 1);
+    const signalling = () =>
+      ann.page.evaluate(() =>
+        (window as unknown as { __sockets: WebSocket[] }).__sockets.filter((s) => s.url.includes('/peerjs')).map((s) => s.readyState),
+      );
+    const OPEN = 1;
+    assert.deepEqual(await signalling(), [OPEN]);
+    await ann.page.evaluate(() => {
+      for (const s of (window as unknown as { __sockets: WebSocket[] }).__sockets) if (s.url.includes('/peerjs')) s.close();
     });
-  const before = await Promise.all(pages.map(state));
-  // Ann's room socket delivers nothing for 5 s: her pings go unanswered, the server still hears her.
-  await pages[0]!.page.evaluate(() => {
-    (window as unknown as { __deaf: boolean }).__deaf = true;
-    setTimeout(() => ((window as unknown as { __deaf: boolean }).__deaf = false), 5000);
+    // A new signalling socket, open, beside the closed one.
+    await waitFor('Ann registers with PeerServer again', signalling, (states) => states.filter((s) => s === OPEN).length === 1, 15_000);
+    // Cy joins after the blip and calls both: Ann can be reached only through her new registration.
+    const cy = await member({ room: 'blip', name: 'Cy' });
+    for (const p of [ann, bob, cy]) await expectDecodingFrom(p, 2);
+    await holdsFor60s([ann, bob, cy]);
+    await closeOnly([ann, bob, cy]);
   });
-  // She gives up on that socket (no answer to her pings for 3.5 s) and joins again on a new one.
-  await waitFor(
-    'Ann joined again',
-    () => state(pages[0]!),
-    (s) => s.roomSockets > before[0]!.roomSockets,
-    20_000,
-  );
-  await holdsFor60s(pages);
-  const after = await Promise.all(pages.map(state));
-  for (const [i, s] of after.entries()) {
-    assert.equal(s.id, before[i]!.id, `member ${i + 1} is the same member`);
-    assert.deepEqual(s.roster, [], `member ${i + 1} saw nobody leave or join`);
-  }
-  await closeAll();
+
+  test('a member that hears nothing from the server for 5 s gives up on it and comes back as itself: the others see no leave, and the call holds 60 s', async () => {
+    const pages = [await trackedMember({ room: 'deaf', name: 'Ann' }), await trackedMember({ room: 'deaf', name: 'Bob' })];
+    for (const p of pages) await expectDecodingFrom(p, 1);
+    const state = (p: MemberPage) =>
+      p.page.evaluate(() => {
+        const w = window as unknown as { __sockets: WebSocket[]; __roster?: string[] };
+        const room = document.querySelector('av-room')!;
+        if (!w.__roster) {
+          w.__roster = [];
+          room.addEventListener('av-peer-leave', () => w.__roster!.push('leave'));
+          room.addEventListener('av-peer-join', () => w.__roster!.push('join'));
+        }
+        return { id: room.session!.peerId, roster: w.__roster, roomSockets: w.__sockets.filter((s) => s.url.endsWith('/ws')).length };
+      });
+    const before = await Promise.all(pages.map(state));
+    // Ann's room socket delivers nothing for 5 s: her pings go unanswered, the server still hears her.
+    await pages[0]!.page.evaluate(() => {
+      (window as unknown as { __deaf: boolean }).__deaf = true;
+      setTimeout(() => ((window as unknown as { __deaf: boolean }).__deaf = false), 5000);
+    });
+    // She gives up on that socket (no answer to her pings for 3.5 s) and joins again on a new one.
+    await waitFor(
+      'Ann joined again',
+      () => state(pages[0]!),
+      (s) => s.roomSockets > before[0]!.roomSockets,
+      20_000,
+    );
+    await holdsFor60s(pages);
+    const after = await Promise.all(pages.map(state));
+    for (const [i, s] of after.entries()) {
+      assert.equal(s.id, before[i]!.id, `member ${i + 1} is the same member`);
+      assert.deepEqual(s.roster, [], `member ${i + 1} saw nobody leave or join`);
+    }
+    await closeOnly(pages);
+  });
 });
