@@ -129,7 +129,8 @@ export class RoomLink extends Emitter<RoomLinkEvents> {
   private closedByUs = false;
   private lostReported = false;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
-  private silence = new Silence(PING_INTERVAL_MS, 0);
+  /** Kept from the join's answer on, with the heartbeat. */
+  private silence: Silence | undefined;
 
   /** The server this link talks to. */
   get server(): ServerAddress {
@@ -173,7 +174,7 @@ export class RoomLink extends Emitter<RoomLinkEvents> {
         else this.reportLost(e.code, e.reason);
       };
       socket.onmessage = (e) => {
-        this.silence.heard(Date.now());
+        this.silence?.heard(Date.now());
         const msg = parseServerMessage(e.data);
         if (!msg) return this.log.warn('ignored a malformed message from the room service');
         if (!settled) {
@@ -193,9 +194,9 @@ export class RoomLink extends Emitter<RoomLinkEvents> {
   }
 
   private startHeartbeat(): void {
-    this.silence = new Silence(PING_INTERVAL_MS, Date.now());
+    const silence = (this.silence = new Silence(PING_INTERVAL_MS, Date.now()));
     this.heartbeat = setInterval(() => {
-      if (this.silence.tick(Date.now()) > PING_TIMEOUT_MS) return this.reportLost(CLOSE_LOST, 'no answer to pings');
+      if (silence.tick(Date.now()) > PING_TIMEOUT_MS) return this.reportLost(CLOSE_LOST, 'no answer to pings');
       this.send({ type: 'ping', t: Date.now() });
     }, PING_INTERVAL_MS);
   }
