@@ -113,8 +113,9 @@ function compileHints() {
 
 /**
  * The script-tag bundle: our code (already compiled by tsc into dist/lib) + lit + peerjs in one minified ES module,
- * dist/av-elements.js. Recording code, ffmpeg.wasm's wrapper and the SHA-256 wasm are split into dist/chunks/, loaded by
- * the bundle when a recorder or a file transfer needs them. `sdp` (a peerjs dependency) is CommonJS, hence the commonjs plugin.
+ * dist/av-elements.js. Recording code, ffmpeg.wasm's wrapper, mediabunny (MP4 muxing; its AAC encoder, a 1 MB module
+ * with its wasm inlined) and the SHA-256 wasm are split into dist/chunks/, loaded by the bundle when a recorder or a
+ * file transfer needs them. `sdp` (a peerjs dependency) is CommonJS, hence the commonjs plugin.
  */
 export default {
   input: 'dist/lib/components/index.js',
@@ -125,7 +126,8 @@ export default {
     entryFileNames: 'av-elements.js',
     chunkFileNames: (chunk) => {
       const from = (pkg) => chunk.moduleIds.some((id) => id.includes(`/node_modules/${pkg}/`));
-      return `chunks/${from('@ffmpeg/ffmpeg') ? 'ffmpeg' : from('hash-wasm') ? 'sha256' : chunk.name}-[hash].js`;
+      const name = from('@ffmpeg/ffmpeg') ? 'ffmpeg' : from('hash-wasm') ? 'sha256' : from('mediabunny') ? 'mediabunny' : chunk.name;
+      return `chunks/${name}-[hash].js`;
     },
     format: 'es',
     sourcemap: true,

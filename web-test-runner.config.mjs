@@ -66,6 +66,17 @@ const sdpAsEsm = {
   },
 };
 
+/**
+ * A package's `browser` field that maps a Node module to nothing (`"worker_threads": false`, in
+ * @mediabunny/aac-encoder) makes node-resolve import a virtual empty module the dev server cannot serve: serve it.
+ */
+const emptyModule = {
+  name: 'node-resolve-empty',
+  serve(context) {
+    if (context.path.endsWith('/node-resolve:empty.js')) return { body: 'export default {};', type: 'js' };
+  },
+};
+
 export default {
   // Lit's production build, as users get it (no "Lit is in dev mode" warning per file).
   nodeResolve: { browser: true, exportConditions: ['production'] },
@@ -87,7 +98,13 @@ export default {
     },
   ],
   // a11ySnapshot(): the browser's accessibility tree, for the accessible names of buttons (not a default command).
-  plugins: [avServerPlugin, sdpAsEsm, a11ySnapshotPlugin(), esbuildPlugin({ ts: true, tsconfig: 'tsconfig.json', target: 'es2022' })],
+  plugins: [
+    avServerPlugin,
+    sdpAsEsm,
+    emptyModule,
+    a11ySnapshotPlugin(),
+    esbuildPlugin({ ts: true, tsconfig: 'tsconfig.json', target: 'es2022' }),
+  ],
   testFramework: { config: { timeout: 40_000 } },
   testsFinishTimeout: 10 * 60_000,
   testRunnerHtml: (testFramework) => `<!doctype html><html><head><link rel="icon" href="data:,"></head><body>

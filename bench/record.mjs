@@ -1,11 +1,11 @@
 // Recording: for a room recording of N seconds (default 60) with two members, the time from stop() to the file being
-// ready for each path — native MP4, MP4 + AAC remux (ffmpeg.wasm), WebM → H.264 transcode (ffmpeg.wasm) — and the
+// ready for each path — native MP4, MP4 + AAC (made while recording: a streaming AAC encoder, muxed in JS), WebM → H.264 transcode (ffmpeg.wasm) — and the
 // peak memory of Chromium (PSS of every process of it: the renderer holds MediaRecorder's chunks and ffmpeg.wasm's
 // heap; PSS splits shared pages between processes, so the sum does not count them several times).
 // Baseline, in the same browser: a bare MediaRecorder recording the camera to MP4 for as long (no grid, no mix).
 // Last, Firefox ESR's path to MP4 (WebM → H.264 with ffmpeg.wasm), recorded by a Firefox member of the same room.
 // The MP4 + AAC file is checked with Debian's ffprobe (codecs, profile, each stream's duration).
-// Usage: node bench/record.mjs [seconds=60]
+// Usage: node bench/record.mjs [seconds=60]   (ONLY=AAC runs the bare baseline and the paths whose label has AAC)
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -129,14 +129,16 @@ const MiB = (b) => `${(b / 1048576).toFixed(0)} MiB`;
 let firefox;
 try {
   console.log(`${SECONDS} s recordings of a 2-member room (1280x720 grid, 30 fps) on a 2-core machine that also runs the call:`);
-  console.log('stop → file ready (of which: until ffmpeg.wasm is loaded and converting), file size, Chromium PSS peak (before the run)');
+  console.log(
+    'stop → file ready (of which: until the encoder or ffmpeg.wasm is loaded and converting), file size, Chromium PSS peak (before the run)',
+  );
   const baseline = await run(null);
   const rows = [['bare MediaRecorder (camera, MP4)', baseline]];
   for (const [label, attrs] of [
     ['<av-recorder> native MP4', { format: 'mp4' }],
     ['<av-recorder> MP4 + AAC (made live)', { 'audio-codec': 'aac' }],
     ['<av-recorder> WebM → H.264 transcode', { 'native-mp4': 'off' }],
-  ]) {
+  ].filter(([l]) => !process.env.ONLY || l.includes(process.env.ONLY))) {
     rows.push([label, await run(attrs)]);
   }
   for (const [label, r] of rows) {

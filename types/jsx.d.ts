@@ -136,7 +136,7 @@ export interface AvRecorderProps
   'onav-recorder-pause'?: (event: CustomEvent) => void;
   /** Recording resumed. */
   'onav-recorder-resume'?: (event: CustomEvent) => void;
-  /** ffmpeg.wasm loading or converting: `{ stage, progress }`. */
+  /** The encoder or ffmpeg.wasm loading, or the file being made: `{ stage, progress }`. */
   'onav-recorder-progress'?: (event: CustomEvent<RecorderProgressDetail>) => void;
   /** The file is ready: `{ blob, mimeType, duration, size, fileName }`. */
   'onav-recorder-complete'?: (event: CustomEvent<RecorderCompleteDetail>) => void;

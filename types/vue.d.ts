@@ -91,7 +91,7 @@ export interface AvRecorderVueProps extends Partial<
   onAvRecorderPause?: (event: CustomEvent) => void;
   /** Recording resumed. */
   onAvRecorderResume?: (event: CustomEvent) => void;
-  /** ffmpeg.wasm loading or converting: `{ stage, progress }`. */
+  /** The encoder or ffmpeg.wasm loading, or the file being made: `{ stage, progress }`. */
   onAvRecorderProgress?: (event: CustomEvent<RecorderProgressDetail>) => void;
   /** The file is ready: `{ blob, mimeType, duration, size, fileName }`. */
   onAvRecorderComplete?: (event: CustomEvent<RecorderCompleteDetail>) => void;

@@ -72,7 +72,7 @@ export interface RecorderSnapshotDetail extends Snapshot {
  * @fires {CustomEvent<RecorderStartDetail>} av-recorder-start - Recording started: `{ mimeType, source, conversion, audio }`.
  * @fires {CustomEvent} av-recorder-pause - Recording paused.
  * @fires {CustomEvent} av-recorder-resume - Recording resumed.
- * @fires {CustomEvent<RecorderProgressDetail>} av-recorder-progress - ffmpeg.wasm loading or converting: `{ stage, progress }`.
+ * @fires {CustomEvent<RecorderProgressDetail>} av-recorder-progress - The encoder or ffmpeg.wasm loading, or the file being made: `{ stage, progress }`.
  * @fires {CustomEvent<RecorderCompleteDetail>} av-recorder-complete - The file is ready: `{ blob, mimeType, duration, size, fileName }`.
  * @fires {CustomEvent<RecorderErrorDetail>} av-recorder-error - Recording or conversion failed: `{ code, message, recording? }`.
  * @fires {CustomEvent<RecorderSnapshotDetail>} av-snapshot - A JPEG was captured: `{ blob, width, height, source }`.
@@ -128,7 +128,7 @@ export class AvRecorder extends LitElement {
   /** `mp4` (default) or `webm`. */
   @property() format: 'mp4' | 'webm' = 'mp4';
 
-  /** Audio codec of an MP4: `opus` (default, recorded natively) or `aac` (for players without Opus; ffmpeg.wasm remux). */
+  /** Audio codec of an MP4: `opus` (default, recorded natively) or `aac` (for players without Opus; made while recording, or by ffmpeg.wasm after it). */
   @property({ attribute: 'audio-codec' }) audioCodec: 'opus' | 'aac' = 'opus';
 
   /** `off`: never use the browser's own MP4 recording; record WebM and transcode to H.264 with ffmpeg.wasm. */

@@ -1,43 +1,63 @@
-import type { FFmpeg } from '@ffmpeg/ffmpeg';
-import { AacSegmentEncoder, ConvertError, loadFfmpeg, muxAac } from './convert.js';
+import type * as Mediabunny from 'mediabunny';
+import { ConvertError } from './convert.js';
 import { FragmentedMp4AudioReader, type Mp4AudioTrack } from './mp4-fragments.js';
 
-export interface LiveAacOptions {
-  /** Folder URL of ffmpeg-core.js/.wasm. */
-  coreBase: string;
-  /** Seconds of audio that start an AAC segment (see {@link AacSegmentEncoder}); default 1 s. */
-  segmentSeconds?: number;
+type Media = typeof Mediabunny;
+
+/** AAC-LC at the bitrate of the whole-file conversion. */
+const AAC_BITRATE = 128_000;
+
+let media: Promise<Media> | undefined;
+/**
+ * mediabunny (MP4 demuxing and muxing), with its AAC encoder extension registered when WebCodecs cannot encode AAC
+ * (Chromium on Linux has none): FFmpeg's AAC encoder built to wasm, in a worker, fed frame by frame.
+ */
+function loadMedia(): Promise<Media> {
+  media ??= (async () => {
+    const mb = await import('mediabunny');
+    const config = { numberOfChannels: 2, sampleRate: 48_000, bitrate: AAC_BITRATE };
+    if (!(await mb.canEncodeAudio('aac', config))) (await import('@mediabunny/aac-encoder')).registerAacEncoder();
+    return mb;
+  })();
+  media.catch(() => (media = undefined));
+  return media;
 }
 
 /**
- * The AAC audio of a native MP4 recording (H.264 + Opus), made while it records: ffmpeg.wasm is loaded when the
- * recording starts; each piece MediaRecorder hands over is read as it comes (its Opus samples, from the fragmented
- * MP4), decoded with WebCodecs and encoded to AAC a few seconds at a time. At the end only the last seconds are left
- * to encode, and the file is the recording's H.264 samples and the AAC frames copied into one MP4 (`-c copy`).
- * The audio is the recording's own Opus track decoded sample after sample, as a whole-file conversion would decode
- * it, so it keeps the recording's start, pauses and sync. Nothing is cloned: there is no track of ours to stop.
+ * The AAC audio of a native MP4 recording (H.264 + Opus), made while it records. Each piece MediaRecorder hands over
+ * is read as it comes (the Opus samples of its fragmented MP4), decoded with WebCodecs and encoded to AAC by a
+ * streaming encoder (WebCodecs', or FFmpeg's in a worker), so at the stop only the last frames are left to encode.
+ * The file is then the recording's H.264 samples, untouched, and the AAC frames, muxed in JS (mediabunny) into an MP4
+ * with its index at the front. The audio is the recording's own Opus track decoded sample after sample, as a whole-file
+ * conversion would decode it, so it keeps the recording's start, pauses and sync. Nothing is cloned: there is no
+ * track of ours to stop.
  */
 export class LiveAacTrack {
-  private readonly abort = new AbortController();
-  private readonly ffmpeg: Promise<FFmpeg>;
   private readonly reader = new FragmentedMp4AudioReader();
+  private readonly media = loadMedia();
   private decoder: AudioDecoder | undefined;
-  private encoder: AacSegmentEncoder | undefined;
   private track: Mp4AudioTrack | undefined;
+  /** The AAC, muxed alone into an MP4 in memory as it is encoded. */
+  private audio:
+    { output: Mediabunny.Output<Mediabunny.Mp4OutputFormat, Mediabunny.BufferTarget>; source: Mediabunny.AudioSampleSource } | undefined;
   /** Pieces are read one after another, in order. */
   private reading: Promise<void> = Promise.resolve();
+  /** Samples go to the encoder one after another, in order (it pushes back when it lags). */
+  private encoding: Promise<void> = Promise.resolve();
   /** Decoded samples still to drop (Opus pre-skip). */
   private skip = 0;
   /** Seconds at which the first kept sample plays. */
   private audioStart: number | undefined;
+  /** Samples (per channel) handed to the encoder. */
+  private encoded = 0;
   private failure: ConvertError | undefined;
+  private destroyed = false;
   private loaded = false;
 
-  constructor(private readonly options: LiveAacOptions) {
-    this.ffmpeg = loadFfmpeg(options.coreBase, this.abort.signal);
-    this.ffmpeg.then(
+  constructor() {
+    this.media.then(
       () => (this.loaded = true),
-      () => {},
+      (e: unknown) => this.fail(e),
     );
   }
 
@@ -46,7 +66,7 @@ export class LiveAacTrack {
     return typeof AudioDecoder !== 'undefined' && typeof EncodedAudioChunk !== 'undefined';
   }
 
-  /** True once ffmpeg.wasm is ready. */
+  /** True once the muxer and the encoder are loaded. */
   get ready(): boolean {
     return this.loaded;
   }
@@ -54,7 +74,7 @@ export class LiveAacTrack {
   /** The next piece of the recording, as MediaRecorder handed it over. */
   push(piece: Blob): void {
     this.reading = this.reading.then(async () => {
-      if (this.failure || this.abort.signal.aborted) return;
+      if (this.failure || this.destroyed) return;
       try {
         const samples = this.reader.push(new Uint8Array(await piece.arrayBuffer()));
         if (!this.decoder && this.reader.track) await this.startDecoding(this.reader.track);
@@ -73,31 +93,31 @@ export class LiveAacTrack {
 
   private async startDecoding(track: Mp4AudioTrack): Promise<void> {
     if (track.codec !== 'Opus') throw new ConvertError('convert-failed', `cannot decode ${track.codec} audio as it records`);
-    const ffmpeg = await this.ffmpeg;
+    const mb = await this.media;
+    if (this.destroyed) return;
     this.track = track;
     this.skip = track.preSkip;
-    // Opus always decodes at 48 kHz; the rate in its header is only the one it was captured at.
-    const encoder = new AacSegmentEncoder(ffmpeg, {
-      channels: track.channels,
-      sampleRate: 48_000,
-      segmentSeconds: this.options.segmentSeconds,
-    });
-    this.encoder = encoder;
+    const output = new mb.Output({ format: new mb.Mp4OutputFormat(), target: new mb.BufferTarget() });
+    const source = new mb.AudioSampleSource({ codec: 'aac', bitrate: AAC_BITRATE });
+    output.addAudioTrack(source);
+    this.audio = { output, source };
+    await output.start();
     this.decoder = new AudioDecoder({
       output: (data) => {
         try {
-          if (!this.failure) this.takeSamples(data, encoder);
+          if (!this.failure) this.takeSamples(data, mb);
         } finally {
           data.close();
         }
       },
       error: (e) => this.fail(e),
     });
+    // Opus always decodes at 48 kHz; the rate in its header is only the one it was captured at.
     this.decoder.configure({ codec: 'opus', sampleRate: 48_000, numberOfChannels: track.channels });
   }
 
-  /** Interleaved float samples of `data`, less what is left of the pre-skip, to the encoder. */
-  private takeSamples(data: AudioData, encoder: AacSegmentEncoder): void {
+  /** Interleaved float samples of `data`, less what is left of the pre-skip, to the encoder (one after another in time). */
+  private takeSamples(data: AudioData, mb: Media): void {
     const frames = data.numberOfFrames;
     const channels = this.track!.channels;
     if (data.numberOfChannels !== channels) throw new ConvertError('convert-failed', 'the recording changed its number of channels');
@@ -116,7 +136,14 @@ export class LiveAacTrack {
       pcm = pcm.subarray(n * channels);
       if (!pcm.length) return;
     }
-    encoder.push(pcm);
+    const timestamp = (this.audioStart ?? 0) + this.encoded / 48_000;
+    this.encoded += pcm.length / channels;
+    const sample = new mb.AudioSample({ data: pcm, format: 'f32', numberOfChannels: channels, sampleRate: 48_000, timestamp });
+    const source = this.audio!.source;
+    this.encoding = this.encoding
+      .then(() => (this.failure || this.destroyed ? undefined : source.add(sample)))
+      .catch((e: unknown) => this.fail(e))
+      .finally(() => sample.close());
   }
 
   private throwIfFailed(): void {
@@ -129,33 +156,83 @@ export class LiveAacTrack {
 
   /**
    * The final file, once the recording (`recording`, the whole native MP4) has stopped and every piece was pushed.
-   * Rejects with a {@link ConvertError}: `load-failed` when ffmpeg.wasm never loaded, `convert-failed` otherwise (the
-   * caller may then convert the whole file instead). Terminates the worker either way.
+   * Rejects with a {@link ConvertError} (`convert-failed`: the caller may then convert the whole file instead).
+   * Lets the encoder go either way.
    */
   async finish(recording: Blob): Promise<Blob> {
     try {
-      this.encoder?.end();
-      const ffmpeg = await this.ffmpeg;
+      const mb = await this.media;
       await this.reading;
       this.throwIfFailed();
       if (!this.reader.ready) throw new ConvertError('convert-failed', 'the recording has no MP4 header');
-      if (!this.decoder || !this.encoder) throw new ConvertError('convert-failed', 'the recording has no audio');
+      if (!this.decoder || !this.audio) throw new ConvertError('convert-failed', 'the recording has no audio');
       await this.decoder.flush();
+      await this.encoding;
       this.throwIfFailed();
-      const adts = await this.encoder.finish();
-      if (!adts.length) throw new ConvertError('convert-failed', 'the recording has no audio samples');
-      return await muxAac(ffmpeg, recording, adts, this.audioStart ?? 0, 48_000);
+      if (!this.encoded) throw new ConvertError('convert-failed', 'the recording has no audio samples');
+      this.audio.source.close();
+      await this.audio.output.finalize();
+      return await muxWithAudio(mb, recording, this.audio.output.target.buffer!);
     } catch (e) {
-      if (this.abort.signal.aborted) throw new ConvertError('convert-failed', 'conversion cancelled');
+      if (this.destroyed) throw new ConvertError('convert-failed', 'conversion cancelled');
       throw e instanceof ConvertError ? e : new ConvertError('convert-failed', String((e as Error)?.message ?? e));
     } finally {
       this.destroy();
     }
   }
 
-  /** Stops decoding and terminates ffmpeg.wasm's worker. Idempotent. */
+  /** Stops decoding and encoding (the encoder's worker ends). Idempotent. */
   destroy(): void {
-    this.abort.abort();
+    if (this.destroyed) return;
+    this.destroyed = true;
     if (this.decoder && this.decoder.state !== 'closed') this.decoder.close();
+    if (this.audio && this.audio.output.state !== 'finalized') void this.audio.output.cancel().catch(() => {});
+  }
+}
+
+/**
+ * An MP4 of the recording's video samples, copied as they are, and the audio track of `audioMp4`, its index at the
+ * front (`faststart`), samples interleaved in time.
+ */
+async function muxWithAudio(mb: Media, recording: Blob, audioMp4: ArrayBuffer): Promise<Blob> {
+  const videoIn = new mb.Input({ source: new mb.BlobSource(recording), formats: [mb.MP4] });
+  const audioIn = new mb.Input({ source: new mb.BufferSource(audioMp4), formats: [mb.MP4] });
+  try {
+    const video = await videoIn.getPrimaryVideoTrack();
+    const audio = (await audioIn.getPrimaryAudioTrack())!;
+    const output = new mb.Output({ format: new mb.Mp4OutputFormat({ fastStart: 'in-memory' }), target: new mb.BufferTarget() });
+    const inputs: { track: Mediabunny.InputTrack; add: (p: Mediabunny.EncodedPacket, first: boolean) => Promise<void> }[] = [];
+    if (video) {
+      const source = new mb.EncodedVideoPacketSource((await video.getCodec())!);
+      output.addVideoTrack(source, { rotation: await video.getRotation() });
+      const decoderConfig = (await video.getDecoderConfig())!;
+      inputs.push({ track: video, add: (p, first) => source.add(p, first ? { decoderConfig } : undefined) });
+    }
+    const source = new mb.EncodedAudioPacketSource((await audio.getCodec())!);
+    output.addAudioTrack(source);
+    const decoderConfig = (await audio.getDecoderConfig())!;
+    inputs.push({ track: audio, add: (p, first) => source.add(p, first ? { decoderConfig } : undefined) });
+    await output.start();
+    // Both tracks in presentation order, the earlier packet first.
+    const streams = inputs.map((input) => ({
+      ...input,
+      packets: new mb.EncodedPacketSink(input.track).packets(),
+      next: undefined as Mediabunny.EncodedPacket | undefined,
+      first: true,
+    }));
+    for (const s of streams) s.next = (await s.packets.next()).value ?? undefined;
+    for (;;) {
+      const s = streams.filter((x) => x.next).sort((a, b) => a.next!.timestamp - b.next!.timestamp)[0];
+      if (!s) break;
+      await s.add(s.next!, s.first);
+      s.first = false;
+      s.next = (await s.packets.next()).value ?? undefined;
+    }
+    await output.finalize();
+    const codecs = video ? 'avc1,mp4a.40.2' : 'mp4a.40.2';
+    return new Blob([output.target.buffer!], { type: `${video ? 'video' : 'audio'}/mp4;codecs=${codecs}` });
+  } finally {
+    videoIn.dispose();
+    audioIn.dispose();
   }
 }

@@ -490,7 +490,7 @@ export function placeholderTracks(): { tracks: MediaStreamTrack[]; stop(): void 
   const video = canvas.captureStream(0).getVideoTracks()[0];
   const ctx = new AudioContext();
   const audio = ctx.createMediaStreamDestination().stream.getAudioTracks()[0];
-  const tracks = [audio, video].filter((t): t is MediaStreamTrack => !!t);
+  const tracks: MediaStreamTrack[] = [audio, video].filter((t) => t !== undefined);
   return {
     tracks,
     stop() {

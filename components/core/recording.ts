@@ -30,8 +30,6 @@ export interface RecordingJobOptions {
   coreBase?: string;
   /** MediaRecorder chunk interval. Default 1000 ms. */
   timesliceMs?: number;
-  /** AAC made while recording: seconds of audio waiting that start an encode (default 1). */
-  aacSegmentSeconds?: number;
 }
 
 /** The recording plan: what MediaRecorder writes, and what ffmpeg.wasm does afterwards (if anything). */
@@ -183,10 +181,9 @@ export class RecordingJob extends Emitter<RecordingJobEvents> {
 
   start(): void {
     if (this.recorder.state !== 'inactive' || this.finished) return;
-    // ffmpeg.wasm loads now, and the audio is encoded to AAC while it records: only the last seconds are left at stop.
-    if (this.plan.conversion === 'aac' && LiveAacTrack.supported) {
-      this.liveAac = new LiveAacTrack({ coreBase: this.coreBase!, segmentSeconds: this.options.aacSegmentSeconds });
-    }
+    // The audio is encoded to AAC while it records: only the last frames are left at the stop (ffmpeg.wasm only if
+    // that fails).
+    if (this.plan.conversion === 'aac' && LiveAacTrack.supported) this.liveAac = new LiveAacTrack();
     this.recorder.start();
     this.emit('start', { mimeType: this.recorder.mimeType, plan: this.plan, audio: this.audio });
   }
@@ -246,7 +243,7 @@ export class RecordingJob extends Emitter<RecordingJobEvents> {
 
   /**
    * The file from the AAC made while recording, or undefined when there is none or it failed on the way (then the
-   * whole file is converted, as without it). A failure to load ffmpeg.wasm is final: converting would fail too.
+   * whole file is converted with ffmpeg.wasm, as without it).
    */
   private async finishLiveAac(raw: RecordingResult): Promise<Blob | undefined> {
     const live = this.liveAac;
@@ -260,7 +257,7 @@ export class RecordingJob extends Emitter<RecordingJobEvents> {
       this.emit('progress', { stage: 'converting', progress: 1 });
       return blob;
     } catch (e) {
-      if (this.abort.signal.aborted || (e instanceof ConvertError && e.code === 'load-failed')) throw e;
+      if (this.abort.signal.aborted) throw e;
       return undefined;
     } finally {
       this.abort.signal.removeEventListener('abort', abort);

@@ -127,6 +127,8 @@ interface Probe {
     r_frame_rate?: string;
     avg_frame_rate?: string;
     nb_frames?: string;
+    profile?: string;
+    start_time?: string;
     duration?: string;
   }[];
   format: { duration: string; format_name: string };
@@ -246,16 +248,29 @@ test('source="room": two members with distinct tones are both in the mix, on the
   assert.ok(peak > 0.3, `the mix is audible (peak ${peak.toFixed(3)})`);
 });
 
-test('audio-codec="aac": ffmpeg.wasm (bundled core, inlined worker) remuxes to H.264 + AAC', async () => {
+test('audio-codec="aac": the AAC is made while recording (bundled encoder chunk, no ffmpeg.wasm) and muxed with the H.264 as it was', async () => {
   const page = await member('rec-aac', 'Ann', { recorder: { source: 'self', 'audio-codec': 'aac', 'max-duration': '3' } });
+  const requested: string[] = [];
+  page.on('request', (r) => requested.push(new URL(r.url()).pathname));
   const file = await record(page, 'aac.mp4');
   await page.close();
   assert.equal(file.start.conversion, 'aac');
+  assert.ok(
+    requested.some((u) => /\/chunks\/mediabunny-aac-encoder-[\w-]+\.js$/.test(u)),
+    `the encoder chunk was loaded: ${requested.join(' ')}`,
+  );
+  assert.ok(!requested.some((u) => u.includes('ffmpeg-core')), `ffmpeg.wasm was not needed: ${requested.join(' ')}`);
   const p = probe(file.path);
-  assert.equal(p.streams.find((s) => s.codec_type === 'video')?.codec_name, 'h264');
-  assert.equal(p.streams.find((s) => s.codec_type === 'audio')?.codec_name, 'aac');
+  const video = p.streams.find((s) => s.codec_type === 'video')!;
+  const audio = p.streams.find((s) => s.codec_type === 'audio')!;
+  assert.equal(video.codec_name, 'h264');
+  assert.equal(audio.codec_name, 'aac');
+  assert.equal(audio.profile, 'LC');
   const duration = Number(p.format.duration);
   assert.ok(duration >= 2.5 && duration <= 3.5, `duration ${duration}`);
+  // In sync: the audio starts with the video (within 0.1 s) and lasts as long (within 0.3 s).
+  assert.ok(Math.abs(Number(audio.start_time) - Number(video.start_time)) < 0.1, `starts ${audio.start_time} / ${video.start_time}`);
+  assert.ok(Math.abs(Number(audio.duration) - Number(video.duration)) < 0.3, `durations ${audio.duration} / ${video.duration}`);
   assert.equal(decodeErrors(file.path), '');
 });
 
