@@ -48,6 +48,32 @@ export function bundledWorkerURL() {
   };
 }
 
+const AAC_WORKER = '\0av-aac-worker-source';
+/**
+ * The AAC worker (components/core/aac-worker.ts, compiled into dist/lib) bundled with mediabunny and its AAC encoder into
+ * one module and inlined as a string, replacing `aac-worker-source.js`: the recorder starts it from a blob URL (a worker
+ * must be same-origin, and the bundle runs on other sites' pages). Only the recorder's lazy import reaches it.
+ */
+function aacWorker() {
+  return {
+    name: 'av-aac-worker',
+    resolveId: (source) => (source.endsWith('/aac-worker-source.js') ? AAC_WORKER : null),
+    async load(id) {
+      if (id !== AAC_WORKER) return null;
+      const bundle = await rollup({
+        input: 'dist/lib/components/core/aac-worker.js',
+        plugins: [nodeResolve({ browser: true }), commonjs(), terser({ format: { comments: false } })],
+        onwarn(warning, warn) {
+          if (warning.code !== 'THIS_IS_UNDEFINED' && warning.code !== 'CIRCULAR_DEPENDENCY') warn(warning);
+        },
+      });
+      const { output } = await bundle.generate({ format: 'es', inlineDynamicImports: true });
+      await bundle.close();
+      return `export const aacWorkerSource = ${JSON.stringify(output[0].code)};`;
+    },
+  };
+}
+
 /**
  * PeerJS imports webrtc-adapter (with the `sdp` parser, ~14 KiB gzip) to patch browsers of 2018 and to name the
  * browser. Every browser we support speaks standard WebRTC, so the bundle gets only the name and version PeerJS reads
@@ -126,7 +152,15 @@ export default {
     entryFileNames: 'av-elements.js',
     chunkFileNames: (chunk) => {
       const from = (pkg) => chunk.moduleIds.some((id) => id.includes(`/node_modules/${pkg}/`));
-      const name = from('@ffmpeg/ffmpeg') ? 'ffmpeg' : from('hash-wasm') ? 'sha256' : from('mediabunny') ? 'mediabunny' : chunk.name;
+      const name = from('@ffmpeg/ffmpeg')
+        ? 'ffmpeg'
+        : from('hash-wasm')
+          ? 'sha256'
+          : chunk.moduleIds.includes(AAC_WORKER)
+            ? 'aac-worker'
+            : from('mediabunny')
+              ? 'mediabunny'
+              : chunk.name;
       return `chunks/${name}-[hash].js`;
     },
     format: 'es',
@@ -134,6 +168,7 @@ export default {
   },
   plugins: [
     ffmpegAssets(),
+    aacWorker(),
     webrtcAdapterLite(),
     noBinaryPack(),
     nodeResolve({ browser: true }),

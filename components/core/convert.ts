@@ -1,4 +1,5 @@
 import type { FFmpeg } from '@ffmpeg/ffmpeg';
+import { ConvertError } from './convert-error.js';
 import { bundledWorkerURL } from './ffmpeg-assets.js';
 
 /** What a conversion turns a recording into. */
@@ -19,17 +20,6 @@ export interface ConvertOptions {
   duration?: number;
   onProgress?: (stage: 'loading' | 'converting', progress: number) => void;
   signal?: AbortSignal;
-}
-
-/** Why a conversion failed: the core could not be loaded, or ffmpeg refused the file. */
-export class ConvertError extends Error {
-  constructor(
-    readonly code: 'load-failed' | 'convert-failed',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ConvertError';
-  }
 }
 
 /**

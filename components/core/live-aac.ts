@@ -1,5 +1,6 @@
 import type * as Mediabunny from 'mediabunny';
-import { ConvertError } from './convert.js';
+import type { AacWorkerReply, AacWorkerRequest } from './aac-worker.js';
+import { ConvertError } from './convert-error.js';
 import { FragmentedMp4AudioReader, type Mp4AudioTrack } from './mp4-fragments.js';
 
 type Media = typeof Mediabunny;
@@ -24,15 +25,91 @@ function loadMedia(): Promise<Media> {
 }
 
 /**
- * The AAC audio of a native MP4 recording (H.264 + Opus), made while it records. Each piece MediaRecorder hands over
- * is read as it comes (the Opus samples of its fragmented MP4), decoded with WebCodecs and encoded to AAC by a
- * streaming encoder (WebCodecs', or FFmpeg's in a worker), so at the stop only the last frames are left to encode.
- * The file is then the recording's H.264 samples, untouched, and the AAC frames, muxed in JS (mediabunny) into an MP4
- * with its index at the front. The audio is the recording's own Opus track decoded sample after sample, as a whole-file
- * conversion would decode it, so it keeps the recording's start, pauses and sync. Nothing is cloned: there is no
- * track of ours to stop.
+ * The AAC audio of a native MP4 recording (H.264 + Opus), made while it records, in a worker of its own when the build
+ * inlines one (the script-tag bundle does), else on this thread. See {@link AacRecordingEncoder}.
  */
 export class LiveAacTrack {
+  private worker: Worker | undefined;
+  private local: AacRecordingEncoder | undefined;
+  /** The worker or the local encoder, once there is one; pieces wait for it in order. */
+  private readonly started: Promise<void>;
+  private finishing: ((reply: AacWorkerReply) => void) | undefined;
+  private loaded = false;
+
+  constructor() {
+    this.started = import('./aac-worker-source.js').then(({ aacWorkerSource }) => {
+      if (aacWorkerSource && typeof Worker !== 'undefined') {
+        const url = URL.createObjectURL(new Blob([aacWorkerSource], { type: 'text/javascript' }));
+        this.worker = new Worker(url, { type: 'module', name: 'av-aac' });
+        URL.revokeObjectURL(url);
+        this.worker.onmessage = ({ data }: MessageEvent<AacWorkerReply>) => {
+          if (data.type === 'ready') this.loaded = true;
+          else this.finishing?.(data);
+        };
+        this.worker.onerror = (e) => this.finishing?.({ type: 'failed', message: e.message || 'the AAC worker failed' });
+      } else {
+        this.local = new AacRecordingEncoder();
+        this.local.loaded.then(() => (this.loaded = true)).catch(() => {});
+      }
+    });
+  }
+
+  /** Whether this browser can decode the recording's audio as it comes (WebCodecs). */
+  static get supported(): boolean {
+    return typeof AudioDecoder !== 'undefined' && typeof EncodedAudioChunk !== 'undefined';
+  }
+
+  /** True once the muxer and the encoder are loaded. */
+  get ready(): boolean {
+    return this.loaded;
+  }
+
+  /** The next piece of the recording, as MediaRecorder handed it over. */
+  push(piece: Blob): void {
+    void this.started.then(() => (this.worker ? this.post({ type: 'piece', piece }) : this.local?.push(piece)));
+  }
+
+  /** The final file (see {@link AacRecordingEncoder.finish}); rejects with a `convert-failed` {@link ConvertError}. */
+  async finish(recording: Blob): Promise<Blob> {
+    try {
+      await this.started;
+      if (this.local) return await this.local.finish(recording);
+      const reply = await new Promise<AacWorkerReply>((resolve) => {
+        this.finishing = resolve;
+        this.post({ type: 'finish', recording });
+      });
+      if (reply.type !== 'done') throw new ConvertError('convert-failed', reply.type === 'failed' ? reply.message : 'no file');
+      return reply.blob;
+    } catch (e) {
+      throw e instanceof ConvertError ? e : new ConvertError('convert-failed', String((e as Error)?.message ?? e));
+    } finally {
+      this.destroy();
+    }
+  }
+
+  /** Stops making the AAC: the worker (and the encoder's own worker with it) ends. Idempotent. */
+  destroy(): void {
+    this.finishing?.({ type: 'failed', message: 'conversion cancelled' });
+    this.finishing = undefined;
+    this.worker?.terminate();
+    this.local?.destroy();
+  }
+
+  private post(message: AacWorkerRequest): void {
+    this.worker?.postMessage(message);
+  }
+}
+
+/**
+ * Makes the AAC of a native MP4 recording (H.264 + Opus) while it records. Each piece MediaRecorder hands over is read
+ * as it comes (the Opus samples of its fragmented MP4), decoded with WebCodecs and encoded to AAC by a streaming
+ * encoder (WebCodecs', or FFmpeg's in a worker), so at the stop only the last frames are left to encode. The file is
+ * then the recording's H.264 samples, untouched, and the AAC frames, muxed in JS (mediabunny) into an MP4 with its
+ * index at the front. The audio is the recording's own Opus track decoded sample after sample, as a whole-file
+ * conversion would decode it, so it keeps the recording's start, pauses and sync. Nothing is cloned: there is no
+ * track of ours to stop. Runs on a page or in a worker.
+ */
+export class AacRecordingEncoder {
   private readonly reader = new FragmentedMp4AudioReader();
   private readonly media = loadMedia();
   private decoder: AudioDecoder | undefined;
@@ -52,23 +129,12 @@ export class LiveAacTrack {
   private encoded = 0;
   private failure: ConvertError | undefined;
   private destroyed = false;
-  private loaded = false;
+  /** Settles once the muxer and the encoder are loaded (or could not be). */
+  readonly loaded: Promise<unknown>;
 
   constructor() {
-    this.media.then(
-      () => (this.loaded = true),
-      (e: unknown) => this.fail(e),
-    );
-  }
-
-  /** Whether this browser can decode the recording's audio as it comes (WebCodecs). */
-  static get supported(): boolean {
-    return typeof AudioDecoder !== 'undefined' && typeof EncodedAudioChunk !== 'undefined';
-  }
-
-  /** True once the muxer and the encoder are loaded. */
-  get ready(): boolean {
-    return this.loaded;
+    this.loaded = this.media;
+    this.media.catch((e: unknown) => this.fail(e));
   }
 
   /** The next piece of the recording, as MediaRecorder handed it over. */

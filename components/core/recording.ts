@@ -1,4 +1,5 @@
-import { convertRecording, ConvertError, type Conversion } from './convert.js';
+import { convertRecording, type Conversion } from './convert.js';
+import { ConvertError } from './convert-error.js';
 import { Emitter } from './emitter.js';
 import { bundledCoreBase } from './ffmpeg-assets.js';
 import { LiveAacTrack } from './live-aac.js';

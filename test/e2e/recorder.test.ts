@@ -248,17 +248,21 @@ test('source="room": two members with distinct tones are both in the mix, on the
   assert.ok(peak > 0.3, `the mix is audible (peak ${peak.toFixed(3)})`);
 });
 
-test('audio-codec="aac": the AAC is made while recording (bundled encoder chunk, no ffmpeg.wasm) and muxed with the H.264 as it was', async () => {
+test('audio-codec="aac": the AAC is made while recording in a worker (bundled chunk, no ffmpeg.wasm) and muxed with the H.264 as it was', async () => {
   const page = await member('rec-aac', 'Ann', { recorder: { source: 'self', 'audio-codec': 'aac', 'max-duration': '3' } });
   const requested: string[] = [];
   page.on('request', (r) => requested.push(new URL(r.url()).pathname));
+  const workers: string[] = [];
+  page.on('worker', (w) => workers.push(w.url()));
   const file = await record(page, 'aac.mp4');
   await page.close();
   assert.equal(file.start.conversion, 'aac');
   assert.ok(
-    requested.some((u) => /\/chunks\/mediabunny-aac-encoder-[\w-]+\.js$/.test(u)),
-    `the encoder chunk was loaded: ${requested.join(' ')}`,
+    requested.some((u) => /\/chunks\/aac-worker-[\w-]+\.js$/.test(u)),
+    `the worker's chunk was loaded: ${requested.join(' ')}`,
   );
+  // Ours (a module from the chunk) and the AAC encoder's own, both from blob URLs.
+  assert.ok(workers.filter((u) => u.startsWith('blob:')).length >= 2, `workers: ${workers.join(' ')}`);
   assert.ok(!requested.some((u) => u.includes('ffmpeg-core')), `ffmpeg.wasm was not needed: ${requested.join(' ')}`);
   const p = probe(file.path);
   const video = p.streams.find((s) => s.codec_type === 'video')!;
