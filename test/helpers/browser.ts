@@ -34,7 +34,16 @@ export interface MemberPage {
 }
 
 /**
- * A browser context whose page holds one `<av-room>` with `attrs`, loaded by the script-tag bundle from our server.
+ * The camera size and rate members send unless a test asks for others: what the end-to-end tests prove (calls,
+ * recovery, transfers, trust) does not depend on them, and at the element's default (640x480, 30 fps) every 2-member
+ * call cost 2 encodes and 2 decodes of 9 Mpx/s on a 2-core machine that runs the whole suite. 320x240 at 15 fps is 8
+ * times less.
+ */
+const SMALL_VIDEO: Record<string, string> = { resolution: '320x240', 'frame-rate': '15' };
+
+/**
+ * A browser context whose page holds one `<av-room>` with `attrs` (after {@link SMALL_VIDEO}), loaded by the
+ * script-tag bundle from our server.
  * The page is a real response from our server: Chromium's local-network-access checks block loopback requests from
  * pages that Playwright fulfils itself. `getUserMedia` calls are counted in `window.__gumCalls`, `av-room-error` details kept in `window.__errors`.
  */
@@ -62,7 +71,7 @@ export async function memberPage(
   const page = await context.newPage();
   await page.goto(`${serverUrl}/healthz`);
   await page.setContent(`<!doctype html><meta charset="utf-8"><script type="module" src="${serverUrl}/av-elements.js"></script>`);
-  await page.evaluate(mountRoom, { attrs, children });
+  await page.evaluate(mountRoom, { attrs: { ...SMALL_VIDEO, ...attrs }, children });
   return { page, context, close: () => context.close() };
 }
 
