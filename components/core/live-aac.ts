@@ -35,9 +35,12 @@ export class LiveAacTrack {
   private readonly started: Promise<void>;
   private finishing: ((reply: AacWorkerReply) => void) | undefined;
   private loaded = false;
+  private destroyed = false;
 
   constructor() {
     this.started = import('./aac-worker-source.js').then(({ aacWorkerSource }) => {
+      // Destroyed while the chunk loaded: nothing is started.
+      if (this.destroyed) return;
       if (aacWorkerSource && typeof Worker !== 'undefined') {
         const url = URL.createObjectURL(new Blob([aacWorkerSource], { type: 'text/javascript' }));
         this.worker = new Worker(url, { type: 'module', name: 'av-aac' });
@@ -73,6 +76,7 @@ export class LiveAacTrack {
   async finish(recording: Blob): Promise<Blob> {
     try {
       await this.started;
+      if (this.destroyed) throw new ConvertError('convert-failed', 'conversion cancelled');
       if (this.local) return await this.local.finish(recording);
       const reply = await new Promise<AacWorkerReply>((resolve) => {
         this.finishing = resolve;
@@ -89,6 +93,7 @@ export class LiveAacTrack {
 
   /** Stops making the AAC: the worker (and the encoder's own worker with it) ends. Idempotent. */
   destroy(): void {
+    this.destroyed = true;
     this.finishing?.({ type: 'failed', message: 'conversion cancelled' });
     this.finishing = undefined;
     this.worker?.terminate();
