@@ -249,7 +249,7 @@ test('source="room": two members with distinct tones are both in the mix, on the
 });
 
 test('audio-codec="aac": the AAC is made while recording in a worker (bundled chunk, no ffmpeg.wasm) and muxed with the H.264 as it was', async () => {
-  const page = await member('rec-aac', 'Ann', { recorder: { source: 'self', 'audio-codec': 'aac', 'max-duration': '3' } });
+  const page = await member('rec-aac', 'Ann', { tone: 440, recorder: { source: 'self', 'audio-codec': 'aac', 'max-duration': '3' } });
   const requested: string[] = [];
   page.on('request', (r) => requested.push(new URL(r.url()).pathname));
   const workers: string[] = [];
@@ -276,6 +276,14 @@ test('audio-codec="aac": the AAC is made while recording in a worker (bundled ch
   assert.ok(Math.abs(Number(audio.start_time) - Number(video.start_time)) < 0.1, `starts ${audio.start_time} / ${video.start_time}`);
   assert.ok(Math.abs(Number(audio.duration) - Number(video.duration)) < 0.3, `durations ${audio.duration} / ${video.duration}`);
   assert.equal(decodeErrors(file.path), '');
+  // The AAC carries the microphone's tone, not silence or noise: 440 Hz stands far above 2900 Hz in the middle second.
+  const sampleRate = 16000;
+  const pcm = execFileSync('ffmpeg', ['-v', 'error', '-i', file.path, '-vn', '-ac', '1', '-ar', String(sampleRate), '-f', 'f32le', '-'], {
+    maxBuffer: 64 << 20,
+  });
+  const samples = new Float32Array(pcm.buffer, pcm.byteOffset, pcm.byteLength / 4).subarray(sampleRate, sampleRate * 2);
+  const [tone, none] = [440, 2900].map((f) => power(samples, sampleRate, f)) as [number, number];
+  assert.ok(tone > 100 * none, `440 Hz ${tone} vs 2900 Hz ${none}`);
 });
 
 test('native-mp4="off": WebM transcoded to H.264 MP4 with a sane frame rate', async () => {
