@@ -7,6 +7,20 @@ import { rollup } from 'rollup';
 
 const require = createRequire(import.meta.url);
 const ASSETS = '\0av-ffmpeg-assets';
+
+/** A worker's code as one ES module (its imports and lazy imports inlined), for a blob URL. */
+async function workerCode(input, plugins) {
+  const bundle = await rollup({
+    input,
+    plugins,
+    onwarn(warning, warn) {
+      if (warning.code !== 'THIS_IS_UNDEFINED' && warning.code !== 'CIRCULAR_DEPENDENCY') warn(warning);
+    },
+  });
+  const { output } = await bundle.generate({ format: 'es', inlineDynamicImports: true });
+  await bundle.close();
+  return output[0].code;
+}
 const WORKER = '\0av-ffmpeg-worker';
 
 /**
@@ -37,12 +51,7 @@ export function bundledWorkerURL() {
   return (url ??= URL.createObjectURL(new Blob([source], { type: 'text/javascript' })));
 }`;
       }
-      if (id === WORKER) {
-        const bundle = await rollup({ input: require.resolve('@ffmpeg/ffmpeg/worker'), plugins: [terser()] });
-        const { output } = await bundle.generate({ format: 'es' });
-        await bundle.close();
-        return `export default ${JSON.stringify(output[0].code)};`;
-      }
+      if (id === WORKER) return `export default ${JSON.stringify(await workerCode(require.resolve('@ffmpeg/ffmpeg/worker'), [terser()]))};`;
       return null;
     },
   };
@@ -60,16 +69,8 @@ function aacWorker() {
     resolveId: (source) => (source.endsWith('/aac-worker-source.js') ? AAC_WORKER : null),
     async load(id) {
       if (id !== AAC_WORKER) return null;
-      const bundle = await rollup({
-        input: 'dist/lib/components/core/aac-worker.js',
-        plugins: [nodeResolve({ browser: true }), commonjs(), terser({ format: { comments: false } })],
-        onwarn(warning, warn) {
-          if (warning.code !== 'THIS_IS_UNDEFINED' && warning.code !== 'CIRCULAR_DEPENDENCY') warn(warning);
-        },
-      });
-      const { output } = await bundle.generate({ format: 'es', inlineDynamicImports: true });
-      await bundle.close();
-      return `export const aacWorkerSource = ${JSON.stringify(output[0].code)};`;
+      const plugins = [nodeResolve({ browser: true }), commonjs(), terser({ format: { comments: false } })];
+      return `export const aacWorkerSource = ${JSON.stringify(await workerCode('dist/lib/components/core/aac-worker.js', plugins))};`;
     },
   };
 }
