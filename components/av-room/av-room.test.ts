@@ -49,6 +49,23 @@ describe('<av-room>', () => {
     expect(ann.shadowRoot!.querySelector('figure.remote figcaption')!.textContent).to.contain('Bob');
   });
 
+  it('re-rendering leaves the playing videos alone (no reload, no flicker)', async () => {
+    const { ann } = await twoInOneRoom();
+    await expectMediaFlowing(ann);
+    const videos = [...ann.shadowRoot!.querySelectorAll('video')];
+    expect(videos.length, 'self-view and remote video').to.equal(2);
+    const reloads: string[] = [];
+    for (const v of videos) v.addEventListener('emptied', () => reloads.push(v.className || 'self'));
+    // What a call does all the time: speaking, quality and roster updates each render the element again.
+    for (let i = 0; i < 5; i++) {
+      ann.requestUpdate();
+      await ann.updateComplete;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(reloads, 'videos reloaded by a render').to.deep.equal([]);
+    for (const v of videos) expect(v.paused, `${v.className || 'self'} video playing`).to.equal(false);
+  });
+
   it('removing an element stops its tracks and the other side gets av-peer-leave within 5 s', async () => {
     const { ann, bob } = await twoInOneRoom();
     await expectMediaFlowing(bob);

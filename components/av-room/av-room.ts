@@ -1,6 +1,7 @@
 import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
+import { live as liveValue } from 'lit/directives/live.js';
 import type { LogLevel } from '../core/log.js';
 import type { RemotePeer } from '../core/peer-link.js';
 import type { Role } from '../core/room-protocol.js';
@@ -155,6 +156,12 @@ export class AvRoom extends LitElement {
       preopenRoomSocket(this.server, this.room);
     }
     super.connectedCallback();
+  }
+
+  /** The first view waits until the join has placed its calls (at most 0.4 s): the members answer while it renders. */
+  protected override async scheduleUpdate(): Promise<void> {
+    if (!this.hasUpdated) await this.controller.callsPlaced;
+    await super.scheduleUpdate();
   }
 
   override disconnectedCallback(): void {
@@ -387,7 +394,7 @@ export class AvRoom extends LitElement {
     }
     if (!session) return;
     if (changed.has('localStream') && this.hasUpdated) void session.setLocalStream(this.localStream);
-    if (changed.has('muted') && session.localMedia.audio === this.muted) session.setAudioEnabled(!this.muted);
+    if (changed.has('muted') && session.audioMuted !== this.muted) session.setAudioEnabled(!this.muted);
     if (changed.has('cameraOff') && this.hasUpdated && session.state !== 'idle') {
       session.setVideoEnabled(!this.cameraOff).catch((err: Error) => {
         this.cameraOff = true;
@@ -635,7 +642,7 @@ export class AvRoom extends LitElement {
     return html`<form class="prejoin panel" part="prejoin" aria-labelledby="prejoin-title" @submit=${this.onPrejoinSubmit}>
       <h2 id="prejoin-title">${s.prejoinTitle}</h2>
       <figure class="tile self">
-        <video part="video" muted autoplay playsinline aria-label=${s.preview} ?hidden=${!preview?.getVideoTracks().length} .srcObject=${playable(preview)}></video>
+        <video part="video" muted autoplay playsinline aria-label=${s.preview} ?hidden=${!preview?.getVideoTracks().length} .srcObject=${liveValue(playable(preview))}></video>
       </figure>
       ${preview?.getAudioTracks().length ? html`<meter part="meter" aria-label=${s.micLevel} min="0" max="1" .value=${d.level}></meter>` : nothing}
       ${reason ? html`<p class="note">${reason}</p>` : nothing}
@@ -719,7 +726,7 @@ export class AvRoom extends LitElement {
       data-peer-id=${peer.peerId}
       ?data-speaking=${speaking}
     >
-      <video class="remote" part="video" autoplay playsinline ?hidden=${!showVideo} .srcObject=${playable(peer.stream)} @loadedmetadata=${this.onRemoteMedia}></video>
+      <video class="remote" part="video" autoplay playsinline ?hidden=${!showVideo} .srcObject=${liveValue(playable(peer.stream))} @loadedmetadata=${this.onRemoteMedia}></video>
       ${showVideo ? nothing : html`<div class="avatar" aria-hidden="true">${initial(peer.name)}</div>`}
       <figcaption part="name">
         ${quality ? html`<span class="quality" part="quality" data-quality=${quality} role="img" aria-label=${s.quality[quality]} title=${s.quality[quality]}></span>` : nothing}
@@ -765,7 +772,7 @@ export class AvRoom extends LitElement {
               data-peer-id=${selfId}
               ?data-speaking=${selfSpeaking}
             >
-              <video part="video" muted autoplay playsinline ?hidden=${!showSelfVideo} .srcObject=${playable(session.localStream)}></video>
+              <video part="video" muted autoplay playsinline ?hidden=${!showSelfVideo} .srcObject=${liveValue(playable(session.localStream))}></video>
               ${showSelfVideo ? nothing : html`<div class="avatar" aria-hidden="true">${initial(selfName)}</div>`}
               <figcaption part="name">${s.you(selfName)}</figcaption>
               ${this.renderTileActions(selfId, s.you(selfName))}

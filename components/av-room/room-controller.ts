@@ -6,6 +6,7 @@ import type { Quality } from '../core/activity.js';
 
 export interface RoomControllerHost extends ReactiveControllerHost, HTMLElement {
   sessionOptions(): RoomSessionOptions | undefined;
+  readonly hasUpdated: boolean;
 }
 
 /** Detail of `av-room-join`. */
@@ -86,6 +87,9 @@ export interface RoomErrorDetail {
   peerId?: string;
 }
 
+/** How long an element's first view may wait for the join to place its calls. */
+const FIRST_VIEW_WAIT_MS = 400;
+
 /**
  * Binds a RoomSession to an element's life: joins once the element is in the document, and leaves when it is
  * removed — but not when it is only moved (the check waits a microtask and re-reads `isConnected`).
@@ -103,6 +107,13 @@ export class RoomController implements ReactiveController {
   activeSpeaker: string | undefined;
   private unsubscribe: (() => void)[] = [];
   private pendingStart = false;
+  private held: Event[] | undefined;
+  /**
+   * Resolves once the join being started has placed its calls, has failed, or has taken `FIRST_VIEW_WAIT_MS`; undefined
+   * when no join was started. The element's first view waits for it: rendering holds the main thread, and the join's
+   * round trips would wait behind it.
+   */
+  callsPlaced: Promise<void> | undefined;
 
   constructor(private readonly host: RoomControllerHost) {
     host.addController(this);
@@ -131,10 +142,18 @@ export class RoomController implements ReactiveController {
   private scheduleStart(): void {
     if (this.pendingStart) return;
     this.pendingStart = true;
-    // Let the first render and attribute parsing finish before joining.
-    void this.host.updateComplete.then(() => {
+    let placed!: () => void;
+    this.callsPlaced = new Promise<void>((resolve) => (placed = resolve));
+    const cap = setTimeout(placed, FIRST_VIEW_WAIT_MS);
+    this.holdEventsUntilFirstView();
+    // After the script that connected us has run: a framework sets properties right after inserting the element.
+    queueMicrotask(() => {
       this.pendingStart = false;
       if (this.host.isConnected && !this.session) this.start();
+      const started = this.session;
+      if (!started) placed();
+      else void started.callsPlaced.then(placed);
+      void this.callsPlaced?.then(() => clearTimeout(cap));
     });
   }
 
@@ -251,6 +270,23 @@ export class RoomController implements ReactiveController {
   }
 
   private fire<T>(type: string, detail: T): void {
-    this.host.dispatchEvent(new CustomEvent<T>(type, { detail, bubbles: true, composed: true }));
+    const event = new CustomEvent<T>(type, { detail, bubbles: true, composed: true });
+    if (this.held) this.held.push(event);
+    else this.host.dispatchEvent(event);
+  }
+
+  /**
+   * Events of a join that started before the element's first view are held until that view has rendered, and sent
+   * in a task of their own: a page that awaits `updateComplete` and then listens hears them all.
+   */
+  private holdEventsUntilFirstView(): void {
+    if (this.host.hasUpdated || this.held) return;
+    const held: Event[] = (this.held = []);
+    void this.host.updateComplete.then(() =>
+      setTimeout(() => {
+        this.held = undefined;
+        for (const event of held) this.host.dispatchEvent(event);
+      }),
+    );
   }
 }

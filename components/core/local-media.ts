@@ -180,6 +180,11 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
     await this.checkAudioFormat();
   }
 
+  /** Whether the microphone is muted by us (its track, once there is one, is disabled). */
+  get audioMutedByUser(): boolean {
+    return this.audioMuted;
+  }
+
   /** Mutes or unmutes the microphone (the device stays open so unmuting is instant). */
   setAudioEnabled(enabled: boolean): void {
     this.audioMuted = !enabled;

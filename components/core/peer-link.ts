@@ -231,6 +231,13 @@ export class PeerLink implements RemotePeer {
     await new Promise((r) => setTimeout(r, Math.max(0, Math.min(FIRST_FRAME_MS, end - Date.now()))));
   }
 
+  /** Resolves once the call we placed has its offer set (PeerJS sends it right then), or after `maxMs`. */
+  offerMade(maxMs: number): Promise<void> {
+    const pc = this.peerConnection;
+    if (!pc || pc.signalingState !== 'stable' || pc.localDescription) return Promise.resolve();
+    return event(pc, 'signalingstatechange', maxMs);
+  }
+
   /** Resolves once the media call is connected (or failed), or after `maxMs`. */
   private mediaSettled(maxMs = DATA_AFTER_MEDIA_MAX_MS): Promise<void> {
     const pc = this.peerConnection;

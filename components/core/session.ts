@@ -145,6 +145,8 @@ const ABSENT_CHECK_MS = 5000;
 const RECOVER_MAX_MS = 6000;
 /** Audio levels are read this often (speaking, active speaker); quality every QUALITY_EVERY ticks. */
 const LEVEL_TICK_MS = 200;
+/** How long `callsPlaced` waits for the offers of the join's calls to be made. */
+const OFFER_WAIT_MS = 300;
 const QUALITY_EVERY = 10;
 /** Our own speaking meter starts this long after joining, once the first calls are up. */
 const LOCAL_METER_AFTER_MS = 2000;
@@ -205,6 +207,12 @@ export class RoomSession extends Emitter<SessionEvents> {
   /** Owns our peer id: given back to a server (this one or a standby) to return as the same member. */
   private resumeToken: string | undefined;
   private joining: Promise<void> | undefined;
+  private callsPlacedNow: () => void = () => {};
+  /**
+   * Resolves once joining has placed its calls to the members present (their media starts flowing), or has ended.
+   * A page's first paint can wait for it: rendering meanwhile would hold up the join's round trips.
+   */
+  readonly callsPlaced = new Promise<void>((resolve) => (this.callsPlacedNow = resolve));
   /** Settles once local capture has succeeded or failed: calls are answered only then. */
   private mediaReady: Promise<void> = Promise.resolve();
   /** The speaker (audio output) chosen for this session; the elements route remote audio to it. */
@@ -325,6 +333,11 @@ export class RoomSession extends Emitter<SessionEvents> {
     return this.media.state;
   }
 
+  /** Whether our microphone is muted (by `setAudioEnabled(false)`, the `muted` option or a moderator's request). */
+  get audioMuted(): boolean {
+    return this.media.audioMutedByUser;
+  }
+
   /** What could not be opened at join (no such device, or permission denied): we then receive only. */
   get mediaUnavailable(): { audio: boolean; video: boolean } {
     return { ...this.media.unavailable };
@@ -412,12 +425,15 @@ export class RoomSession extends Emitter<SessionEvents> {
     if (!joined) throw lastError;
     if (this.closed) return;
     startMedia();
+    // The calls do not wait for capture: what the members send us starts flowing now, and our tracks join the calls
+    // when capture ends (replaceTrack, no renegotiation; see onLocalTrack).
+    for (const member of joined.peers) this.connectTo(member);
+    void Promise.all([...this.links.values()].map((l) => l.offerMade(OFFER_WAIT_MS))).then(this.callsPlacedNow);
     await media;
     if (this.closed) return;
     const intended = this.intendedMedia();
     const actual = this.media.state;
     if (actual.audio !== intended.audio || actual.video !== intended.video || !!actual.stereo !== !!intended.stereo) this.publishMedia();
-    for (const member of joined.peers) this.connectTo(member);
     this.setState('connected');
     this.startMonitor();
   }
@@ -1338,6 +1354,7 @@ export class RoomSession extends Emitter<SessionEvents> {
 
   private teardown(final: 'closed' | 'error'): void {
     if (this.closed) return;
+    this.callsPlacedNow();
     this.gate.destroy();
     clearInterval(this.monitorTimer);
     this.localMeter?.meter.close();
