@@ -174,7 +174,7 @@ export default {
     noBinaryPack(),
     nodeResolve({ browser: true }),
     commonjs(),
-    terser({ format: { comments: false } }),
+    terser({ format: { comments: false }, compress: { passes: 2 } }),
     compileHints(),
   ],
   onwarn(warning, warn) {
