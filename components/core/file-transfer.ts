@@ -121,7 +121,7 @@ interface Outgoing {
   run: number;
   /** Checked parts of this size, when the receiver asked for them. */
   partSize?: number;
-  /** Computing and sending the parts' digests (once per transfer, beside the data). */
+  /** The parts' digests being computed and sent, in order (settles once every part's digest went out). */
   partDigests?: Promise<void>;
   /** The parts' digests computed so far (sent again on a resume: some may have gone into a dead channel). */
   digests: string[];
@@ -129,6 +129,11 @@ interface Outgoing {
   accepted?: boolean;
   /** The offer went out (at most `maxPendingOffers` unfinished offers per member; the rest wait for their turn). */
   offered?: boolean;
+}
+
+/** Checked parts, sender side: fed every chunk sent, in order. */
+interface PartDigester {
+  add(chunk: Uint8Array): void;
 }
 
 interface Incoming {
@@ -390,20 +395,43 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
     return this.options.relayMaxSize ?? 1024 * 1024;
   }
 
-  /** Checked parts: the SHA-256 of each part of our file, read and hashed (WebCrypto) beside the sending, sent in order. */
-  private async sendPartDigests(t: Outgoing): Promise<void> {
-    const { info, file } = t;
+  /**
+   * Checked parts: each part's SHA-256 (WebCrypto) made from the chunks as they are sent, so the file is read once, and
+   * sent in order as each part ends. A resume inside a part reads that part's start again.
+   */
+  private async partDigester(t: Outgoing, from: number): Promise<PartDigester> {
     const size = t.partSize!;
-    for (let i = 0; i * size < info.size; i++) {
-      if (isOver(info.state)) return;
-      const digest = toHex(await crypto.subtle.digest('SHA-256', await file.slice(i * size, (i + 1) * size).arrayBuffer()));
-      t.digests.push(digest);
-      this.transmit({ t: 'part', id: info.id, i, sha256: digest }, info.peerId);
-    }
+    const partLength = (i: number) => Math.min(size, t.info.size - i * size);
+    let index = Math.floor(from / size);
+    const head = new Uint8Array(await t.file.slice(index * size, from).arrayBuffer());
+    const bytes = new Uint8Array(partLength(0));
+    bytes.set(head);
+    let filled = head.length;
+    return {
+      add: (chunk) => {
+        for (let o = 0; o < chunk.length;) {
+          const n = Math.min(chunk.length - o, partLength(index) - filled);
+          bytes.set(chunk.subarray(o, (o += n)), filled);
+          filled += n;
+          if (filled < partLength(index)) continue;
+          const i = index++;
+          // WebCrypto copies the bytes at once: the buffer is reused for the next part.
+          const digest = crypto.subtle.digest('SHA-256', bytes.subarray(0, filled));
+          filled = 0;
+          t.partDigests = (t.partDigests ?? Promise.resolve()).then(async () => {
+            const sha256 = toHex(await digest);
+            // In order, and once: a part hashed in an earlier run was sent then.
+            if (i !== t.digests.length) return;
+            t.digests.push(sha256);
+            this.transmit({ t: 'part', id: t.info.id, i, sha256 }, t.info.peerId);
+          });
+        }
+      },
+    };
   }
 
   /** Small files without a peer-to-peer path: base64 chunks through the server, hashed the same way. */
-  private async relayPump(t: Outgoing, run: number): Promise<boolean> {
+  private async relayPump(t: Outgoing, run: number, parts?: PartDigester): Promise<boolean> {
     const { info, file } = t;
     const hasher = await t.hasher;
     for (let offset = info.bytes; offset < info.size;) {
@@ -413,6 +441,7 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
         hasher.update(buf);
         t.hashedUpTo = offset + buf.byteLength;
       }
+      parts?.add(buf);
       this.transmit({ t: 'chunk', id: info.id, off: offset, b64: toBase64(buf) }, info.peerId);
       offset += buf.byteLength;
       info.bytes = offset;
@@ -618,12 +647,14 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
     const hasher = await t.hasher;
     if (t.run !== run) return;
     this.changed(info, true);
-    if (t.partSize) t.partDigests ??= this.sendPartDigests(t);
     const pc = this.session.getDataPeerConnection(info.peerId);
-    if (info.size > 0 && from < info.size && !pc) {
-      if (info.size > this.relayMax) return this.pause(info);
-      if (!(await this.relayPump(t, run))) return;
-    } else if (info.size > 0 && from < info.size && pc) {
+    const sending = info.size > 0 && from < info.size;
+    if (sending && !pc && info.size > this.relayMax) return this.pause(info);
+    const parts = t.partSize && sending ? await this.partDigester(t, from) : undefined;
+    if (t.run !== run) return;
+    if (sending && !pc) {
+      if (!(await this.relayPump(t, run, parts))) return;
+    } else if (sending && pc) {
       const channel = pc.createDataChannel(`av-file-${info.id}`, { negotiated: true, id: t.dcId, ordered: true });
       channel.binaryType = 'arraybuffer';
       channel.bufferedAmountLowThreshold = LOW_WATER;
@@ -642,6 +673,7 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
             hasher.update(new Uint8Array(buf));
             t.hashedUpTo = end;
           }
+          parts?.add(new Uint8Array(buf));
           if (channel.bufferedAmount > HIGH_WATER) await drained(channel);
           if (stale()) return;
           channel.send(buf);

@@ -59,7 +59,8 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
   private screenTrack: MediaStreamTrack | undefined;
   /** The camera was on when sharing started: it comes back when sharing ends. */
   private cameraBeforeShare = false;
-  private audioMuted = false;
+  /** The microphone is muted (its track, once there is one, is disabled); set through `setAudioEnabled`. */
+  audioMuted = false;
   private destroyed = false;
   /** Devices chosen on an earlier visit, used when present (set before `start`). */
   preferred: { audioinput?: string; videoinput?: string };
@@ -178,11 +179,6 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
       this.emit('warning', { code: 'media-unavailable', message: `no ${missing}: ${String((err as Error).message ?? err)}` });
     }
     await this.checkAudioFormat();
-  }
-
-  /** Whether the microphone is muted by us (its track, once there is one, is disabled). */
-  get audioMutedByUser(): boolean {
-    return this.audioMuted;
   }
 
   /** Mutes or unmutes the microphone (the device stays open so unmuting is instant). */

@@ -335,7 +335,7 @@ export class RoomSession extends Emitter<SessionEvents> {
 
   /** Whether our microphone is muted (by `setAudioEnabled(false)`, the `muted` option or a moderator's request). */
   get audioMuted(): boolean {
-    return this.media.audioMutedByUser;
+    return this.media.audioMuted;
   }
 
   /** What could not be opened at join (no such device, or permission denied): we then receive only. */
@@ -486,7 +486,6 @@ export class RoomSession extends Emitter<SessionEvents> {
       link.close();
       return joined;
     }
-    this.log.debug('joined the room service', address.origin, performance.now().toFixed(0));
     afterJoin?.();
     this.roomLink?.close();
     this.roomLink = link;
@@ -537,7 +536,6 @@ export class RoomSession extends Emitter<SessionEvents> {
         } else this.log.warn('peer error', err.type, err.message);
       });
     });
-    this.log.debug('PeerServer open', address.origin, performance.now().toFixed(0));
     return joined;
   }
 
@@ -904,7 +902,6 @@ export class RoomSession extends Emitter<SessionEvents> {
         break;
       }
       case 'relayed':
-        this.log.debug('relayed from', msg.from, msg.ch ?? '', this.links.has(msg.from));
         if (this.links.has(msg.from)) {
           const channel = typeof msg.ch === 'string' && CHANNEL.test(msg.ch) ? msg.ch : undefined;
           this.onMessage(msg.from, decodePayload(msg), 'server', channel);
@@ -1062,7 +1059,6 @@ export class RoomSession extends Emitter<SessionEvents> {
     const bytes = asBytes(data);
     const payload: Payload = bytes ? { bin: toBase64(bytes) } : { data };
     const deliver = () => this.roomLink!.send({ ...head, ...payload });
-    this.log.debug('via the server:', head.type, 'to' in head ? head.to : '', this.state, this.roomLink!.alive);
     // While moving servers, hold it: it is sent once, on the new server.
     if (this.state === 'reconnecting' || !this.roomLink!.alive) this.outbox.push(deliver);
     else deliver();
