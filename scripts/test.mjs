@@ -92,7 +92,8 @@ const node = { name: 'node:test', passed: 0, failed: 0, code: 0 };
 // and the tree sample calls for 60 s after each of their faults).
 const boundMinutes = { 'test/e2e/failover.test.ts': 18, 'test/e2e/rooms.test.ts': 12, 'test/e2e/broadcast-tree.test.ts': 12 };
 // The forwarding tree's full size (presenter + 10 viewers, fanout 3: eleven pages) passed by hand in 4 of 6 runs on
-// 2026-12-07 before room-link's Silence and 1 of 1 after (re-attach 3.4–4.5 s; failures at 5.9 and 10.2 s). Its
+// 2026-12-07 before room-link's Silence, 1 of 1 after (re-attach 3.4–4.5 s; failures at 5.9 and 10.2 s), and 2 of 2
+// after the videos stopped reloading on every render (re-attach 2.4–2.7 s; 3 min 35 s for the file). Its
 // failures are the machine's: at load 15–22 the whole VM stops for 0.3–1.7 s at a time (even a process at nice -20
 // sees it), and once the forwarder's page took 4.3 s to close. npm test runs it with 6 viewers, fanout 2 (depth 2,
 // forwarders with children; re-attach 0.9–1.2 s); `node --import tsx --test test/e2e/broadcast-tree.test.ts` runs
