@@ -142,18 +142,15 @@ export class RoomController implements ReactiveController {
   private scheduleStart(): void {
     if (this.pendingStart) return;
     this.pendingStart = true;
-    let placed!: () => void;
-    this.callsPlaced = new Promise<void>((resolve) => (placed = resolve));
-    const cap = setTimeout(placed, FIRST_VIEW_WAIT_MS);
     this.holdEventsUntilFirstView();
-    // After the script that connected us has run: a framework sets properties right after inserting the element.
-    queueMicrotask(() => {
-      this.pendingStart = false;
-      if (this.host.isConnected && !this.session) this.start();
-      const started = this.session;
-      if (!started) placed();
-      else void started.callsPlaced.then(placed);
-      void this.callsPlaced?.then(() => clearTimeout(cap));
+    this.callsPlaced = new Promise<void>((placed) => {
+      setTimeout(placed, FIRST_VIEW_WAIT_MS);
+      // After the script that connected us has run: a framework sets properties right after inserting the element.
+      queueMicrotask(() => {
+        this.pendingStart = false;
+        if (this.host.isConnected && !this.session) this.start();
+        void (this.session?.callsPlaced ?? Promise.resolve()).then(placed);
+      });
     });
   }
 

@@ -131,8 +131,8 @@ interface Outgoing {
   offered?: boolean;
 }
 
-/** Checked parts, sender side: fed every chunk sent, in order. */
-interface PartDigester {
+/** The sender's hashes, fed every chunk sent, in order. */
+interface SentHashes {
   add(chunk: Uint8Array): void;
 }
 
@@ -396,20 +396,28 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
   }
 
   /**
-   * Checked parts: each part's SHA-256 (WebCrypto) made from the chunks as they are sent, so the file is read once, and
-   * sent in order as each part ends. A resume inside a part reads that part's start again.
+   * The hashes of what we send, made from the chunks as they go (the file is read once): the whole file's (fed in order
+   * exactly once, even when a resume sends bytes again), or, for checked parts, each part's SHA-256 (WebCrypto), sent
+   * in order as the part ends; a resume inside a part reads that part's start again.
    */
-  private async partDigester(t: Outgoing, from: number): Promise<PartDigester> {
-    const size = t.partSize!;
+  private async sentHashes(t: Outgoing, from: number): Promise<SentHashes> {
+    const hasher = await t.hasher;
+    const size = t.partSize ?? 0;
     const partLength = (i: number) => Math.min(size, t.info.size - i * size);
-    let index = Math.floor(from / size);
-    const head = new Uint8Array(await t.file.slice(index * size, from).arrayBuffer());
-    const bytes = new Uint8Array(partLength(0));
-    bytes.set(head);
-    let filled = head.length;
+    let index = size && Math.floor(from / size);
+    const bytes = new Uint8Array(size && partLength(0));
+    let filled = 0;
+    if (size) {
+      const head = new Uint8Array(await t.file.slice(index * size, from).arrayBuffer());
+      bytes.set(head);
+      filled = head.length;
+    }
+    let pos = from;
     return {
       add: (chunk) => {
-        for (let o = 0; o < chunk.length;) {
+        if (hasher && pos === t.hashedUpTo) t.hashedUpTo += (hasher.update(chunk), chunk.length);
+        pos += chunk.length;
+        for (let o = 0; size && o < chunk.length;) {
           const n = Math.min(chunk.length - o, partLength(index) - filled);
           bytes.set(chunk.subarray(o, (o += n)), filled);
           filled += n;
@@ -431,17 +439,12 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
   }
 
   /** Small files without a peer-to-peer path: base64 chunks through the server, hashed the same way. */
-  private async relayPump(t: Outgoing, run: number, parts?: PartDigester): Promise<boolean> {
+  private async relayPump(t: Outgoing, run: number, hashes: SentHashes): Promise<boolean> {
     const { info, file } = t;
-    const hasher = await t.hasher;
     for (let offset = info.bytes; offset < info.size;) {
       const buf = new Uint8Array(await file.slice(offset, offset + RELAY_CHUNK).arrayBuffer());
       if (t.run !== run || info.state !== 'active') return false;
-      if (hasher && offset === t.hashedUpTo) {
-        hasher.update(buf);
-        t.hashedUpTo = offset + buf.byteLength;
-      }
-      parts?.add(buf);
+      hashes.add(buf);
       this.transmit({ t: 'chunk', id: info.id, off: offset, b64: toBase64(buf) }, info.peerId);
       offset += buf.byteLength;
       info.bytes = offset;
@@ -650,10 +653,10 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
     const pc = this.session.getDataPeerConnection(info.peerId);
     const sending = info.size > 0 && from < info.size;
     if (sending && !pc && info.size > this.relayMax) return this.pause(info);
-    const parts = t.partSize && sending ? await this.partDigester(t, from) : undefined;
+    const hashes = await this.sentHashes(t, from);
     if (t.run !== run) return;
     if (sending && !pc) {
-      if (!(await this.relayPump(t, run, parts))) return;
+      if (!(await this.relayPump(t, run, hashes))) return;
     } else if (sending && pc) {
       const channel = pc.createDataChannel(`av-file-${info.id}`, { negotiated: true, id: t.dcId, ordered: true });
       channel.binaryType = 'arraybuffer';
@@ -669,11 +672,7 @@ export class FileTransfers extends Emitter<FileTransferEvents> {
           const end = offset + buf.byteLength;
           if (end < info.size) next = file.slice(end, end + chunk).arrayBuffer();
           if (stale()) return;
-          if (hasher && offset === t.hashedUpTo) {
-            hasher.update(new Uint8Array(buf));
-            t.hashedUpTo = end;
-          }
-          parts?.add(new Uint8Array(buf));
+          hashes.add(new Uint8Array(buf));
           if (channel.bufferedAmount > HIGH_WATER) await drained(channel);
           if (stale()) return;
           channel.send(buf);
