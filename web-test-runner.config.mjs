@@ -82,8 +82,8 @@ export default {
   nodeResolve: { browser: true, exportConditions: ['production'] },
   concurrency: 1,
   reporters: [oneSummary()],
-  // One group per engine; `npm test` runs them one after the other (`--group chromium`, `--group firefox`), a bare
-  // `web-test-runner` both at once. Firefox ESR is driven over WebDriver BiDi (the Chromium launcher drives any
+  // One group per engine; `npm test` runs both at once (a bare `web-test-runner`), `--group chromium` or
+  // `--group firefox` runs one. Firefox ESR is driven over WebDriver BiDi (the Chromium launcher drives any
   // puppeteer browser); tests that need what only Chromium has here are marked `chromiumOnly` with the reason.
   groups: [
     {

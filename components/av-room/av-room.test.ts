@@ -17,6 +17,8 @@ async function twoInOneRoom() {
       () => [el.state, el.peers.length],
       ([s, n]) => s === 'connected' && n === 1,
     );
+  // The state is the session's at once; the controls it brings are rendered in the element's next update.
+  await Promise.all([ann, bob].map((el) => el.updateComplete));
   return { wrap, ann, bob };
 }
 

@@ -25,6 +25,8 @@ async function pair(annAttrs: Record<string, string> = {}, width = 760): Promise
       () => [el.state, el.peers.length],
       ([s, n]) => s === 'connected' && n === 1,
     );
+  // The state is the session's at once; the controls it brings are rendered in the element's next update.
+  await Promise.all(els.map((el) => el.updateComplete));
   const [ann, bob] = els as [AvRoom, AvRoom];
   return { wrap, ann, bob };
 }
