@@ -115,6 +115,39 @@ export const unpack = refuse;`
 }
 
 /**
+ * Two cuts in PeerJS's browser checks, each found by its text (the build fails if PeerJS changes it):
+ * - `util.supports` is a probe run when the bundle loads: an RTCPeerConnection (with PeerJS's public STUN/TURN servers
+ *   in its config) and a data channel, only to fill booleans our browsers all answer alike. It becomes plain checks;
+ *   only `audioVideo` and `data` are read (a Peer refuses to start without either), `binaryBlob` is for the BinaryPack
+ *   serialization we do not ship. The page's first RTCPeerConnection is made by the session instead, at join, while
+ *   the server answers.
+ * - `supports.toString()` and the `isUnifiedPlanSupported()` it alone calls (another probe connection) are never used.
+ */
+const PEERJS_CUTS = [
+  {
+    from: 'this.supports = function() {',
+    to: '}(), // Ensure alphanumeric ids',
+    with: "this.supports = { browser: true, webRTC: typeof RTCPeerConnection < 'u', audioVideo: typeof RTCPeerConnection < 'u', data: typeof RTCPeerConnection < 'u', binaryBlob: false, reliable: true }, // Ensure alphanumeric ids",
+  },
+  { from: '    isUnifiedPlanSupported() {', to: 'isUnifiedPlanSupported:${this.isUnifiedPlanSupported()}`;\n    }\n', with: '' },
+];
+function peerjsSupportsLite() {
+  return {
+    name: 'peerjs-supports-lite',
+    transform(code, id) {
+      if (!id.endsWith('/peerjs/dist/bundler.mjs')) return null;
+      for (const cut of PEERJS_CUTS) {
+        const from = code.indexOf(cut.from);
+        const to = code.indexOf(cut.to, from);
+        if (from < 0 || to < 0) throw new Error(`peerjs-supports-lite: PeerJS changed "${cut.from}"; look again`);
+        code = code.slice(0, from) + cut.with + code.slice(to + cut.to.length);
+      }
+      return { code, map: null };
+    },
+  };
+}
+
+/**
  * Marks the entry for eager compilation (V8's explicit compile hints): Chromium compiles every function of the bundle
  * on a background thread while it streams in, instead of lazily on the main thread the first time each one runs, which
  * was ~150 functions (10–20 ms) inside the join. The comment must survive minification, hence after terser; the
@@ -172,6 +205,7 @@ export default {
     aacWorker(),
     webrtcAdapterLite(),
     noBinaryPack(),
+    peerjsSupportsLite(),
     nodeResolve({ browser: true }),
     commonjs(),
     terser({ format: { comments: false }, compress: { passes: 2 } }),

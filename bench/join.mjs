@@ -1,5 +1,6 @@
 // Join time: "element connected → first decoded remote frame" for <av-room>, against a bare PeerJS page making
-// the same call through the same server (baseline), median of 5 runs each, and their ratio.
+// the same call through the same server (baseline), median of 5 runs each, and their ratio. The member already in the
+// room joined 2.5 s before the newcomer, in both variants.
 // Usage: node bench/join.mjs [runs=5]
 import { readFileSync } from 'node:fs';
 import { REGISTERED_PEER, launchChromium, median, startBuiltServer } from './lib/setup.mjs';
@@ -18,10 +19,19 @@ async function page(head, scripts = []) {
   const context = await chromium.browser.newContext();
   const p = await context.newPage();
   await p.goto(`${server.url}/healthz`);
-  await p.setContent(`<!doctype html><meta charset="utf-8">${head}`);
+  // No favicon request: Chromium decoding the server's SVG icon in the middle of a join cost up to 160 ms of the
+  // page's main thread, in either variant, at random.
+  await p.setContent(`<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,">${head}`);
   for (const content of scripts) await p.addScriptTag({ content });
   return { page: p, close: () => context.close() };
 }
+
+/**
+ * The member already in the room has been there a moment when the newcomer joins (both variants): its own start (the
+ * self-view's first frames, its first render) is not the newcomer's join.
+ */
+const SETTLE_MS = 2500;
+const settle = () => new Promise((r) => setTimeout(r, SETTLE_MS));
 
 /** In the page: resolves when `video` presents its first frame (performance.now()). */
 const FIRST_FRAME = `window.firstFrame = (video) => new Promise((resolve) => {
@@ -39,6 +49,7 @@ async function avRoomRun(room) {
       document.body.append(el);
       await new Promise((r) => el.addEventListener('av-room-join', r, { once: true }));
     }, room);
+    await settle();
     return await b.page.evaluate(async (room) => {
       await customElements.whenDefined('av-room');
       const el = Object.assign(document.createElement('av-room'), { room, name: 'B' });
@@ -78,6 +89,7 @@ async function bareRun(room, selfView = false) {
       },
       { room, selfView },
     );
+    await settle();
     return await b.page.evaluate(
       async ({ room, idA, selfView }) => {
         const t0 = performance.now();

@@ -62,6 +62,7 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
   /** The microphone is muted (its track, once there is one, is disabled); set through `setAudioEnabled`. */
   audioMuted = false;
   private destroyed = false;
+  private spare: { tracks: MediaStreamTrack[]; stop(): void } | undefined;
   /** Devices chosen on an earlier visit, used when present (set before `start`). */
   preferred: { audioinput?: string; videoinput?: string };
   /** What the last start could not open (for the UI: "no microphone"). */
@@ -86,6 +87,20 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
 
   get videoTrack(): MediaStreamTrack | undefined {
     return this.stream.getVideoTracks()[0];
+  }
+
+  /**
+   * Silent, blank tracks that give a call its send-capable transceivers while we have no track of that kind (see
+   * `placeholderTracks`). One set, made once and shared by every call: `prepareSpares` makes it ahead, while the join
+   * waits on the network, so a call placed before capture ends does not pay for an AudioContext.
+   */
+  spareTracks(): MediaStreamTrack[] {
+    return (this.spare ??= placeholderTracks()).tracks;
+  }
+
+  /** Makes the spare tracks now if calls may need them (no track of some kind yet). */
+  prepareSpares(): void {
+    if (!this.destroyed && !(this.audioTrack && this.videoTrack)) this.spareTracks();
   }
 
   /** Whether a screen is being shared. */
@@ -470,6 +485,8 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
   /** Stops every track we captured. Idempotent. */
   destroy(): void {
     this.destroyed = true;
+    this.spare?.stop();
+    this.spare = undefined;
     for (const t of this.owned) t.stop();
     this.owned.clear();
     this.closeResampler();
@@ -480,10 +497,10 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
 
 /**
  * Silent, blank tracks used only to create send-capable audio and video transceivers when the local side has no
- * such track yet; they are swapped for `null` at once, so nothing is sent until a real track replaces them.
+ * such track yet; each call swaps them for `null` at once, so nothing is sent until a real track replaces them.
  * This keeps "camera on" possible later without renegotiating (PeerJS media calls cannot renegotiate).
  */
-export function placeholderTracks(): { tracks: MediaStreamTrack[]; stop(): void } {
+function placeholderTracks(): { tracks: MediaStreamTrack[]; stop(): void } {
   const canvas = document.createElement('canvas');
   canvas.width = 16;
   canvas.height = 16;

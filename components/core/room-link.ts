@@ -145,8 +145,11 @@ export class RoomLink extends Emitter<RoomLinkEvents> {
     super();
   }
 
-  /** Opens the socket and joins; resolves with the server's `joined` answer. */
-  async join(request: JoinRequest, timeoutMs = 10_000): Promise<JoinedMessage> {
+  /**
+   * Opens the socket and joins; resolves with the server's `joined` answer. `whileWaiting` runs once the join is sent:
+   * work that fits in the server's answer time.
+   */
+  async join(request: JoinRequest, timeoutMs = 10_000, whileWaiting?: () => void): Promise<JoinedMessage> {
     const url = roomSocketURL(this.address, this.room);
     const socket = claimPreopened(url) ?? new WebSocket(url);
     this.socket = socket;
@@ -165,7 +168,10 @@ export class RoomLink extends Emitter<RoomLinkEvents> {
         else this.close();
         reject(err);
       };
-      const sendJoin = () => this.send({ type: 'join', ...request });
+      const sendJoin = () => {
+        this.send({ type: 'join', ...request });
+        whileWaiting?.();
+      };
       if (socket.readyState === WebSocket.OPEN) sendJoin();
       else socket.onopen = sendJoin;
       socket.onerror = () => fail(new SessionError('server-unreachable', `cannot reach the room service at ${url}`));

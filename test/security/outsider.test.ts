@@ -42,7 +42,7 @@ test(
     const victim = await countedMember({ room: 'board', name: 'Vic', password: 'board-pw' });
     const victimId = await victim.page.evaluate(() => document.querySelector('av-room')!.session!.peerId!);
     const before = await serverMetrics(ctx.server.url);
-    // PeerJS probes WebRTC support with one RTCPeerConnection of its own when it loads.
+    // The session makes one RTCPeerConnection of its own by the time it joins (it readies the browser's WebRTC engine).
     const baseline = await pcs(victim);
 
     const outsider = await ctx.chromium.browser.newContext();
