@@ -15,14 +15,17 @@ export async function startBuiltServer(args = [], nodeArgs = []) {
   const url = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('server did not start')), 15_000);
     let buf = '';
-    child.stdout.on('data', (d) => {
+    const listening = (d) => {
       buf += d;
       const m = /"url":"(http[^"]+)","msg":"listening"/.exec(buf);
       if (m) {
         clearTimeout(timer);
+        // The server's log is drained from here on (below), not collected.
+        child.stdout.off('data', listening);
         resolve(m[1]);
       }
-    });
+    };
+    child.stdout.on('data', listening);
     child.once('exit', (code) => reject(new Error(`server exited ${code}`)));
   });
   child.stdout.resume();

@@ -26,6 +26,8 @@ async function pair() {
       () => c.session?.state,
       (s) => s === 'connected',
     );
+  // States are the sessions' at once; what they bring is rendered in each element's next update.
+  await Promise.all([...rooms, ann, bob].map((el) => el.updateComplete));
   return { ann, bob, rooms };
 }
 

@@ -100,6 +100,8 @@ describe('theming: text contrast (axe) with dark tokens, in every element and st
         () => [annChat.session?.state, bobChat.session?.state],
         (s) => s.every((x) => x === 'connected'),
       );
+      // States are the sessions' at once; what they bring is rendered in each element's next update.
+      await Promise.all([annRoom, bobRoom, annChat, bobChat].map((el) => el.updateComplete));
       // The dark variant of every default, not only colours that happen to pass.
       const send = annChat.shadowRoot!.querySelector<HTMLButtonElement>('[part~="send-button"]')!;
       expect(bytes(getComputedStyle(send).backgroundColor), 'Send is drawn in the dark accent').to.deep.equal([138, 180, 255, 255]);
