@@ -63,6 +63,7 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
   audioMuted = false;
   private destroyed = false;
   private spare: { tracks: MediaStreamTrack[]; stop(): void } | undefined;
+  private captureEnded = false;
   /** Devices chosen on an earlier visit, used when present (set before `start`). */
   preferred: { audioinput?: string; videoinput?: string };
   /** What the last start could not open (for the UI: "no microphone"). */
@@ -91,11 +92,24 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
 
   /**
    * Silent, blank tracks that give a call its send-capable transceivers while we have no track of that kind (see
-   * `placeholderTracks`). One set, made once and shared by every call: `prepareSpares` makes it ahead, while the join
-   * waits on the network, so a call placed before capture ends does not pay for an AudioContext.
+   * `placeholderTracks`). During the join one set serves every call placed before capture ends, made ahead by
+   * `prepareSpares` while the server answers, so those calls do not each pay for an AudioContext.
    */
   spareTracks(): MediaStreamTrack[] {
     return (this.spare ??= placeholderTracks()).tracks;
+  }
+
+  /**
+   * A call is done with the spare tracks (its senders dropped them). They are kept for the next call only until
+   * capture ends: their AudioContext runs an audio thread while it lives.
+   */
+  doneWithSpares(): void {
+    if (this.captureEnded) this.releaseSpares();
+  }
+
+  private releaseSpares(): void {
+    this.spare?.stop();
+    this.spare = undefined;
   }
 
   /** Makes the spare tracks now if calls may need them (no track of some kind yet). */
@@ -147,6 +161,9 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
         throw err;
       this.preferred = {};
       await this.capture();
+    } finally {
+      this.captureEnded = true;
+      this.releaseSpares();
     }
   }
 
@@ -485,8 +502,7 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
   /** Stops every track we captured. Idempotent. */
   destroy(): void {
     this.destroyed = true;
-    this.spare?.stop();
-    this.spare = undefined;
+    this.releaseSpares();
     for (const t of this.owned) t.stop();
     this.owned.clear();
     this.closeResampler();

@@ -138,6 +138,7 @@ export class PeerLink implements RemotePeer {
       for (const sender of call.peerConnection?.getSenders() ?? []) {
         if (sender.track && spare.includes(sender.track)) void sender.replaceTrack(null);
       }
+      local.doneWithSpares();
     }
   }
 
