@@ -112,9 +112,12 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
     this.spare = undefined;
   }
 
-  /** Makes the spare tracks now if calls may need them (no track of some kind yet). */
+  /**
+   * Makes the spare tracks now if the join's calls may need them (capture has not ended, a kind is missing). A
+   * rejoin after capture makes none: a call that needs them then makes its own and drops it at once.
+   */
   prepareSpares(): void {
-    if (!this.destroyed && !(this.audioTrack && this.videoTrack)) this.spareTracks();
+    if (!this.destroyed && !this.captureEnded && !(this.audioTrack && this.videoTrack)) this.spareTracks();
   }
 
   /** Whether a screen is being shared. */

@@ -429,7 +429,6 @@ export class PeerLink implements RemotePeer {
   }
 }
 
-/** Resolves when `target` fires `type`, or after `ms`. */
 /** Resolves once the connection's offer/answer exchange is done (signalling stable or closed), at most `ms` later. */
 async function negotiated(pc: RTCPeerConnection | undefined, ms = NEGOTIATION_WAIT_MS): Promise<void> {
   const end = Date.now() + ms;
@@ -437,6 +436,7 @@ async function negotiated(pc: RTCPeerConnection | undefined, ms = NEGOTIATION_WA
     await event(pc, 'signalingstatechange', end - Date.now());
 }
 
+/** Resolves when `target` fires `type`, or after `ms`. */
 function event(target: EventTarget, type: string, ms: number): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
