@@ -62,8 +62,6 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
   /** The microphone is muted (its track, once there is one, is disabled); set through `setAudioEnabled`. */
   audioMuted = false;
   private destroyed = false;
-  private spare: { tracks: MediaStreamTrack[]; stop(): void } | undefined;
-  private captureEnded = false;
   /** Devices chosen on an earlier visit, used when present (set before `start`). */
   preferred: { audioinput?: string; videoinput?: string };
   /** What the last start could not open (for the UI: "no microphone"). */
@@ -88,36 +86,6 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
 
   get videoTrack(): MediaStreamTrack | undefined {
     return this.stream.getVideoTracks()[0];
-  }
-
-  /**
-   * Silent, blank tracks that give a call its send-capable transceivers while we have no track of that kind (see
-   * `placeholderTracks`). During the join one set serves every call placed before capture ends, made ahead by
-   * `prepareSpares` while the server answers, so those calls do not each pay for an AudioContext.
-   */
-  spareTracks(): MediaStreamTrack[] {
-    return (this.spare ??= placeholderTracks()).tracks;
-  }
-
-  /**
-   * A call is done with the spare tracks (its senders dropped them). They are kept for the next call only until
-   * capture ends: their AudioContext runs an audio thread while it lives.
-   */
-  doneWithSpares(): void {
-    if (this.captureEnded) this.releaseSpares();
-  }
-
-  private releaseSpares(): void {
-    this.spare?.stop();
-    this.spare = undefined;
-  }
-
-  /**
-   * Makes the spare tracks now if the join's calls may need them (capture has not ended, a kind is missing). A
-   * rejoin after capture makes none: a call that needs them then makes its own and drops it at once.
-   */
-  prepareSpares(): void {
-    if (!this.destroyed && !this.captureEnded && !(this.audioTrack && this.videoTrack)) this.spareTracks();
   }
 
   /** Whether a screen is being shared. */
@@ -164,9 +132,6 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
         throw err;
       this.preferred = {};
       await this.capture();
-    } finally {
-      this.captureEnded = true;
-      this.releaseSpares();
     }
   }
 
@@ -505,7 +470,6 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
   /** Stops every track we captured. Idempotent. */
   destroy(): void {
     this.destroyed = true;
-    this.releaseSpares();
     for (const t of this.owned) t.stop();
     this.owned.clear();
     this.closeResampler();
@@ -516,10 +480,10 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
 
 /**
  * Silent, blank tracks used only to create send-capable audio and video transceivers when the local side has no
- * such track yet; each call swaps them for `null` at once, so nothing is sent until a real track replaces them.
+ * such track yet; they are swapped for `null` at once, so nothing is sent until a real track replaces them.
  * This keeps "camera on" possible later without renegotiating (PeerJS media calls cannot renegotiate).
  */
-function placeholderTracks(): { tracks: MediaStreamTrack[]; stop(): void } {
+export function placeholderTracks(): { tracks: MediaStreamTrack[]; stop(): void } {
   const canvas = document.createElement('canvas');
   canvas.width = 16;
   canvas.height = 16;

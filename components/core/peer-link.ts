@@ -1,6 +1,7 @@
 import type { DataConnection, MediaConnection } from 'peerjs';
 import { decodeFrame, type AppMessage } from './data-protocol.js';
 import type { LocalMedia } from './local-media.js';
+import { placeholderTracks } from './local-media.js';
 import type { Log } from './log.js';
 import type { MediaState, MemberInfo, Role } from './room-protocol.js';
 
@@ -48,8 +49,6 @@ const DISCONNECTED_GRACE_MS = 3000;
 const DATA_AFTER_MEDIA_MAX_MS = 2000;
 /** …and this much longer, for the first frame to be decoded and drawn. */
 const FIRST_FRAME_MS = 150;
-/** The longest a received stream waits for its call's offer/answer exchange before it is announced anyway. */
-const NEGOTIATION_WAIT_MS = 2000;
 
 /** One remote member: its roster entry, the media call and the data channel with it. */
 export class PeerLink implements RemotePeer {
@@ -128,17 +127,23 @@ export class PeerLink implements RemotePeer {
    */
   attachCall(local: LocalMedia, start: (stream: MediaStream) => MediaConnection | undefined): void {
     if (this.closed) return;
-    const spare = local.audioTrack && local.videoTrack ? undefined : local.spareTracks();
-    const tracks = [local.audioTrack ?? spare?.find((t) => t.kind === 'audio'), local.videoTrack ?? spare?.find((t) => t.kind === 'video')];
+    const spare = local.audioTrack && local.videoTrack ? undefined : placeholderTracks();
+    const tracks = [
+      local.audioTrack ?? spare?.tracks.find((t) => t.kind === 'audio'),
+      local.videoTrack ?? spare?.tracks.find((t) => t.kind === 'video'),
+    ];
     const call = start(new MediaStream(tracks.filter((t): t is MediaStreamTrack => !!t)));
-    if (!call) return;
+    if (!call) {
+      spare?.stop();
+      return;
+    }
     this.via = undefined;
     this.takeCall(call);
     if (spare) {
       for (const sender of call.peerConnection?.getSenders() ?? []) {
-        if (sender.track && spare.includes(sender.track)) void sender.replaceTrack(null);
+        if (sender.track && spare.tracks.includes(sender.track)) void sender.replaceTrack(null);
       }
-      local.doneWithSpares();
+      spare.stop();
     }
   }
 
@@ -179,11 +184,7 @@ export class PeerLink implements RemotePeer {
     call.on('stream', (stream) => {
       if (this.call !== call) return;
       this.stream = stream;
-      // What a stream sets off (a tile, a level meter, forwards) waits until the offer and answer are set, in a task
-      // of its own: on the answering side it would otherwise delay the answer, and with it the first frame.
-      void negotiated(call.peerConnection).then(() =>
-        setTimeout(() => this.call === call && this.stream === stream && this.events.stream(this)),
-      );
+      this.events.stream(this);
     });
     call.on('error', (err) => this.log.warn('call error', this.peerId, err.message));
     const pc = call.peerConnection;
@@ -427,13 +428,6 @@ export class PeerLink implements RemotePeer {
     this.call = undefined;
     this.data = undefined;
   }
-}
-
-/** Resolves once the connection's offer/answer exchange is done (signalling stable or closed), at most `ms` later. */
-async function negotiated(pc: RTCPeerConnection | undefined, ms = NEGOTIATION_WAIT_MS): Promise<void> {
-  const end = Date.now() + ms;
-  while (pc && pc.signalingState !== 'stable' && pc.signalingState !== 'closed' && Date.now() < end)
-    await event(pc, 'signalingstatechange', end - Date.now());
 }
 
 /** Resolves when `target` fires `type`, or after `ms`. */

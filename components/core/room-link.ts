@@ -145,11 +145,8 @@ export class RoomLink extends Emitter<RoomLinkEvents> {
     super();
   }
 
-  /**
-   * Opens the socket and joins; resolves with the server's `joined` answer. `whileWaiting` runs once the join is sent:
-   * work that fits in the server's answer time.
-   */
-  async join(request: JoinRequest, timeoutMs = 10_000, whileWaiting?: () => void): Promise<JoinedMessage> {
+  /** Opens the socket and joins; resolves with the server's `joined` answer. */
+  async join(request: JoinRequest, timeoutMs = 10_000): Promise<JoinedMessage> {
     const url = roomSocketURL(this.address, this.room);
     const socket = claimPreopened(url) ?? new WebSocket(url);
     this.socket = socket;
@@ -168,10 +165,7 @@ export class RoomLink extends Emitter<RoomLinkEvents> {
         else this.close();
         reject(err);
       };
-      const sendJoin = () => {
-        this.send({ type: 'join', ...request });
-        whileWaiting?.();
-      };
+      const sendJoin = () => this.send({ type: 'join', ...request });
       if (socket.readyState === WebSocket.OPEN) sendJoin();
       else socket.onopen = sendJoin;
       socket.onerror = () => fail(new SessionError('server-unreachable', `cannot reach the room service at ${url}`));

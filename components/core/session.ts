@@ -177,18 +177,6 @@ const CODEC_NAMES: Record<string, string> = {
   pcma: 'PCMA',
 };
 
-let webrtcReady = false;
-/**
- * The page's first RTCPeerConnection sets up the browser's WebRTC engine: 15–35 ms of main thread in Chromium. Made
- * once, ahead of any call: when the page is idle after the bundle loads, or during the first join at the latest.
- */
-function prepareWebRTC(): void {
-  if (webrtcReady || typeof RTCPeerConnection === 'undefined') return;
-  webrtcReady = true;
-  new RTCPeerConnection().close();
-}
-if (typeof requestIdleCallback === 'function') requestIdleCallback(prepareWebRTC);
-
 /**
  * A member's presence in one room: the room-service link, the PeerJS peer, and one link per remote member.
  * The newcomer calls every member already present, so calls never cross.
@@ -489,12 +477,6 @@ export class RoomSession extends Emitter<SessionEvents> {
           ...(o.fanout ? { fanout: o.fanout } : {}),
         },
         rejoin ? 3000 : 10_000,
-        // While the server answers: the spare tracks that calls placed before capture ends need, and the browser's
-        // WebRTC engine, so neither delays the offer.
-        () => {
-          this.media.prepareSpares();
-          prepareWebRTC();
-        },
       );
     } catch (err) {
       link.close();
