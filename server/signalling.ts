@@ -11,6 +11,8 @@ const RELAYED = new Set(['OFFER', 'ANSWER', 'CANDIDATE', 'LEAVE']);
 const REGISTRATION_WINDOW_MS = 15_000;
 /** Messages queued for one member that has not registered yet; past it they are dropped. */
 const MAX_QUEUED_PER_MEMBER = 64;
+/** Signalling from other nodes held here for members not registered yet, in all (bytes). */
+const MAX_PENDING_BYTES = 4 * 1024 * 1024;
 
 interface Registration {
   member: MemberContext;
@@ -29,6 +31,9 @@ export class SignallingGuard {
   private readonly registered = new Map<string, Registration>();
   /** Messages let through to members that have not registered yet, by member. */
   private readonly queued = new Map<string, number>();
+  /** Messages from other nodes of the cluster for members here that have not registered yet, by member. */
+  private readonly pending = new Map<string, { texts: string[]; since: number }>();
+  private pendingBytes = 0;
 
   constructor(
     private readonly rooms: RoomService,
@@ -81,11 +86,15 @@ export class SignallingGuard {
       send(data);
     }) as typeof socket.send;
     wss.emit('connection', socket, req);
+    // What other nodes sent it meanwhile (a member there calls a newcomer here as it registers).
+    const held = this.takePending(member.peerId);
+    if (held) for (const text of held) socket.send(text);
   }
 
   /** The member is gone (left, lost past its grace, replaced by a new join): its signalling goes too. */
   memberGone(member: MemberContext): void {
     this.queued.delete(member.peerId);
+    this.takePending(member.peerId);
     const r = this.registered.get(member.peerId);
     if (r && r.member === member) {
       this.registered.delete(member.peerId);
@@ -96,14 +105,34 @@ export class SignallingGuard {
   /** Signalling routed from another node for a member registered here (dropped when it is not, or not yet). */
   deliver(peerId: string, text: string): void {
     const r = this.registered.get(peerId);
-    if (r && this.rooms.isCurrent(r.member)) r.socket.send(text);
-    else this.options.metrics?.signallingDropped.inc({ reason: 'not-registered' });
+    if (r && this.rooms.isCurrent(r.member)) return r.socket.send(text);
+    if (r) return void this.options.metrics?.signallingDropped.inc({ reason: 'not-member' });
+    // Not registered yet: held for it as PeerServer holds what members here send it, as long and as many.
+    const now = Date.now();
+    for (const [id, p] of this.pending) if (now - p.since > REGISTRATION_WINDOW_MS) this.takePending(id);
+    const p = this.pending.get(peerId) ?? { texts: [], since: now };
+    if (p.texts.length >= MAX_QUEUED_PER_MEMBER || this.pendingBytes + text.length > MAX_PENDING_BYTES) {
+      return void this.options.metrics?.signallingDropped.inc({ reason: 'not-registered' });
+    }
+    p.texts.push(text);
+    this.pendingBytes += text.length;
+    this.pending.set(peerId, p);
+  }
+
+  private takePending(peerId: string): string[] | undefined {
+    const p = this.pending.get(peerId);
+    if (!p) return undefined;
+    this.pending.delete(peerId);
+    for (const t of p.texts) this.pendingBytes -= t.length;
+    return p.texts;
   }
 
   close(): void {
     for (const { socket } of this.registered.values()) socket.terminate();
     this.registered.clear();
     this.queued.clear();
+    this.pending.clear();
+    this.pendingBytes = 0;
   }
 
   private allow(member: MemberContext, budget: SocketBudget, data: Buffer | Buffer[], isBinary: boolean): boolean {

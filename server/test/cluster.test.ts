@@ -108,6 +108,29 @@ test('members on two nodes meet in one room: roster, media updates, relay, signa
   for (const m of [ann, bob, eve]) m.c.close();
 });
 
+test('signalling from another node to a newcomer that has not registered yet is held for it, as PeerServer holds local ones', async () => {
+  const ann = await member(a, 'hold', 'Ann');
+  const annSig = await signalling(a, 'hold', ann.joined);
+  const cy = await member(b, 'hold', 'Cy');
+  assert.equal((await ann.c.next('peer-joined')).peer.name, 'Cy');
+  // Ann calls Cy at once (as a member present does), before Cy's PeerServer socket exists.
+  annSig.ws.send(JSON.stringify({ type: 'OFFER', dst: cy.id, payload: { sdp: 'v=0', type: 'media', connectionId: 'mc_1' } }));
+  annSig.ws.send(JSON.stringify({ type: 'CANDIDATE', dst: cy.id, payload: { candidate: {}, type: 'media', connectionId: 'mc_1' } }));
+  await new Promise((r) => setTimeout(r, 300));
+  const cySig = await signalling(b, 'hold', cy.joined);
+  await until('both reach Cy once it registers', () => (cySig.inbox.filter((m) => m.type !== 'OPEN').length >= 2 ? true : undefined));
+  assert.deepEqual(
+    cySig.inbox.map((m) => [m.type, m.src]),
+    [
+      ['OPEN', undefined],
+      ['OFFER', ann.id],
+      ['CANDIDATE', ann.id],
+    ],
+  );
+  for (const s of [annSig, cySig]) s.ws.close();
+  for (const m of [ann, cy]) m.c.close();
+});
+
 test('one forwarding tree across nodes: viewers joining both at once get consistent places; edges are checked on either node', async () => {
   const presenter = await member(a, 'tree', 'Presenter', { role: 'presenter', fanout: 2 });
   // Twelve viewers join at the same moment, half on each node: every tree change is a compare-and-set in Redis.

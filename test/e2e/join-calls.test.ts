@@ -1,0 +1,130 @@
+// Who calls whom in a mesh, tested against stock PeerJS pages that hold a room join: the members present call a
+// newcomer (it only answers), and a newcomer whose call does not come calls that member itself.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { inboundByPeer, memberPage, waitFor, type MemberPage } from '../helpers/browser.js';
+import { e2e } from '../helpers/e2e.js';
+
+const ctx = e2e();
+const PEERJS = readFileSync('node_modules/peerjs/dist/peerjs.min.js', 'utf8');
+
+interface BarePage extends MemberPage {
+  peerId: string;
+}
+
+/**
+ * A stock peerjs.min.js page that joins `room` on our server as `name` (the room socket's `join`, then PeerServer
+ * with the id and token it was given), sends its fake camera, answers every call and places none (it has no code to
+ * place one). It records the calls it gets (`window.calls`).
+ */
+async function barePage(room: string, name: string): Promise<BarePage> {
+  const context = await ctx.chromium.browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${ctx.server.url}/healthz`);
+  await page.addScriptTag({ content: PEERJS });
+  const peerId = await page.evaluate(
+    async ({ room, name }) => {
+      const w = window as any;
+      const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 320, height: 240 } });
+      const ws = new WebSocket(`${location.origin.replace('http', 'ws')}/r/${encodeURIComponent(room)}/ws`);
+      await new Promise((r) => (ws.onopen = r));
+      ws.send(JSON.stringify({ type: 'join', name }));
+      const joined = await new Promise<any>((r) => (ws.onmessage = (e) => r(JSON.parse(e.data))));
+      w.roomSocket = ws;
+      w.calls = [];
+      const peer = new w.peerjs.Peer(joined.self.peerId, {
+        host: location.hostname,
+        port: Number(location.port),
+        path: joined.peerPath,
+        token: joined.peerToken,
+        config: { iceServers: joined.iceServers ?? [] },
+        debug: 0,
+      });
+      peer.on('call', (call: any) => {
+        w.calls.push(call);
+        call.answer(stream);
+      });
+      await new Promise((resolve, reject) => (peer.on('open', resolve), peer.on('error', reject)));
+      return peer.id as string;
+    },
+    { room, name },
+  );
+  return { page, context, peerId, close: () => context.close() };
+}
+
+/** Video frames the stock page decoded, per member that called it (getStats of each call). */
+function bareFramesByCaller(p: BarePage): Promise<Record<string, number>> {
+  return p.page.evaluate(async () => {
+    const out: Record<string, number> = {};
+    for (const call of (window as any).calls) {
+      const report: RTCStatsReport = await call.peerConnection.getStats();
+      report.forEach((s: any) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'video') out[call.peer] = (out[call.peer] ?? 0) + (s.framesDecoded ?? 0);
+      });
+    }
+    return out;
+  });
+}
+
+test('the members present call a newcomer: a stock PeerJS newcomer that places no call gets one from each, media both ways', async () => {
+  const room = 'called-newcomer';
+  const members = [await memberPage(ctx.chromium.browser, ctx.server.url, { room, name: 'Ann' })];
+  members.push(await memberPage(ctx.chromium.browser, ctx.server.url, { room, name: 'Bob' }));
+  ctx.open.push(...members);
+  for (const m of members)
+    await waitFor(
+      'members in a call',
+      () => inboundByPeer(m.page),
+      (s) => Object.keys(s).length === 1,
+    );
+  const newcomer = await barePage(room, 'Stock');
+  try {
+    const ids = await Promise.all(members.map((m) => m.page.evaluate(() => document.querySelector('av-room')!.session!.peerId!)));
+    // It decodes both members' video, from calls they placed (it placed none)…
+    const frames = await waitFor(
+      'the newcomer decodes both members',
+      () => bareFramesByCaller(newcomer),
+      (f) => ids.every((id) => (f[id] ?? 0) > 0),
+      30_000,
+    );
+    assert.deepEqual(Object.keys(frames).sort(), [...ids].sort());
+    // …and both decode its video through those calls.
+    for (const m of members)
+      await waitFor(
+        'a member decodes the newcomer',
+        () => inboundByPeer(m.page),
+        (s) => (s[newcomer.peerId]?.framesDecoded ?? 0) > 0,
+        30_000,
+      );
+  } finally {
+    await newcomer.close();
+    await ctx.closeAll();
+  }
+});
+
+test('a member present that never calls (stock PeerJS): the newcomer calls it after its wait, and decodes its video', async () => {
+  const room = 'silent-member';
+  const silent = await barePage(room, 'Silent');
+  try {
+    const newcomer = await memberPage(ctx.chromium.browser, ctx.server.url, { room, name: 'Newcomer' });
+    ctx.open.push(newcomer);
+    await waitFor(
+      'the newcomer decodes the silent member',
+      () => inboundByPeer(newcomer.page),
+      (s) => (s[silent.peerId]?.framesDecoded ?? 0) > 0,
+      30_000,
+    );
+    const calls = await silent.page.evaluate(() => (window as any).calls.map((c: any) => c.peer));
+    assert.deepEqual(calls, [await newcomer.page.evaluate(() => document.querySelector('av-room')!.session!.peerId!)]);
+    await waitFor(
+      'the silent member decodes the newcomer',
+      () => bareFramesByCaller(silent),
+      (f) => Object.values(f)[0]! > 0,
+      30_000,
+    );
+  } finally {
+    await silent.close();
+    await ctx.closeAll();
+  }
+});
