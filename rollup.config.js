@@ -115,13 +115,13 @@ export const unpack = refuse;`
 }
 
 /**
- * Two cuts in PeerJS's browser checks, each found by its text (the build fails if PeerJS changes it):
+ * Cuts in PeerJS, each found by its text (the build fails if PeerJS changes it):
  * - `util.supports` is a probe run when the bundle loads: an RTCPeerConnection (with PeerJS's public STUN/TURN servers
  *   in its config) and a data channel, only to fill booleans our browsers all answer alike. It becomes plain checks;
  *   only `audioVideo` and `data` are read (a Peer refuses to start without either), `binaryBlob` is for the BinaryPack
- *   serialization we do not ship. The page's first RTCPeerConnection is made by the session instead, at join, while
- *   the server answers.
+ *   serialization we do not ship. The page's first RTCPeerConnection is then its first call's.
  * - `supports.toString()` and the `isUnifiedPlanSupported()` it alone calls (another probe connection) are never used.
+ * - `peer.listAllPeers()` (deprecated; our server does not allow discovery) and the API call behind it.
  */
 const PEERJS_CUTS = [
   {
@@ -130,6 +130,12 @@ const PEERJS_CUTS = [
     with: "this.supports = { browser: true, webRTC: typeof RTCPeerConnection < 'u', audioVideo: typeof RTCPeerConnection < 'u', data: typeof RTCPeerConnection < 'u', binaryBlob: false, reliable: true }, // Ensure alphanumeric ids",
   },
   { from: '    isUnifiedPlanSupported() {', to: 'isUnifiedPlanSupported:${this.isUnifiedPlanSupported()}`;\n    }\n', with: '' },
+  {
+    from: '    /** @deprecated */ async listAllPeers() {',
+    to: 'Could not get list peers from the server." + error);\n        }\n    }\n',
+    with: '',
+  },
+  { from: ' listAllPeers(cb = (_)=>{}) {', to: '.ServerError, error));\n    }\n', with: '\n' },
 ];
 function peerjsSupportsLite() {
   return {
