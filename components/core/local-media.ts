@@ -483,20 +483,28 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
  * such track yet; they are swapped for `null` at once, so nothing is sent until a real track replaces them.
  * This keeps "camera on" possible later without renegotiating (PeerJS media calls cannot renegotiate).
  */
-export function placeholderTracks(): { tracks: MediaStreamTrack[]; stop(): void } {
-  const canvas = document.createElement('canvas');
-  canvas.width = 16;
-  canvas.height = 16;
-  canvas.getContext('2d')?.fillRect(0, 0, 16, 16);
-  const video = canvas.captureStream(0).getVideoTracks()[0];
-  const ctx = new AudioContext();
-  const audio = ctx.createMediaStreamDestination().stream.getAudioTracks()[0];
-  const tracks: MediaStreamTrack[] = [audio, video].filter((t) => t !== undefined);
+export function placeholderTracks(audio: boolean, video: boolean): { tracks: MediaStreamTrack[]; stop(): void } {
+  const tracks: MediaStreamTrack[] = [];
+  let ctx: AudioContext | undefined;
+  if (audio) {
+    // Chromium makes a silent track without starting an audio thread (an AudioContext takes 5–10 ms in a join).
+    const Generator = (globalThis as { MediaStreamTrackGenerator?: new (init: { kind: string }) => MediaStreamTrack })
+      .MediaStreamTrackGenerator;
+    if (Generator) tracks.push(new Generator({ kind: 'audio' }));
+    else tracks.push(...(ctx = new AudioContext()).createMediaStreamDestination().stream.getAudioTracks());
+  }
+  if (video) {
+    const canvas = document.createElement('canvas');
+    canvas.width = 16;
+    canvas.height = 16;
+    canvas.getContext('2d')?.fillRect(0, 0, 16, 16);
+    tracks.push(...canvas.captureStream(0).getVideoTracks());
+  }
   return {
     tracks,
     stop() {
       tracks.forEach((t) => t.stop());
-      void ctx.close().catch(() => {});
+      void ctx?.close().catch(() => {});
     },
   };
 }

@@ -131,7 +131,7 @@ export class PeerLink implements RemotePeer {
    */
   attachCall(local: LocalMedia, start: (stream: MediaStream) => MediaConnection | undefined): void {
     if (this.closed) return;
-    const spare = local.audioTrack && local.videoTrack ? undefined : placeholderTracks();
+    const spare = local.audioTrack && local.videoTrack ? undefined : placeholderTracks(!local.audioTrack, !local.videoTrack);
     const tracks = [
       local.audioTrack ?? spare?.tracks.find((t) => t.kind === 'audio'),
       local.videoTrack ?? spare?.tracks.find((t) => t.kind === 'video'),

@@ -27,7 +27,7 @@ import {
 import { listDevices, rememberedDevices, resolveDevice, saveDevicePreference, type DeviceKind } from './devices.js';
 import { LocalMedia } from './local-media.js';
 import type { AudioSettings, MediaSettings, VideoSettings } from './media-settings.js';
-import { opusParams, preferCodec, setOpusParams, startVideoBitrate } from './sdp.js';
+import { opusParams, preferCodec, setOpusParams } from './sdp.js';
 import { createLog, type Log, type LogLevel } from './log.js';
 import { PeerLink, type DataPath, type RemotePeer } from './peer-link.js';
 import { RoomLink, parseServerList, type JoinedMessage, type ServerAddress } from './room-link.js';
@@ -156,12 +156,6 @@ const QUALITY_EVERY = 10;
 const LOCAL_METER_AFTER_MS = 2000;
 /** Opus bitrate receivers ask of a member sending stereo (music) when it says nothing else. */
 const STEREO_BITRATE = 128_000;
-/**
- * The bitrate (kbit/s) a member is asked to start sending us video at: Chromium's default 300 kbit/s is below what it
- * wants for 640x480, so it dropped the first frames of every call (~15 ms later at 640x480, ~130 ms at 1280x720 in
- * bench/join.mjs). Congestion control takes over from there; a lower `max-bitrate` still caps the sender.
- */
-const START_VIDEO_KBPS = 1000;
 /** The internal channel on which a member asks another to forward a stream to it. */
 const FORWARD_CHANNEL = 'av-forward';
 /** Times we register with PeerServer again after our socket to it dropped, 1 s, 2 s, … apart, before giving up. */
@@ -1262,7 +1256,6 @@ export class RoomSession extends Emitter<SessionEvents> {
       out = preferCodec(out, kind, name);
     }
     const remoteStereo = remoteSdp ? opusParams(remoteSdp)['sprop-stereo'] === '1' : !!l.media.stereo;
-    out = startVideoBitrate(out, START_VIDEO_KBPS);
     return setOpusParams(out, {
       ...(remoteStereo ? { stereo: 1, maxaveragebitrate: STEREO_BITRATE } : {}),
       ...(this.media.stereo ? { 'sprop-stereo': 1 } : {}),
