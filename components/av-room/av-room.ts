@@ -158,7 +158,7 @@ export class AvRoom extends LitElement {
     super.connectedCallback();
   }
 
-  /** The first view waits until the join has its calls negotiated (at most 0.4 s): the other side works while it renders. */
+  /** The first view waits until the join has placed its calls (at most 0.4 s): the members answer while it renders. */
   protected override async scheduleUpdate(): Promise<void> {
     if (!this.hasUpdated) await this.controller.callsPlaced;
     await super.scheduleUpdate();

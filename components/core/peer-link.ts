@@ -83,10 +83,6 @@ export class PeerLink implements RemotePeer {
   /** We opened the data connection (so we re-open it when it drops), and it was open at least once. */
   dataInitiator = false;
   hadData = false;
-  /** When we placed the current call (performance.now()); undefined when we answered it. */
-  placedAt: number | undefined;
-  /** Waiting for `negotiated`. */
-  private negotiationWaiters: (() => void)[] = [];
 
   constructor(
     member: MemberInfo,
@@ -192,12 +188,6 @@ export class PeerLink implements RemotePeer {
     });
     call.on('error', (err) => this.log.warn('call error', this.peerId, err.message));
     const pc = call.peerConnection;
-    pc?.addEventListener('signalingstatechange', () => {
-      if (!pc.localDescription) return;
-      const waiters = this.negotiationWaiters;
-      this.negotiationWaiters = [];
-      for (const w of waiters) w();
-    });
     pc?.addEventListener('iceconnectionstatechange', () => {
       if (this.call !== call || this.closed) return;
       const ice = pc.iceConnectionState;
@@ -241,20 +231,11 @@ export class PeerLink implements RemotePeer {
     await new Promise((r) => setTimeout(r, Math.max(0, Math.min(FIRST_FRAME_MS, end - Date.now()))));
   }
 
-  /**
-   * Resolves once this member's call (placed by us, or by it and answered) has our session description set: PeerJS
-   * sends the offer or answer right then. Waits for the call to arrive, at most `maxMs`.
-   */
-  negotiated(maxMs: number): Promise<void> {
-    if (this.peerConnection?.localDescription || this.closed) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, maxMs);
-      this.negotiationWaiters.push(done);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
+  /** Resolves once the call we placed has its offer set (PeerJS sends it right then), or after `maxMs`. */
+  offerMade(maxMs: number): Promise<void> {
+    const pc = this.peerConnection;
+    if (!pc || pc.signalingState !== 'stable' || pc.localDescription) return Promise.resolve();
+    return event(pc, 'signalingstatechange', maxMs);
   }
 
   /** Resolves once the media call is connected (or failed), or after `maxMs`. */
@@ -435,7 +416,6 @@ export class PeerLink implements RemotePeer {
     this.closed = true;
     clearTimeout(this.deadline);
     this.endConnections();
-    for (const w of this.negotiationWaiters.splice(0)) w();
   }
 
   private endConnections(): void {

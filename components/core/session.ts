@@ -145,12 +145,8 @@ const ABSENT_CHECK_MS = 5000;
 const RECOVER_MAX_MS = 6000;
 /** Audio levels are read this often (speaking, active speaker); quality every QUALITY_EVERY ticks. */
 const LEVEL_TICK_MS = 200;
-/** How long `callsPlaced` waits for the join's calls to be negotiated on our side (our answer or offer made). */
+/** How long `callsPlaced` waits for the offers of the join's calls to be made. */
 const OFFER_WAIT_MS = 300;
-/** How long a newcomer to a mesh waits for a member present to call it before calling that member itself. */
-const CALL_WAIT_MS = 3000;
-/** Within this long of placing a call, a call from the same member crosses ours (see onIncoming). */
-const CROSSED_CALL_MS = 15_000;
 const QUALITY_EVERY = 10;
 /** Our own speaking meter starts this long after joining, once the first calls are up. */
 const LOCAL_METER_AFTER_MS = 2000;
@@ -213,11 +209,12 @@ export class RoomSession extends Emitter<SessionEvents> {
   private joining: Promise<void> | undefined;
   private callsPlacedNow: () => void = () => {};
   /**
-   * Resolves once joining has its calls with the members present negotiated on our side (their offers answered, or
-   * ours made), or has ended.
+   * Resolves once joining has placed its calls to the members present (their media starts flowing), or has ended.
    * A page's first paint can wait for it: rendering meanwhile would hold up the join's round trips.
    */
   readonly callsPlaced = new Promise<void>((resolve) => (this.callsPlacedNow = resolve));
+  /** Settles once local capture has succeeded or failed: calls are answered only then. */
+  private mediaReady: Promise<void> = Promise.resolve();
   /** The speaker (audio output) chosen for this session; the elements route remote audio to it. */
   private speakerId: string | undefined;
   private monitorTimer: ReturnType<typeof setInterval> | undefined;
@@ -403,7 +400,7 @@ export class RoomSession extends Emitter<SessionEvents> {
     // Remembered devices are looked up while the room answers.
     const remembered = o.rememberDevices === false ? Promise.resolve() : this.loadRememberedDevices();
     const startMedia = () => {
-      media ??= remembered
+      media ??= this.mediaReady = remembered
         .then(() => this.media.start())
         .then(
           () => {
@@ -416,15 +413,9 @@ export class RoomSession extends Emitter<SessionEvents> {
           },
         );
     };
-    // In a mesh the members present call us: their offers are made while we register with PeerServer, which holds
-    // them for us, so our links must exist before it opens. Broadcast rooms place calls along the tree, below.
-    const afterJoin = (j: JoinedMessage) => {
-      startMedia();
-      if (!j.route) for (const member of j.peers) this.awaitCall(member);
-    };
     for (let i = 0; i < this.servers.length && !joined; i++) {
       try {
-        joined = await this.register(i, false, afterJoin);
+        joined = await this.register(i, false, startMedia);
       } catch (err) {
         lastError = err;
         // A refusal is an answer: only an unreachable server sends us to the next one.
@@ -436,8 +427,8 @@ export class RoomSession extends Emitter<SessionEvents> {
     startMedia();
     // The calls do not wait for capture: what the members send us starts flowing now, and our tracks join the calls
     // when capture ends (replaceTrack, no renegotiation; see onLocalTrack).
-    if (joined.route) for (const member of joined.peers) this.connectTo(member);
-    void Promise.all([...this.links.values()].map((l) => l.negotiated(OFFER_WAIT_MS))).then(this.callsPlacedNow);
+    for (const member of joined.peers) this.connectTo(member);
+    void Promise.all([...this.links.values()].map((l) => l.offerMade(OFFER_WAIT_MS))).then(this.callsPlacedNow);
     await media;
     if (this.closed) return;
     const intended = this.intendedMedia();
@@ -467,7 +458,7 @@ export class RoomSession extends Emitter<SessionEvents> {
    * Joins the room on server `index` and registers a PeerJS peer there (same identity on a rejoin).
    * Resolves once both are done; the previous peer is retired, not destroyed, so its calls keep flowing.
    */
-  private async register(index: number, rejoin: boolean, afterJoin?: (joined: JoinedMessage) => void): Promise<JoinedMessage> {
+  private async register(index: number, rejoin: boolean, afterJoin?: () => void): Promise<JoinedMessage> {
     const o = this.options;
     const address = this.servers[index]!;
     const link = new RoomLink(address, this.room, this.log);
@@ -495,6 +486,7 @@ export class RoomSession extends Emitter<SessionEvents> {
       link.close();
       return joined;
     }
+    afterJoin?.();
     this.roomLink?.close();
     this.roomLink = link;
     this.serverIndex = index;
@@ -505,7 +497,6 @@ export class RoomSession extends Emitter<SessionEvents> {
     link.on('lost', ({ code, reason }) => {
       if (this.roomLink === link) void this.failover(`${reason || 'connection closed'} (${code})`);
     });
-    afterJoin?.(joined);
 
     if (this.peer) {
       // Off its server, but its calls stay up (PeerJS's disconnect keeps connections): the id is free to register again.
@@ -566,23 +557,7 @@ export class RoomSession extends Emitter<SessionEvents> {
     }, 1000 * attempt);
   }
 
-  /**
-   * A member present when we joined a mesh room: it calls us (it learns of us as we register with PeerServer). If no
-   * call has come after CALL_WAIT_MS (its offer lost: it was busy past the server's hold, or it is stuck), we call it;
-   * should both calls cross, the one placed by the smaller peer id stays (see onIncoming).
-   */
-  private awaitCall(member: MemberInfo): void {
-    const l = this.addMember(member);
-    if (!l) return;
-    l.startDeadline();
-    setTimeout(() => {
-      if (this.closed || l.isClosed || this.links.get(l.peerId) !== l || l.peerConnection) return;
-      this.log.info('no call from', l.peerId, 'yet: calling it');
-      this.callMember(l);
-    }, CALL_WAIT_MS);
-  }
-
-  /** Calls a member and opens the data channel with it (we moved to its server, it is new to us, or the tree says so). */
+  /** Calls a member and opens the data channel with it (we are the newcomer, or we moved to its server). */
   private connectTo(member: MemberInfo): void {
     const l = this.addMember(member);
     if (l) this.callMember(l);
@@ -593,15 +568,9 @@ export class RoomSession extends Emitter<SessionEvents> {
     const peer = this.peer;
     if (!peer || l.isClosed) return;
     if (!this.isDirect(l)) return this.awaitForward(l);
-    // PeerJS drops what it sends before its server socket is open: a member that arrives while we register is called
-    // once we are registered (unless it called us meanwhile).
-    if (!peer.open && !peer.disconnected) {
-      return void peer.once('open', () => this.peer === peer && this.links.get(l.peerId) === l && !l.peerConnection && this.callMember(l));
-    }
     l.attachCall(this.media, (stream) =>
       peer.call(l.peerId, stream, { metadata: { name: this.name }, sdpTransform: (sdp: string) => this.transformSdp(sdp, l) }),
     );
-    l.placedAt = performance.now();
     void l.setEncoding(this.encoding());
     l.startDeadline();
     l.dataInitiator = true;
@@ -611,7 +580,7 @@ export class RoomSession extends Emitter<SessionEvents> {
   /** Opens (or re-opens) the data connection we initiate with a member. */
   private openData(l: PeerLink): void {
     const peer = this.peer;
-    if (!peer || this.closed || this.links.get(l.peerId) !== l || !l.dataInitiator) return;
+    if (!peer || this.closed || this.links.get(l.peerId) !== l) return;
     l.attachData(peer.connect(l.peerId, { serialization: 'raw', reliable: true, label: 'av-data' }));
   }
 
@@ -915,9 +884,7 @@ export class RoomSession extends Emitter<SessionEvents> {
           break;
         }
         const l = this.addMember(msg.peer);
-        // In a mesh we call the newcomer now: our offer is made while it registers with PeerServer (which holds it).
-        if (l && !this._route) this.callMember(l);
-        else if (l && this.isDirect(l)) l.startDeadline();
+        if (l && this.isDirect(l)) l.startDeadline();
         else if (l) this.awaitForward(l);
         break;
       }
@@ -1035,19 +1002,13 @@ export class RoomSession extends Emitter<SessionEvents> {
     if (this.closed || !l || (conn.type === ConnectionType.Data && (conn as DataConnection).serialization !== 'raw'))
       return void conn.close();
     if (conn.type === ConnectionType.Data) return l.attachData(conn as DataConnection);
-    // Both of us placed a call (a newcomer's fallback crossing a late offer): the one placed by the smaller id stays.
-    if (l.placedAt !== undefined && !l.connected && performance.now() - l.placedAt < CROSSED_CALL_MS && this._peerId! < conn.peer) {
-      this.log.info('calls crossed with', conn.peer, ': keeping ours');
-      return void conn.close();
-    }
-    this.answer(conn as MediaConnection, l);
+    void this.answer(conn as MediaConnection);
   }
 
-  /** Answers a member's call now, whether or not capture has ended (our tracks join it when it does). */
-  private answer(call: MediaConnection, l: PeerLink): void {
-    // Ours crossed it and gave way: the data connection is the caller's to open.
-    if (l.placedAt !== undefined && !l.connected) l.dataInitiator = false;
-    l.placedAt = undefined;
+  private async answer(call: MediaConnection): Promise<void> {
+    await this.mediaReady;
+    const l = this.links.get(call.peer);
+    if (!l || this.closed) return call.close();
     l.attachCall(this.media, (stream) => {
       call.answer(stream, { sdpTransform: (sdp: string) => this.transformSdp(sdp, l, call.peerConnection?.remoteDescription?.sdp) });
       this.setCodecPreferences(call.peerConnection);

@@ -42,7 +42,7 @@ test(
     const victim = await countedMember({ room: 'board', name: 'Vic', password: 'board-pw' });
     const victimId = await victim.page.evaluate(() => document.querySelector('av-room')!.session!.peerId!);
     const before = await serverMetrics(ctx.server.url);
-    // The session makes one RTCPeerConnection of its own by the time it joins (it readies the browser's WebRTC engine).
+    // What the victim's page made before the outsider arrives (none while it is alone in the room).
     const baseline = await pcs(victim);
 
     const outsider = await ctx.chromium.browser.newContext();
