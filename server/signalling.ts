@@ -86,7 +86,7 @@ export class SignallingGuard {
       send(data);
     }) as typeof socket.send;
     wss.emit('connection', socket, req);
-    // What other nodes sent it meanwhile (a member there calls a newcomer here as it registers).
+    // What members on other nodes sent it between its join and this registration (see `deliver`).
     const held = this.takePending(member.peerId);
     if (held) for (const text of held) socket.send(text);
   }
@@ -102,7 +102,10 @@ export class SignallingGuard {
     }
   }
 
-  /** Signalling routed from another node for a member registered here (dropped when it is not, or not yet). */
+  /**
+   * Signalling routed from another node for a member here: sent to its socket, or held until it registers (as
+   * PeerServer holds messages for the members of this node); dropped for a member whose join is no longer current.
+   */
   deliver(peerId: string, text: string): void {
     const r = this.registered.get(peerId);
     if (r && this.rooms.isCurrent(r.member)) return r.socket.send(text);

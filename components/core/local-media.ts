@@ -487,7 +487,7 @@ export function placeholderTracks(audio: boolean, video: boolean): { tracks: Med
   const tracks: MediaStreamTrack[] = [];
   let ctx: AudioContext | undefined;
   if (audio) {
-    // Chromium makes a silent track without starting an audio thread (an AudioContext takes 5–10 ms in a join).
+    // Chromium makes a silent track without starting an audio thread (an AudioContext took 5–49 ms in a joining page).
     const Generator = (globalThis as { MediaStreamTrackGenerator?: new (init: { kind: string }) => MediaStreamTrack })
       .MediaStreamTrackGenerator;
     if (Generator) tracks.push(new Generator({ kind: 'audio' }));

@@ -1,7 +1,6 @@
 import type { DataConnection, MediaConnection } from 'peerjs';
 import { decodeFrame, type AppMessage } from './data-protocol.js';
-import type { LocalMedia } from './local-media.js';
-import { placeholderTracks } from './local-media.js';
+import { placeholderTracks, type LocalMedia } from './local-media.js';
 import type { Log } from './log.js';
 import type { MediaState, MemberInfo, Role } from './room-protocol.js';
 
