@@ -1,7 +1,7 @@
 import { expect } from '@open-wc/testing';
 import { classifyQuality, qualitySample, ActiveSpeaker, SpeakingDetector } from './activity.js';
 import { audioNeedsRecapture, parseBounded, parseResolution, DEFAULT_AUDIO } from './media-settings.js';
-import { opusParams, preferCodec, setOpusParams } from './sdp.js';
+import { opusParams, preferCodec, setOpusParams, startVideoBitrate } from './sdp.js';
 
 const SDP = [
   'v=0',
@@ -41,6 +41,14 @@ describe('media settings (pure)', () => {
     expect(vp9).to.contain('m=video 9 UDP/TLS/RTP/SAVPF 98 99 96 97\r\n');
     expect(preferCodec(SDP, 'video', 'AV1'), 'absent codec: unchanged').to.equal(SDP);
     expect(preferCodec(SDP, 'audio', 'G722')).to.contain('m=audio 9 UDP/TLS/RTP/SAVPF 9 111 63\r\n');
+    // The start bitrate goes on the video codecs only, in a new fmtp line or the one they have.
+    const h264 = SDP.replace('a=rtpmap:98 VP9/90000', 'a=rtpmap:98 H264/90000\r\na=fmtp:98 profile-level-id=42e01f');
+    const started = startVideoBitrate(h264, 1000);
+    expect(started).to.contain('a=rtpmap:96 VP8/90000\r\na=fmtp:96 x-google-start-bitrate=1000\r\na=rtpmap:97 rtx/90000\r\n');
+    expect(started).to.contain('a=fmtp:98 profile-level-id=42e01f;x-google-start-bitrate=1000\r\n');
+    expect(started).to.contain('a=fmtp:97 apt=96\r\n');
+    expect(started).to.contain('a=fmtp:111 minptime=10;useinbandfec=1\r\n');
+    expect(started.split('x-google-start-bitrate').length).to.equal(3);
   });
 
   it('classifies quality, detects speech with a hold, and picks the loudest speaker after a while', () => {

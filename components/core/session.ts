@@ -27,7 +27,7 @@ import {
 import { listDevices, rememberedDevices, resolveDevice, saveDevicePreference, type DeviceKind } from './devices.js';
 import { LocalMedia } from './local-media.js';
 import type { AudioSettings, MediaSettings, VideoSettings } from './media-settings.js';
-import { opusParams, preferCodec, setOpusParams } from './sdp.js';
+import { opusParams, preferCodec, setOpusParams, startVideoBitrate } from './sdp.js';
 import { createLog, type Log, type LogLevel } from './log.js';
 import { PeerLink, type DataPath, type RemotePeer } from './peer-link.js';
 import { RoomLink, parseServerList, type JoinedMessage, type ServerAddress } from './room-link.js';
@@ -41,7 +41,7 @@ import {
   type Route,
   type ServerMessage,
 } from './room-protocol.js';
-import { SignallingGate } from './signalling-gate.js';
+import { SignallingGate, sendWhenOpen } from './signalling-gate.js';
 
 export type SessionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closed' | 'error';
 
@@ -152,6 +152,13 @@ const QUALITY_EVERY = 10;
 const LOCAL_METER_AFTER_MS = 2000;
 /** Opus bitrate receivers ask of a member sending stereo (music) when it says nothing else. */
 const STEREO_BITRATE = 128_000;
+/**
+ * The bitrate (kbit/s) a member is asked to start sending us video at: from Chromium's default 300 kbit/s the first
+ * frame at 640x480 reached the newcomer 88 ms after the link was up, from 1000 kbit/s 53 ms (bench/join.mjs timeline);
+ * at 1280x720 Chromium dropped the first frames while it scaled down. Congestion control takes over from there, and a
+ * sender's `max-bitrate` still caps its encoder.
+ */
+const START_VIDEO_KBPS = 1000;
 /** The internal channel on which a member asks another to forward a stream to it. */
 const FORWARD_CHANNEL = 'av-forward';
 /** Times we register with PeerServer again after our socket to it dropped, 1 s, 2 s, … apart, before giving up. */
@@ -413,9 +420,14 @@ export class RoomSession extends Emitter<SessionEvents> {
           },
         );
     };
+    // The calls are placed while our PeerServer socket opens: their offers leave as soon as it is open.
+    const callMembers = (j: JoinedMessage) => {
+      for (const member of j.peers) this.connectTo(member);
+      void Promise.all([...this.links.values()].map((l) => l.offerMade(OFFER_WAIT_MS))).then(this.callsPlacedNow);
+    };
     for (let i = 0; i < this.servers.length && !joined; i++) {
       try {
-        joined = await this.register(i, false, startMedia);
+        joined = await this.register(i, false, startMedia, callMembers);
       } catch (err) {
         lastError = err;
         // A refusal is an answer: only an unreachable server sends us to the next one.
@@ -424,11 +436,6 @@ export class RoomSession extends Emitter<SessionEvents> {
     }
     if (!joined) throw lastError;
     if (this.closed) return;
-    startMedia();
-    // The calls do not wait for capture: what the members send us starts flowing now, and our tracks join the calls
-    // when capture ends (replaceTrack, no renegotiation; see onLocalTrack).
-    for (const member of joined.peers) this.connectTo(member);
-    void Promise.all([...this.links.values()].map((l) => l.offerMade(OFFER_WAIT_MS))).then(this.callsPlacedNow);
     await media;
     if (this.closed) return;
     const intended = this.intendedMedia();
@@ -457,8 +464,15 @@ export class RoomSession extends Emitter<SessionEvents> {
   /**
    * Joins the room on server `index` and registers a PeerJS peer there (same identity on a rejoin).
    * Resolves once both are done; the previous peer is retired, not destroyed, so its calls keep flowing.
+   * `afterJoin` runs once the room has admitted us; `registering` once the peer exists, while its socket opens (what
+   * it sends meanwhile leaves when the socket is open).
    */
-  private async register(index: number, rejoin: boolean, afterJoin?: () => void): Promise<JoinedMessage> {
+  private async register(
+    index: number,
+    rejoin: boolean,
+    afterJoin?: () => void,
+    registering?: (joined: JoinedMessage) => void,
+  ): Promise<JoinedMessage> {
     const o = this.options;
     const address = this.servers[index]!;
     const link = new RoomLink(address, this.room, this.log);
@@ -514,12 +528,13 @@ export class RoomSession extends Emitter<SessionEvents> {
       debug: 0,
     });
     this.gate.guard(peer);
+    sendWhenOpen(peer);
     this.peer = peer;
     peer.on('call', (call) => this.onIncoming(call));
     peer.on('connection', (conn) => this.onIncoming(conn));
     peer.on('disconnected', () => this.restoreSignalling(peer));
     peer.on('open', () => (this.signallingRetries = 0));
-    await new Promise<void>((resolve, reject) => {
+    const opened = new Promise<void>((resolve, reject) => {
       let opening = true;
       const timer = setTimeout(() => reject(new SessionError('signalling-failed', 'PeerServer did not accept us within 10 s')), 10_000);
       peer.once('open', () => {
@@ -536,6 +551,8 @@ export class RoomSession extends Emitter<SessionEvents> {
         } else this.log.warn('peer error', err.type, err.message);
       });
     });
+    registering?.(joined);
+    await opened;
     return joined;
   }
 
@@ -1217,6 +1234,7 @@ export class RoomSession extends Emitter<SessionEvents> {
       out = preferCodec(out, kind, name);
     }
     const remoteStereo = remoteSdp ? opusParams(remoteSdp)['sprop-stereo'] === '1' : !!l.media.stereo;
+    out = startVideoBitrate(out, START_VIDEO_KBPS);
     return setOpusParams(out, {
       ...(remoteStereo ? { stereo: 1, maxaveragebitrate: STEREO_BITRATE } : {}),
       ...(this.media.stereo ? { 'sprop-stereo': 1 } : {}),

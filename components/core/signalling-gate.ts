@@ -78,3 +78,24 @@ export class SignallingGate {
     this.log.warn('ignored signalling from', src.slice(0, 64), ': not a member of this room');
   }
 }
+
+/**
+ * Lets a PeerJS peer place calls while its socket to PeerServer is still opening: PeerJS drops what it sends before
+ * the socket is open (it queues only before it has an id), so until then messages wait in its own queue, which it
+ * sends, in order, the moment the socket opens. PeerServer registers a socket as it accepts it, before reading from it.
+ */
+export function sendWhenOpen(peer: Peer): void {
+  const socket = (peer as unknown as { socket: PeerSocket }).socket;
+  const send = socket.send.bind(socket);
+  socket.send = (data) => {
+    if (socket._socket?.readyState === WebSocket.CONNECTING) socket._messagesQueue.push(data);
+    else send(data);
+  };
+}
+
+/** The parts of PeerJS's internal socket that `sendWhenOpen` uses. */
+interface PeerSocket {
+  send(data: unknown): void;
+  _socket?: WebSocket;
+  _messagesQueue: unknown[];
+}
