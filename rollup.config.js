@@ -136,6 +136,13 @@ const PEERJS_CUTS = [
     with: '',
   },
   { from: ' listAllPeers(cb = (_)=>{}) {', to: '.ServerError, error));\n    }\n', with: '\n' },
+  // Our data connections are raw, and the signalling gate drops other offers before PeerJS sees them: the BinaryPack
+  // and JSON serializers go.
+  {
+    from: 'super(), this._serializers = {\n            raw: (0, $bbaee3f15f714663$export$6f88fe47d32c9c94),',
+    to: 'default: (0, $9fcfddb3ae148f88$export$f0a5a64d5bb37108)\n        }',
+    with: 'super(), this._serializers = { raw: (0, $bbaee3f15f714663$export$6f88fe47d32c9c94) }',
+  },
 ];
 function peerjsSupportsLite() {
   return {

@@ -48,6 +48,13 @@ const DISCONNECTED_GRACE_MS = 3000;
 const DATA_AFTER_MEDIA_MAX_MS = 2000;
 /** …and this much longer, for the first frame to be decoded and drawn. */
 const FIRST_FRAME_MS = 150;
+/**
+ * A new call's video starts at most this wide (a camera's 640x480 as 160x120), for this long after the link is up,
+ * then at full size. Chromium paces a keyframe out at the start bitrate: the small one reached a newcomer ~7 ms
+ * sooner at 640x480 (bench/join.mjs; more at 1280x720). Shared screens start at full size.
+ */
+const FAST_START_WIDTH = 160;
+const FAST_START_MS = 1000;
 
 /** One remote member: its roster entry, the media call and the data channel with it. */
 export class PeerLink implements RemotePeer {
@@ -79,6 +86,10 @@ export class PeerLink implements RemotePeer {
   private reportedUnreachable = false;
   /** Encoder limits for what we send (bits per second); applied once the call is connected, and on change. */
   private encoding: { audio?: number; video?: number } = {};
+  /** The current call's video is in its fast start (see FAST_START_WIDTH). */
+  private fastStart = false;
+  /** setParameters calls one at a time (a second one while the first is pending is refused). */
+  private encodingApplied: Promise<void> = Promise.resolve();
   /** We opened the data connection (so we re-open it when it drops), and it was open at least once. */
   dataInitiator = false;
   hadData = false;
@@ -180,19 +191,42 @@ export class PeerLink implements RemotePeer {
     if (this.wasConnected && previous !== 'connected' && previous !== 'completed') this.reconnecting = true;
     this.call?.close();
     this.call = call;
+    const pc = call.peerConnection;
     call.on('stream', (stream) => {
       if (this.call !== call) return;
       this.stream = stream;
-      this.events.stream(this);
+      // Shown once offer and answer are both set, in a task of its own: showing a stream starts its players (~20 ms of
+      // the main thread in a member answering a newcomer), which would otherwise hold back our answer. No media flows
+      // before the link is up anyway.
+      const show = () => {
+        if (pc && pc.signalingState !== 'stable' && pc.signalingState !== 'closed') return;
+        pc?.removeEventListener('signalingstatechange', show);
+        nextTask(() => this.call === call && !this.closed && this.events.stream(this));
+      };
+      pc?.addEventListener('signalingstatechange', show);
+      show();
     });
     call.on('error', (err) => this.log.warn('call error', this.peerId, err.message));
-    const pc = call.peerConnection;
+    this.fastStart = true;
+    let started = false;
+    // The fast start is in place before the link is up, so the first keyframe is already the small one.
+    pc?.addEventListener('signalingstatechange', () => {
+      if (this.call === call && pc.signalingState === 'stable' && pc.remoteDescription) void this.applyEncoding();
+    });
     pc?.addEventListener('iceconnectionstatechange', () => {
       if (this.call !== call || this.closed) return;
       const ice = pc.iceConnectionState;
       clearTimeout(this.disconnectedTimer);
       if (ice === 'connected' || ice === 'completed') {
         this.wasConnected = true;
+        if (!started) {
+          started = true;
+          setTimeout(() => {
+            if (this.call !== call || this.closed) return;
+            this.fastStart = false;
+            void this.applyEncoding();
+          }, FAST_START_MS);
+        }
         void this.applyEncoding();
         if (this.reconnecting) {
           this.reconnecting = false;
@@ -383,7 +417,11 @@ export class PeerLink implements RemotePeer {
     await this.applyEncoding();
   }
 
-  private async applyEncoding(): Promise<void> {
+  private applyEncoding(): Promise<void> {
+    return (this.encodingApplied = this.encodingApplied.then(() => this.setParameters()));
+  }
+
+  private async setParameters(): Promise<void> {
     const pc = this.peerConnection;
     if (!pc || pc.signalingState !== 'stable') return;
     for (const t of pc.getTransceivers()) {
@@ -393,15 +431,24 @@ export class PeerLink implements RemotePeer {
       const first = params.encodings?.[0];
       if (!first) continue;
       const max = this.encoding[kind];
-      if (first.maxBitrate === max) continue;
+      const scale = kind === 'video' ? this.videoScale(t.sender.track) : 1;
+      if (first.maxBitrate === max && (kind === 'audio' || (first.scaleResolutionDownBy ?? 1) === scale)) continue;
       if (max) first.maxBitrate = max;
       else delete first.maxBitrate;
+      if (kind === 'video') first.scaleResolutionDownBy = scale;
       try {
         await t.sender.setParameters(params);
       } catch (err) {
         this.log.warn('setParameters failed', this.peerId, (err as Error).message);
       }
     }
+  }
+
+  /** How much our video to this member is scaled down now: only during a call's fast start, never a shared screen. */
+  private videoScale(track: MediaStreamTrack | null): number {
+    if (!this.fastStart || track?.contentHint === 'detail' || track?.contentHint === 'text') return 1;
+    // No track yet (capture still starting): a camera's usual 640 wide.
+    return Math.max(1, (track?.getSettings().width ?? 640) / FAST_START_WIDTH);
   }
 
   /** WebRTC statistics of the media call with this member. */
@@ -440,4 +487,14 @@ function event(target: EventTarget, type: string, ms: number): Promise<void> {
     const timer = setTimeout(done, Math.max(0, ms));
     target.addEventListener(type, done, { once: true });
   });
+}
+
+/** Runs `fn` in a task of its own, after the current one and its promise callbacks (timers would be throttled in background tabs). */
+function nextTask(fn: () => void): void {
+  const channel = new MessageChannel();
+  channel.port1.onmessage = () => {
+    channel.port1.close();
+    fn();
+  };
+  channel.port2.postMessage(null);
 }

@@ -3,10 +3,16 @@ import type { Peer } from 'peerjs';
 import { SignallingGate } from './signalling-gate.js';
 
 /** Stands in for PeerJS's Peer: only the one method the gate wraps (a pure unit: no network here). */
+interface Msg {
+  type: string;
+  src?: string;
+  payload?: { type: string; serialization?: string };
+}
+
 function fakePeer() {
-  const handled: { type: string; src?: string }[] = [];
-  const peer = { _handleMessage: (m: { type: string; src?: string }) => handled.push(m) };
-  return { peer: peer as unknown as Peer, handled, receive: (m: { type: string; src?: string }) => peer._handleMessage(m) };
+  const handled: Msg[] = [];
+  const peer = { _handleMessage: (m: Msg) => handled.push(m) };
+  return { peer: peer as unknown as Peer, handled, receive: (m: Msg) => peer._handleMessage(m) };
 }
 
 function recordingLog() {
@@ -35,6 +41,20 @@ describe('SignallingGate', () => {
       'OFFER newcomer',
       'CANDIDATE newcomer',
     ]);
+    gate.destroy();
+  });
+
+  it('drops data connections that are not raw, even from members (PeerJS would build them with serializers we cut)', () => {
+    const { log, warnings } = recordingLog();
+    const gate = new SignallingGate(() => true, log);
+    const { peer, handled, receive } = fakePeer();
+    gate.guard(peer);
+    for (const serialization of ['binary', 'json', 'toString', undefined, 'raw']) {
+      receive({ type: 'OFFER', src: 'member-1', payload: { type: 'data', serialization } });
+    }
+    receive({ type: 'OFFER', src: 'member-1', payload: { type: 'media' } });
+    expect(handled.map((m) => m.payload?.serialization ?? m.payload?.type)).to.deep.equal(['raw', 'media']);
+    expect(warnings.filter((w) => w.includes('not raw'))).to.have.length(1);
     gate.destroy();
   });
 

@@ -11,6 +11,7 @@ const HOLD_IDS = 16;
 interface SignallingMessage {
   type?: unknown;
   src?: unknown;
+  payload?: { type?: unknown; serialization?: unknown };
 }
 
 /**
@@ -35,6 +36,10 @@ export class SignallingGate {
     const original = target._handleMessage.bind(peer);
     this.deliver = original;
     target._handleMessage = (message) => {
+      // Our data connections are raw; the bundle has no other serializer for PeerJS to build one with.
+      if (message?.type === 'OFFER' && message.payload?.type === 'data' && message.payload.serialization !== 'raw') {
+        return this.refuse(String(message.src), 'a data connection that is not raw');
+      }
       if (!FROM_PEERS.has(String(message?.type)) || typeof message.src !== 'string' || this.isMember(message.src)) {
         return original(message);
       }
@@ -72,10 +77,10 @@ export class SignallingGate {
     if (entry.messages.length < HOLD_PER_ID) entry.messages.push(message);
   }
 
-  private refuse(src: string): void {
+  private refuse(src: string, why = 'not a member of this room'): void {
     if (this.refused.has(src)) return;
     if (this.refused.size < 1000) this.refused.add(src);
-    this.log.warn('ignored signalling from', src.slice(0, 64), ': not a member of this room');
+    this.log.warn('ignored signalling from', src.slice(0, 64), ':', why);
   }
 }
 

@@ -92,3 +92,45 @@ test('a newcomer calls each member present: a stock PeerJS member that never cal
     await ctx.closeAll();
   }
 });
+
+test("a stock PeerJS member's data connections are answered only when raw: PeerJS's binary and JSON ones never open, and the call goes on", async () => {
+  const room = 'serializations';
+  const stock = await barePage(room, 'Stock');
+  try {
+    const member = await memberPage(ctx.chromium.browser, ctx.server.url, { room, name: 'Member' });
+    ctx.open.push(member);
+    const memberId = await waitFor(
+      'the member has its id',
+      () => member.page.evaluate(() => document.querySelector('av-room')!.session?.peerId ?? ''),
+      Boolean,
+    );
+    await waitFor(
+      'the member decodes the stock page',
+      () => inboundByPeer(member.page),
+      (s) => (s[stock.peerId]?.framesDecoded ?? 0) > 0,
+      30_000,
+    );
+    const opened = await stock.page.evaluate(async (to) => {
+      const peer = (window as any).calls[0].provider;
+      const tries = ['binary', 'json', 'binary-utf8', 'raw'].map((serialization) => {
+        const conn = peer.connect(to, { serialization, label: `try-${serialization}` });
+        return new Promise<string>((resolve) => {
+          conn.on('open', () => resolve(`${serialization}: open`));
+          setTimeout(() => resolve(`${serialization}: ${conn.open ? 'open' : 'not open'}`), 8000);
+        });
+      });
+      return Promise.all(tries);
+    }, memberId);
+    assert.deepEqual(opened, ['binary: not open', 'json: not open', 'binary-utf8: not open', 'raw: open']);
+    const before = (await inboundByPeer(member.page))[stock.peerId]!.framesDecoded;
+    await waitFor(
+      'the member still decodes the stock page',
+      () => inboundByPeer(member.page),
+      (s) => (s[stock.peerId]?.framesDecoded ?? 0) > before + 20,
+      15_000,
+    );
+  } finally {
+    await stock.close();
+    await ctx.closeAll();
+  }
+});
