@@ -1,11 +1,11 @@
 // Join time: "element connected → first decoded remote frame" for <av-room>, against a bare PeerJS page making
-// the same call through the same server (baseline), median of 5 runs each, and their ratio. The member already in the
+// the same call through the same server (baseline), median of 9 runs each, and their ratio. The member already in the
 // room joined 2.5 s before the newcomer, in both variants.
-// Usage: node bench/join.mjs [runs=5]
+// Usage: node bench/join.mjs [runs=9]
 import { readFileSync } from 'node:fs';
 import { REGISTERED_PEER, launchChromium, median, startBuiltServer } from './lib/setup.mjs';
 
-const RUNS = Number(process.argv[2] ?? 5);
+const RUNS = Number(process.argv[2] ?? 9);
 const server = await startBuiltServer();
 const chromium = await launchChromium();
 const peerjsUmd = readFileSync('node_modules/peerjs/dist/peerjs.min.js', 'utf8');
@@ -33,10 +33,27 @@ async function page(head, scripts = []) {
 const SETTLE_MS = 2500;
 const settle = () => new Promise((r) => setTimeout(r, SETTLE_MS));
 
-/** In the page: resolves when `video` presents its first frame (performance.now()). */
+/**
+ * In the page: resolves when `video` presents its first frame (performance.now()); `window.sizes` gets that frame's
+ * width, and `window.fullAt` the time a frame 640 wide (the camera's size) is first presented, within 5 s.
+ */
 const FIRST_FRAME = `window.firstFrame = (video) => new Promise((resolve) => {
-  if ('requestVideoFrameCallback' in video) video.requestVideoFrameCallback(() => resolve(performance.now()));
-  else video.addEventListener('loadeddata', () => resolve(performance.now()), { once: true });
+  let first = true;
+  const t0 = performance.now();
+  const frame = (now, meta) => {
+    if (first) {
+      first = false;
+      window.firstWidth = meta.width;
+      resolve(performance.now());
+    }
+    if (meta.width >= 640) window.fullAt = performance.now();
+    else if (performance.now() - t0 < 5000) video.requestVideoFrameCallback(frame);
+  };
+  video.requestVideoFrameCallback(frame);
+});
+window.fullSize = (t0) => new Promise((resolve) => {
+  const check = () => (window.fullAt || performance.now() - t0 > 6000 ? resolve(window.fullAt ? window.fullAt - t0 : NaN) : setTimeout(check, 50));
+  check();
 });`;
 
 async function avRoomRun(room) {
@@ -60,7 +77,8 @@ async function avRoomRun(room) {
         const poll = () => (find() ? resolve(find()) : requestAnimationFrame(poll));
         poll();
       });
-      return (await window.firstFrame(video)) - t0;
+      const first = (await window.firstFrame(video)) - t0;
+      return { first, width: window.firstWidth, full: await window.fullSize(t0) };
     }, room);
   } finally {
     await a.close();
@@ -102,7 +120,8 @@ async function bareRun(room, selfView = false) {
         const remote = await new Promise((r) => call.on('stream', r));
         const video = Object.assign(document.createElement('video'), { autoplay: true, playsInline: true, srcObject: remote });
         document.body.append(video);
-        return (await window.firstFrame(video)) - t0;
+        const first = (await window.firstFrame(video)) - t0;
+        return { first, width: window.firstWidth, full: await window.fullSize(t0) };
       },
       { room, idA, selfView },
     );
@@ -137,12 +156,18 @@ try {
     for (let k = 0; k < runs.length; k++) await runs[(i + k) % runs.length]();
   }
   const fmt = (xs) => xs.map((x) => x.toFixed(0)).join(', ');
+  const first = (rs) => rs.map((r) => r.first);
+  const line = (label, rs) =>
+    `  ${label.padEnd(17)}  ${median(first(rs)).toFixed(1)} ms   runs: ${fmt(first(rs))}\n` +
+    `  ${''.padEnd(17)}  first frame ${[...new Set(rs.map((r) => r.width))].join('/')} wide; 640 wide after ${median(rs.map((r) => r.full)).toFixed(0)} ms (median)`;
   console.log(`join: element connected → first decoded remote frame, median of ${RUNS} runs (Chromium, fake devices, loopback)`);
-  console.log(`  <av-room>          ${median(ours).toFixed(1)} ms   runs: ${fmt(ours)}`);
-  console.log(`  bare PeerJS page   ${median(bare).toFixed(1)} ms   runs: ${fmt(bare)}`);
-  console.log(`  bare + self-view   ${median(bareSelf).toFixed(1)} ms   runs: ${fmt(bareSelf)}`);
-  console.log(`  ratio (av-room / bare PeerJS): ${(median(ours) / median(bare)).toFixed(2)}`);
-  console.log(`  ratio (av-room / bare PeerJS with the same videos on screen): ${(median(ours) / median(bareSelf)).toFixed(2)}`);
+  console.log(line('<av-room>', ours));
+  console.log(line('bare PeerJS page', bare));
+  console.log(line('bare + self-view', bareSelf));
+  console.log(`  ratio (av-room / bare PeerJS): ${(median(first(ours)) / median(first(bare))).toFixed(2)}`);
+  console.log(
+    `  ratio (av-room / bare PeerJS with the same videos on screen): ${(median(first(ours)) / median(first(bareSelf))).toFixed(2)}`,
+  );
 } finally {
   await chromium.close();
   await server.stop();

@@ -50,11 +50,12 @@ const DATA_AFTER_MEDIA_MAX_MS = 2000;
 const FIRST_FRAME_MS = 150;
 /**
  * A new call's video starts at most this wide (a camera's 640x480 as 160x120), for this long after the link is up,
- * then at full size. Chromium paces a keyframe out at the start bitrate: the small one reached a newcomer ~7 ms
- * sooner at 640x480 (bench/join.mjs; more at 1280x720). Shared screens start at full size.
+ * then at full size (bench/join.mjs: 640 wide ~0.65 s after the join began). Chromium paces a keyframe out at the
+ * start bitrate: the small one reached a newcomer ~7 ms sooner at 640x480 in 20-run medians (more at 1280x720, whose
+ * keyframe is larger). Shared screens start at full size.
  */
 const FAST_START_WIDTH = 160;
-const FAST_START_MS = 1000;
+const FAST_START_MS = 500;
 
 /** One remote member: its roster entry, the media call and the data channel with it. */
 export class PeerLink implements RemotePeer {
