@@ -140,7 +140,7 @@ export class LocalMedia extends Emitter<LocalMediaEvents> {
       // Announced like captured tracks: calls placed before we got here carry placeholders until these replace them.
       for (const t of this.given.getTracks()) {
         const kind = t.kind as 'audio' | 'video';
-        if ((kind === 'audio' ? this.audioTrack : this.videoTrack) || this.sharing) this.stream.addTrack(t);
+        if (kind === 'audio' ? this.audioTrack : this.videoTrack) this.stream.addTrack(t);
         else this.setSent(kind, t);
       }
       return;

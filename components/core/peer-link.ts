@@ -193,26 +193,29 @@ export class PeerLink implements RemotePeer {
     this.call?.close();
     this.call = call;
     const pc = call.peerConnection;
+    const negotiated = () => !pc || (pc.signalingState === 'stable' && !!pc.remoteDescription);
+    // A stream is shown once offer and answer are both set, in a task of its own: showing it starts its players (~20 ms
+    // of the main thread in a member answering a newcomer), which would otherwise hold back our answer. No media flows
+    // before the link is up anyway.
+    let unshown = false;
+    const show = () => nextTask(() => this.call === call && !this.closed && this.events.stream(this));
     call.on('stream', (stream) => {
       if (this.call !== call) return;
       this.stream = stream;
-      // Shown once offer and answer are both set, in a task of its own: showing a stream starts its players (~20 ms of
-      // the main thread in a member answering a newcomer), which would otherwise hold back our answer. No media flows
-      // before the link is up anyway.
-      const show = () => {
-        if (pc && pc.signalingState !== 'stable' && pc.signalingState !== 'closed') return;
-        pc?.removeEventListener('signalingstatechange', show);
-        nextTask(() => this.call === call && !this.closed && this.events.stream(this));
-      };
-      pc?.addEventListener('signalingstatechange', show);
-      show();
+      if (negotiated()) show();
+      else unshown = true;
     });
     call.on('error', (err) => this.log.warn('call error', this.peerId, err.message));
     this.fastStart = true;
     let started = false;
-    // The fast start is in place before the link is up, so the first keyframe is already the small one.
     pc?.addEventListener('signalingstatechange', () => {
-      if (this.call === call && pc.signalingState === 'stable' && pc.remoteDescription) void this.applyEncoding();
+      if (this.call !== call || !negotiated()) return;
+      // The fast start is in place before the link is up, so the first keyframe is already the small one.
+      void this.applyEncoding();
+      if (unshown) {
+        unshown = false;
+        show();
+      }
     });
     pc?.addEventListener('iceconnectionstatechange', () => {
       if (this.call !== call || this.closed) return;
