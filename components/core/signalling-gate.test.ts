@@ -1,6 +1,6 @@
 import { expect } from '@open-wc/testing';
 import type { Peer } from 'peerjs';
-import { SignallingGate } from './signalling-gate.js';
+import { SignallingGate, sendWhenOpen } from './signalling-gate.js';
 
 /** Stands in for PeerJS's Peer: only the one method the gate wraps (a pure unit: no network here). */
 interface Msg {
@@ -69,5 +69,32 @@ describe('SignallingGate', () => {
     expect(handled).to.have.length(0);
     expect(warnings.filter((w) => w.includes('outsider-19'))).to.have.length(1);
     gate.destroy();
+  });
+
+  it('sendWhenOpen: what a peer sends while its socket opens waits in the PeerJS queue, sent in order on open', () => {
+    // Stands in for PeerJS's socket: its own send drops everything while the WebSocket is not open.
+    const sent: unknown[] = [];
+    const ws = { readyState: WebSocket.CONNECTING as number };
+    const socket = {
+      _socket: ws,
+      _messagesQueue: [] as unknown[],
+      send(data: unknown) {
+        if (ws.readyState === WebSocket.OPEN) sent.push(data);
+      },
+    };
+    sendWhenOpen({ socket } as unknown as Peer);
+    socket.send({ type: 'OFFER', n: 1 });
+    socket.send({ type: 'CANDIDATE', n: 2 });
+    expect(sent).to.have.length(0);
+    expect(socket._messagesQueue).to.have.length(2);
+    // What PeerJS does when the socket opens: its queue goes out through `send`, in order.
+    ws.readyState = WebSocket.OPEN;
+    for (const m of socket._messagesQueue.splice(0)) socket.send(m);
+    socket.send({ type: 'CANDIDATE', n: 3 });
+    expect(sent.map((m) => (m as { n: number }).n)).to.deep.equal([1, 2, 3]);
+    // A closed socket is PeerJS's own business again (it drops, as before).
+    ws.readyState = WebSocket.CLOSED;
+    socket.send({ type: 'CANDIDATE', n: 4 });
+    expect(socket._messagesQueue).to.have.length(0);
   });
 });

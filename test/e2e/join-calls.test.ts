@@ -67,20 +67,27 @@ function bareFramesByCaller(p: BarePage): Promise<Record<string, number>> {
   });
 }
 
+/** An <av-room> member that joins `room` after the stock page and decodes its video: its page and peer id. */
+async function memberDecoding(room: string, name: string, stock: BarePage): Promise<{ member: MemberPage; memberId: string }> {
+  const member = await memberPage(ctx.chromium.browser, ctx.server.url, { room, name });
+  ctx.open.push(member);
+  await waitFor(
+    `${name} decodes the stock page`,
+    () => inboundByPeer(member.page),
+    (s) => (s[stock.peerId]?.framesDecoded ?? 0) > 0,
+    30_000,
+  );
+  const memberId = await member.page.evaluate(() => document.querySelector('av-room')!.session!.peerId!);
+  return { member, memberId };
+}
+
 test('a newcomer calls each member present: a stock PeerJS member that never calls gets its call, and video flows both ways', async () => {
   const room = 'silent-member';
   const silent = await barePage(room, 'Silent');
   try {
-    const newcomer = await memberPage(ctx.chromium.browser, ctx.server.url, { room, name: 'Newcomer' });
-    ctx.open.push(newcomer);
-    await waitFor(
-      'the newcomer decodes the silent member',
-      () => inboundByPeer(newcomer.page),
-      (s) => (s[silent.peerId]?.framesDecoded ?? 0) > 0,
-      30_000,
-    );
+    const { memberId: newcomerId } = await memberDecoding(room, 'Newcomer', silent);
     const calls = await silent.page.evaluate(() => (window as any).calls.map((c: any) => c.peer));
-    assert.deepEqual(calls, [await newcomer.page.evaluate(() => document.querySelector('av-room')!.session!.peerId!)]);
+    assert.deepEqual(calls, [newcomerId]);
     await waitFor(
       'the silent member decodes the newcomer',
       () => bareFramesByCaller(silent),
@@ -97,19 +104,7 @@ test("a stock PeerJS member's data connections are answered only when raw: PeerJ
   const room = 'serializations';
   const stock = await barePage(room, 'Stock');
   try {
-    const member = await memberPage(ctx.chromium.browser, ctx.server.url, { room, name: 'Member' });
-    ctx.open.push(member);
-    const memberId = await waitFor(
-      'the member has its id',
-      () => member.page.evaluate(() => document.querySelector('av-room')!.session?.peerId ?? ''),
-      Boolean,
-    );
-    await waitFor(
-      'the member decodes the stock page',
-      () => inboundByPeer(member.page),
-      (s) => (s[stock.peerId]?.framesDecoded ?? 0) > 0,
-      30_000,
-    );
+    const { member, memberId } = await memberDecoding(room, 'Member', stock);
     const opened = await stock.page.evaluate(async (to) => {
       const peer = (window as any).calls[0].provider;
       const tries = ['binary', 'json', 'binary-utf8', 'raw'].map((serialization) => {
